@@ -1,0 +1,207 @@
+// Package analyze replays an image's layers through the overlay model and
+// says where every byte went: per layer, per image, per wasted path, and by
+// dive's formulas beside layerlint's own.
+//
+// Each layer blob is read once. Layers are decoded, digest-checked and
+// parsed in parallel; the model applies them in order as they arrive.
+// Nothing is unpacked to disk.
+package analyze
+
+import (
+	"archive/tar"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"strconv"
+	"sync"
+
+	"github.com/layerlint/layerlint/analyze/dive"
+	"github.com/layerlint/layerlint/analyze/source"
+	"github.com/layerlint/layerlint/overlay"
+)
+
+// Default caps on what one image may make layerlint read. They stop
+// decompression bombs; each can be raised in Options.
+const (
+	DefaultMaxLayerBytes   int64 = 64 << 30  // uncompressed content per layer
+	DefaultMaxImageBytes   int64 = 256 << 30 // uncompressed content per image
+	DefaultMaxLayerEntries       = 5_000_000
+)
+
+// ErrCapExceeded reports that an image passed one of the caps of Options.
+var ErrCapExceeded = errors.New("cap exceeded")
+
+// Options tune Analyze. The zero value is usable; it does not verify
+// digests (the CLI does unless told not to).
+type Options struct {
+	// Verify checks every layer's blob digest and diff_id while it streams.
+	Verify bool
+	// BaseLayers is how many bottom layers came from the base image (0
+	// means the default of 1). BaseFromAnnotation says the caller found it
+	// from the image's base annotations (see BaseLayersFromAnnotations).
+	BaseLayers         int
+	BaseFromAnnotation bool
+	// Parallel bounds how many layers are decoded at once (0: GOMAXPROCS).
+	Parallel int
+	// Layers, when positive, analyzes only the bottom Layers layers: the
+	// view "as of" layer Layers-1.
+	Layers int
+	// ExactWire re-reads the layers that hold waste and compresses the
+	// wasted files with each layer's codec to measure their download cost.
+	ExactWire bool
+	// Caps; zero means the package defaults.
+	MaxLayerBytes   int64
+	MaxImageBytes   int64
+	MaxLayerEntries int
+	// Inspect, when set, is called once per layer before it is read; the
+	// function it returns (nil for none) sees every regular file of that
+	// layer and may return a writer that receives the file's bytes. Rules
+	// use it to scan content in the same single pass.
+	Inspect func(layer int) func(path string, hdr *tar.Header) io.Writer
+}
+
+// Analysis is the full result: the report plus the facts it was computed
+// from, for rules and tools that need more than the report.
+type Analysis struct {
+	Report *Report
+	Image  *source.Image
+	// Model is the merged view after the last layer analyzed.
+	Model *overlay.Model
+	// Changesets holds each layer's entries (nil for a layer not analyzed).
+	Changesets []*overlay.Changeset
+	// Dive holds dive's metrics with its per-path detail.
+	Dive dive.Metrics
+}
+
+type layerResult struct {
+	cs    *overlay.Changeset
+	stats source.Stats
+	err   error
+}
+
+// Analyze reads img and reports on it.
+func Analyze(ctx context.Context, img *source.Image, opts Options) (*Analysis, error) {
+	opts = withDefaults(opts)
+	layers := img.Layers
+	if opts.Layers > 0 {
+		if opts.Layers > len(layers) {
+			return nil, fmt.Errorf("layer %d: the image has layers 0 to %d: %w", opts.Layers-1, len(layers)-1, ErrLayerRange)
+		}
+		layers = layers[:opts.Layers]
+	}
+	results := make([]chan layerResult, len(layers))
+	for i := range results {
+		results[i] = make(chan layerResult, 1)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, opts.Parallel)
+	wg.Go(func() {
+		for i, l := range layers {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				results[i] <- layerResult{err: ctx.Err()}
+				continue
+			}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				results[i] <- readLayer(ctx, l, opts)
+			})
+		}
+	})
+	defer wg.Wait()
+
+	a := &Analysis{Image: img, Model: overlay.NewModel(), Changesets: make([]*overlay.Changeset, len(layers))}
+	b := newBuilder(img, opts)
+	dc := dive.NewCalculator()
+	var imageBytes int64
+	for i, l := range layers {
+		r := <-results[i]
+		if r.err != nil {
+			cancel()
+			return nil, r.err
+		}
+		if r.cs == nil { // not analyzed (missing foreign blob)
+			b.missingLayer(l)
+			a.Model.Apply(&overlay.Changeset{})
+			dc.AddLayer(&overlay.Changeset{})
+			continue
+		}
+		imageBytes += r.cs.ContentBytes
+		if imageBytes > opts.MaxImageBytes {
+			cancel()
+			return nil, fmt.Errorf("layer %d (%s): image content passes %d bytes: %w (raise it with --max-image-bytes)", i, l.Digest, opts.MaxImageBytes, ErrCapExceeded)
+		}
+		a.Changesets[i] = r.cs
+		st := a.Model.Apply(r.cs)
+		dc.AddLayer(r.cs)
+		b.layer(l, r.cs, r.stats, st)
+	}
+	a.Dive = dc.Result()
+	a.Report = b.finish(a.Model, a.Dive)
+	if opts.ExactWire {
+		if err := measureWire(ctx, a, opts); err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+// ErrLayerRange reports a layer index outside the image.
+var ErrLayerRange = errors.New("no such layer")
+
+func withDefaults(o Options) Options {
+	if o.Parallel <= 0 {
+		o.Parallel = runtime.GOMAXPROCS(0)
+	}
+	if o.MaxLayerBytes <= 0 {
+		o.MaxLayerBytes = DefaultMaxLayerBytes
+	}
+	if o.MaxImageBytes <= 0 {
+		o.MaxImageBytes = DefaultMaxImageBytes
+	}
+	if o.MaxLayerEntries <= 0 {
+		o.MaxLayerEntries = DefaultMaxLayerEntries
+	}
+	return o
+}
+
+// readLayer streams one layer blob: decompress, check digests, parse.
+func readLayer(ctx context.Context, l *source.Layer, opts Options) layerResult {
+	if l.Missing {
+		return layerResult{}
+	}
+	if err := ctx.Err(); err != nil {
+		return layerResult{err: err}
+	}
+	s, err := l.Open(opts.Verify)
+	if err != nil {
+		return layerResult{err: fmt.Errorf("layer %d (%s): %w", l.Index, l.Digest, err)}
+	}
+	defer s.Close() //nolint:errcheck // read-only stream; errors surface through Read
+	ro := overlay.ReadOptions{MaxEntries: opts.MaxLayerEntries, MaxContentBytes: opts.MaxLayerBytes}
+	if opts.Inspect != nil {
+		ro.Inspect = opts.Inspect(l.Index)
+	}
+	cs, err := overlay.ReadChangeset(s, ro)
+	if err == nil {
+		// Read past the tar's end marker to the end of the blob, so that
+		// the digests cover every byte (and trailing data is noticed).
+		_, err = io.Copy(io.Discard, s)
+	}
+	if err != nil {
+		if errors.Is(err, overlay.ErrTooLarge) || errors.Is(err, overlay.ErrTooManyEntries) {
+			err = fmt.Errorf("%w: %w", ErrCapExceeded, err)
+		}
+		return layerResult{err: fmt.Errorf("layer %d (%s): %w", l.Index, l.Digest, err)}
+	}
+	return layerResult{cs: cs, stats: s.Stats()}
+}
+
+// itoa is strconv.Itoa, short for report building.
+func itoa(i int) string { return strconv.Itoa(i) }

@@ -1,0 +1,181 @@
+package dive
+
+import (
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/layerlint/layerlint/overlay"
+)
+
+// Metrics are dive's numbers for one image.
+type Metrics struct {
+	// Efficiency is Σ smallest size / Σ cumulative size over every path
+	// of every layer; 1 when the cumulative sum is 0.
+	Efficiency float64
+	// WastedBytes is the cumulative size of every inefficient path, the
+	// copy still visible included.
+	WastedBytes uint64
+	// UserWastedPercent is WastedBytes / UserSizeBytes: a ratio, not a
+	// percent, despite dive's name. NaN for 0/0 and +Inf for x/0, as dive
+	// computes it.
+	UserWastedPercent float64
+	// SizeBytes is the sum of LayerSizes.
+	SizeBytes int64
+	// UserSizeBytes is the sum of LayerSizes except the first: dive calls
+	// every layer but the bottom one "user", whatever the base image was.
+	UserSizeBytes int64
+	// Inefficiencies lists the paths seen two or more times, largest
+	// cumulative size first; ties are in dive's order (see Result).
+	Inefficiencies []Inefficiency
+	// LayerSizes is each layer's sum of tar header sizes, bottom first.
+	LayerSizes []int64
+}
+
+// Inefficiency is one path that dive reports as inefficient.
+type Inefficiency struct {
+	// Path is cleaned and relative to the root, without dive's leading
+	// "/". For a whiteout it is the path deleted.
+	Path string
+	// Count is how many layer trees hold the path as a leaf.
+	Count int
+	// CumulativeSize is the sum of the sizes of those occurrences.
+	CumulativeSize int64
+}
+
+// pathStat is dive's per-path record.
+type pathStat struct {
+	path       string
+	cumulative int64
+	// min starts at -1, and stays there when dive gave up on the path's
+	// only occurrence (a whiteout of nothing), which then lowers the
+	// efficiency numerator by one.
+	min   int64
+	count int
+}
+
+// Calculator computes dive's metrics one layer at a time. Its memory grows
+// with the number of paths of the image, not with the number of layers:
+// it keeps one stacked tree and one record per path. It is not safe for
+// concurrent use.
+type Calculator struct {
+	// stacked is layers 0..n-1 stacked the way dive stacks them for
+	// sizing whiteouts: a copy of layer 0 with layers 0..n-1 grafted on;
+	// nil before the first layer.
+	stacked *node
+	stats   map[string]*pathStat
+	// inefficient holds paths in the order they were first seen twice: it
+	// is the input order of dive's sort, which decides ties.
+	inefficient []*pathStat
+	layerSizes  []int64
+}
+
+// NewCalculator returns a Calculator with no layers.
+func NewCalculator() *Calculator {
+	return &Calculator{stats: make(map[string]*pathStat)}
+}
+
+// AddLayer adds the next layer, bottom first.
+func (c *Calculator) AddLayer(cs *overlay.Changeset) {
+	tree, size := layerTree(cs)
+	// dive sizes a whiteout in layer n against layers 0..n-1 stacked; for
+	// layer 0 that range is empty and it uses layer 0's own tree.
+	lookup := c.stacked
+	if lookup == nil {
+		lookup = tree
+	}
+	c.score(tree, lookup)
+	if c.stacked == nil {
+		c.stacked = tree.clone()
+	}
+	c.stacked.stack(tree)
+	c.layerSizes = append(c.layerSizes, size)
+}
+
+// score records every leaf of one layer tree, as dive's Efficiency visitor
+// does.
+func (c *Calculator) score(tree, lookup *node) {
+	tree.walk("", func(dir, name string, n *node) bool {
+		if len(n.children) > 0 {
+			return true
+		}
+		whiteout := isWhiteout(name)
+		p := joinPath(dir, strings.TrimPrefix(name, overlay.WhiteoutPrefix))
+		st := c.stats[p]
+		if st == nil {
+			st = &pathStat{path: p, min: -1}
+			c.stats[p] = st
+		}
+		size := n.data.size
+		if whiteout {
+			// A deleted file counts 0 and a deleted directory the whole
+			// subtree that the lower layers stacked at that path.
+			prev := lookup.lookup(p)
+			if prev == nil {
+				// dive's lookup fails, its visitor returns the error and the
+				// rest of this layer is never visited.
+				return false
+			}
+			size = 0
+			if prev.data.isDir {
+				size = prev.subtreeSize()
+			}
+		}
+		st.cumulative += size
+		if st.min < 0 || size < st.min {
+			st.min = size
+		}
+		st.count++
+		if st.count == 2 {
+			c.inefficient = append(c.inefficient, st)
+		}
+		return true
+	})
+}
+
+// bySize is dive's EfficiencySlice order: cumulative size only.
+type bySize []*pathStat
+
+func (s bySize) Len() int           { return len(s) }
+func (s bySize) Swap(i, j int)      { s[i], s[j] = s[j], s[i] }
+func (s bySize) Less(i, j int) bool { return s[i].cumulative < s[j].cumulative }
+
+// Result returns the metrics of the layers added so far. It can be called
+// more than once.
+//
+// Inefficiencies are ordered as dive prints and exports them: its list, in
+// the order paths were first seen twice, is sorted ascending by cumulative
+// size with sort.Sort and then read backwards. Ties therefore fall where
+// that (unstable) sort leaves them, not by path; sort.Sort is used here on
+// the same input so they fall in the same place.
+func (c *Calculator) Result() Metrics {
+	var minSum, cumSum int64
+	for _, st := range c.stats {
+		minSum += st.min
+		cumSum += st.cumulative
+	}
+	m := Metrics{Efficiency: 1, LayerSizes: slices.Clone(c.layerSizes)}
+	if cumSum != 0 {
+		m.Efficiency = float64(minSum) / float64(cumSum)
+	}
+
+	order := slices.Clone(c.inefficient)
+	sort.Sort(bySize(order))
+	for i := len(order) - 1; i >= 0; i-- {
+		st := order[i]
+		m.Inefficiencies = append(m.Inefficiencies, Inefficiency{Path: st.path, Count: st.count, CumulativeSize: st.cumulative})
+		m.WastedBytes += uint64(st.cumulative) //nolint:gosec // sizes are never negative
+	}
+
+	var user uint64
+	for i, s := range c.layerSizes {
+		m.SizeBytes += s
+		if i != 0 {
+			m.UserSizeBytes += s
+			user += uint64(s) //nolint:gosec // sizes are never negative
+		}
+	}
+	// Float division, so 0/0 is NaN and x/0 is +Inf, as in dive.
+	m.UserWastedPercent = float64(m.WastedBytes) / float64(user)
+	return m
+}

@@ -1,0 +1,206 @@
+package dive
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/layerlint/layerlint/overlay"
+)
+
+// nodeData is what dive keeps of a tar header that matters to its metrics.
+type nodeData struct {
+	// size is the tar header size: file content for regular files, 0 for
+	// everything else in practice.
+	size int64
+	// isDir is false for a directory that only exists as the parent of
+	// another entry: dive gives such nodes an empty payload, and that
+	// decides how a later whiteout of the directory is sized.
+	isDir bool
+}
+
+// node is one name of a dive-style tree. Names are stored raw, so a
+// whiteout ".wh.x" is a different node from "x", as in dive.
+type node struct {
+	children map[string]*node
+	data     nodeData
+}
+
+// dive refuses to create a tree component with this prefix, which is how
+// it drops opaque markers without dropping their parent directories.
+const doubleWhiteoutPrefix = ".wh..wh.."
+
+func isWhiteout(name string) bool { return strings.HasPrefix(name, overlay.WhiteoutPrefix) }
+
+func joinPath(dir, name string) string {
+	if dir == "" {
+		return name
+	}
+	return dir + "/" + name
+}
+
+// add follows dive's AddPath: missing components are created with an empty
+// payload, a missing component named ".wh..wh..*" ends the walk silently,
+// and the payload (when set) replaces the last component's, keeping its
+// children.
+func (n *node) add(p string, data nodeData, set bool) {
+	names := strings.Split(p, "/")
+	cur := n
+	for i, name := range names {
+		if name == "" {
+			continue
+		}
+		next := cur.children[name]
+		if next == nil {
+			if strings.HasPrefix(name, doubleWhiteoutPrefix) {
+				return
+			}
+			next = &node{}
+			if cur.children == nil {
+				cur.children = make(map[string]*node)
+			}
+			cur.children[name] = next
+		}
+		cur = next
+		if set && i == len(names)-1 {
+			cur.data = data
+		}
+	}
+}
+
+// lookup returns the node at p, or nil; empty components are skipped as
+// dive's GetNode skips them, so "" is the root.
+func (n *node) lookup(p string) *node {
+	cur := n
+	for name := range strings.SplitSeq(p, "/") {
+		if name == "" {
+			continue
+		}
+		cur = cur.children[name]
+		if cur == nil {
+			return nil
+		}
+	}
+	return cur
+}
+
+// remove deletes the subtree at p. A missing path or the root is left
+// alone: dive records those as failed paths and carries on.
+func (n *node) remove(p string) {
+	dir, name := "", p
+	if i := strings.LastIndexByte(p, '/'); i >= 0 {
+		dir, name = p[:i], p[i+1:]
+	}
+	if name == "" {
+		// A trailing slash names the directory itself in dive's GetNode.
+		if dir == "" {
+			return
+		}
+		n.remove(dir)
+		return
+	}
+	parent := n.lookup(dir)
+	if parent == nil {
+		return
+	}
+	delete(parent.children, name)
+}
+
+// sortedNames gives children in the order dive visits them (byte order).
+func (n *node) sortedNames() []string {
+	names := make([]string, 0, len(n.children))
+	for name := range n.children {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// walk visits the subtree below n children first, siblings in byte order,
+// as dive's VisitDepthChildFirst does; n itself is not visited. visit gets
+// the parent's path, the raw name and the node, and stops the whole walk by
+// returning false: dive abandons a layer's walk at the first error.
+func (n *node) walk(dir string, visit func(dir, name string, c *node) bool) bool {
+	for _, name := range n.sortedNames() {
+		c := n.children[name]
+		if !c.walk(joinPath(dir, name), visit) {
+			return false
+		}
+		if !visit(dir, name, c) {
+			return false
+		}
+	}
+	return true
+}
+
+// subtreeSize sums the payload sizes of n and of every node below it.
+func (n *node) subtreeSize() int64 {
+	s := n.data.size
+	for _, c := range n.children {
+		s += c.subtreeSize()
+	}
+	return s
+}
+
+func (n *node) clone() *node {
+	c := &node{data: n.data}
+	if len(n.children) > 0 {
+		c.children = make(map[string]*node, len(n.children))
+		for name, ch := range n.children {
+			c.children[name] = ch.clone()
+		}
+	}
+	return c
+}
+
+// stack grafts upper onto n the way dive's FileTree.Stack does: every node
+// of upper, children first, either removes its whiteout target or is added
+// with its payload, so an implicit directory in upper overwrites a lower
+// directory's payload with an empty one.
+func (n *node) stack(upper *node) {
+	upper.walk("", func(dir, name string, c *node) bool {
+		if isWhiteout(name) {
+			n.remove(joinPath(dir, strings.TrimPrefix(name, overlay.WhiteoutPrefix)))
+		} else {
+			n.add(joinPath(dir, name), c.data, true)
+		}
+		return true
+	})
+}
+
+// layerTree builds the tree dive builds from one layer tar, and the
+// layer's size as dive sums it (every header's size).
+func layerTree(cs *overlay.Changeset) (*node, int64) {
+	root := &node{}
+	var size int64
+	for i := range cs.Entries {
+		e := &cs.Entries[i]
+		size += e.Size
+		switch e.Kind {
+		case overlay.EntryWhiteout:
+			dir, base := "", e.Path
+			if j := strings.LastIndexByte(e.Path, '/'); j >= 0 {
+				dir, base = e.Path[:j], e.Path[j+1:]
+			}
+			// A whiteout header is an empty regular file.
+			root.add(joinPath(dir, overlay.WhiteoutPrefix+base), nodeData{}, true)
+		case overlay.EntryOpaque:
+			// dive creates the marker's parents but never the marker.
+			root.add(e.Path, nodeData{}, false)
+		case overlay.EntryDir:
+			root.add(e.Path, nodeData{size: e.Size, isDir: true}, true)
+		case overlay.EntryFile, overlay.EntrySymlink, overlay.EntryHardlink,
+			overlay.EntryCharDevice, overlay.EntryBlockDevice, overlay.EntryFIFO:
+			root.add(e.Path, nodeData{size: e.Size}, true)
+		}
+	}
+	// AUFS metadata entries (.wh..wh.aufs, .wh..wh.plnk) are not entries of
+	// the changeset, but dive keeps them as whiteout-named nodes, and a
+	// whiteout whose target is missing stops dive's walk of the layer. Their
+	// headers are empty files or directories, so size 0 is what dive sees.
+	for _, a := range cs.Anomalies {
+		if a.Kind == overlay.AnomalyAUFSMetadata {
+			root.add(a.Path, nodeData{}, true)
+		}
+	}
+	return root, size
+}

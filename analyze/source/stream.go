@@ -1,0 +1,331 @@
+package source
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"strconv"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+)
+
+// Compression is the encoding of a layer blob.
+type Compression uint8
+
+// Compressions. The zero value means "not known" (no media type to imply
+// one, or a stream not yet opened).
+const (
+	CompressionUnknown Compression = iota
+	CompressionNone
+	CompressionGzip
+	CompressionZstd
+)
+
+func (c Compression) String() string {
+	switch c {
+	case CompressionUnknown:
+		return "unknown"
+	case CompressionNone:
+		return "none"
+	case CompressionGzip:
+		return "gzip"
+	case CompressionZstd:
+		return "zstd"
+	}
+	return "compression(" + strconv.Itoa(int(c)) + ")"
+}
+
+// Media types that ggcr's types package lacks.
+const (
+	mediaTypeOCIRestrictedLayerZstd types.MediaType = "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd"
+)
+
+type layerMediaInfo struct {
+	compression Compression
+	foreign     bool
+}
+
+// layerMediaTypes tells what a layer media type implies. An empty media
+// type (a classic docker archive) implies nothing.
+func layerMediaTypes(mt types.MediaType) (layerMediaInfo, bool) {
+	// Media types are an open set; the unlisted ones are handled by default.
+	//exhaustive:ignore
+	switch mt {
+	case "":
+		return layerMediaInfo{compression: CompressionUnknown}, true
+	case types.OCILayer, types.DockerLayer:
+		return layerMediaInfo{compression: CompressionGzip}, true
+	case types.OCIRestrictedLayer, types.DockerForeignLayer:
+		return layerMediaInfo{compression: CompressionGzip, foreign: true}, true
+	case types.OCILayerZStd:
+		return layerMediaInfo{compression: CompressionZstd}, true
+	case mediaTypeOCIRestrictedLayerZstd:
+		return layerMediaInfo{compression: CompressionZstd, foreign: true}, true
+	case types.OCIUncompressedLayer, types.DockerUncompressedLayer:
+		return layerMediaInfo{compression: CompressionNone}, true
+	case types.OCIUncompressedRestrictedLayer:
+		return layerMediaInfo{compression: CompressionNone, foreign: true}, true
+	}
+	return layerMediaInfo{}, false
+}
+
+// sniff names the compression its first bytes reveal. Anything without a
+// known magic is taken as a plain tar (which has no magic at offset 0); xz
+// and bzip2, which docker load accepts, are refused rather than misread.
+func sniff(b []byte) (Compression, error) {
+	switch {
+	case len(b) >= 2 && b[0] == 0x1f && b[1] == 0x8b:
+		return CompressionGzip, nil
+	case len(b) >= 4 && b[0] == 0x28 && b[1] == 0xb5 && b[2] == 0x2f && b[3] == 0xfd:
+		return CompressionZstd, nil
+	case len(b) >= 4 && b[0]&0xf0 == 0x50 && b[1] == 0x2a && b[2] == 0x4d && b[3] == 0x18:
+		// A zstd skippable frame (zstd:chunked metadata may lead).
+		return CompressionZstd, nil
+	case len(b) >= 6 && string(b[:6]) == "\xfd7zXZ\x00":
+		return 0, fmt.Errorf("xz compression: %w", ErrInvalid)
+	case len(b) >= 3 && string(b[:3]) == "BZh":
+		return 0, fmt.Errorf("bzip2 compression: %w", ErrInvalid)
+	}
+	return CompressionNone, nil
+}
+
+// zstdMaxMemory bounds the zstd window a layer may demand (zstd --long=28
+// needs 256 MiB); a hostile frame header cannot make us allocate more.
+const zstdMaxMemory = 256 << 20
+
+// Stats counts what a Stream read. The counts are final once Read returned
+// io.EOF (or the digest error that replaces it).
+type Stats struct {
+	// Compressed is the number of blob bytes read, trailing bytes included.
+	Compressed int64
+	// Uncompressed is the size of the tar stream handed out.
+	Uncompressed int64
+	// Compression is what the magic bytes revealed, which is what was used.
+	Compression Compression
+	// Declared is what the media type implies; it differs from
+	// Compression when the media type is wrong.
+	Declared Compression
+	// Trailing counts bytes after the end of a gzip stream that were not
+	// another gzip member (padding or garbage). They are hashed into the
+	// blob digest but never decoded.
+	Trailing int64
+}
+
+// MediaTypeMismatch reports whether the magic bytes contradicted the media
+// type.
+func (s Stats) MediaTypeMismatch() bool {
+	return s.Declared != CompressionUnknown && s.Declared != s.Compression
+}
+
+// Stream is the uncompressed tar of a layer. It reads the blob exactly once:
+// the blob bytes tee into the layer digest, the decoder's output into the
+// diff_id. Read returns io.EOF only after both digests (and the blob size)
+// checked out when verifying; otherwise it returns an error wrapping
+// ErrDigestMismatch. Consumers that stop at the tar end-of-archive marker
+// must drain the stream (io.Copy(io.Discard, s)) to have it verified.
+type Stream struct {
+	layer  *Layer
+	verify bool
+
+	blob    io.ReadCloser
+	counted countingReader
+	buf     *bufio.Reader
+	dec     io.Reader
+	zstd    *zstd.Decoder
+	diffH   hash.Hash
+	blobH   hash.Hash
+
+	stats Stats
+	err   error // sticky
+}
+
+// countingReader counts and optionally hashes the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+	h hash.Hash
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if c.h != nil && n > 0 {
+		c.h.Write(p[:n])
+	}
+	return n, err
+}
+
+// Open returns the uncompressed tar stream of the layer; see Stream.
+func (l *Layer) Open(verify bool) (_ *Stream, err error) {
+	if l.Missing {
+		return nil, fmt.Errorf("layer %d (%s): %s: %w", l.Index, l.Digest, l.MissingReason, ErrNotFound)
+	}
+	blob, _, err := l.st.open(l.blob)
+	if err != nil {
+		return nil, fmt.Errorf("opening layer %d blob %s needed by %s: %w", l.Index, l.Digest, l.manifest, err)
+	}
+	s := &Stream{layer: l, verify: verify, blob: blob}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, s.Close())
+		}
+	}()
+	s.counted.r = blob
+	if verify {
+		if s.blobH, err = v1.Hasher(l.Digest.Algorithm); err != nil {
+			return nil, fmt.Errorf("layer %d digest %s: %w: %w", l.Index, l.Digest, ErrInvalid, err)
+		}
+		if s.diffH, err = v1.Hasher(l.DiffID.Algorithm); err != nil {
+			return nil, fmt.Errorf("layer %d diff_id %s: %w: %w", l.Index, l.DiffID, ErrInvalid, err)
+		}
+		s.counted.h = s.blobH
+	}
+	s.buf = bufio.NewReaderSize(&s.counted, 64<<10)
+	magic, err := s.buf.Peek(6)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("reading layer %d blob %s: %w", l.Index, l.Digest, err)
+	}
+	info, _ := layerMediaTypes(l.MediaType)
+	s.stats.Declared = info.compression
+	if s.stats.Compression, err = sniff(magic); err != nil {
+		return nil, fmt.Errorf("layer %d blob %s: %w", l.Index, l.Digest, err)
+	}
+	switch s.stats.Compression {
+	case CompressionGzip:
+		zr, err := gzip.NewReader(s.buf)
+		if err != nil {
+			return nil, fmt.Errorf("reading gzip header of layer %d blob %s: %w", l.Index, l.Digest, err)
+		}
+		zr.Multistream(false)
+		s.dec = &gzipMembers{buf: s.buf, zr: zr}
+	case CompressionZstd:
+		zd, err := zstd.NewReader(s.buf,
+			zstd.WithDecoderConcurrency(1),
+			zstd.WithDecoderLowmem(true),
+			zstd.WithDecoderMaxMemory(zstdMaxMemory))
+		if err != nil {
+			return nil, fmt.Errorf("opening zstd decoder for layer %d blob %s: %w", l.Index, l.Digest, err)
+		}
+		s.zstd, s.dec = zd, zd
+	case CompressionNone:
+		s.dec = s.buf
+	case CompressionUnknown:
+		return nil, fmt.Errorf("layer %d blob %s: compression not detected: %w", l.Index, l.Digest, ErrInvalid)
+	}
+	return s, nil
+}
+
+// Read reads the uncompressed tar.
+func (s *Stream) Read(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	n, err := s.dec.Read(p)
+	if n > 0 {
+		s.stats.Uncompressed += int64(n)
+		if s.diffH != nil {
+			s.diffH.Write(p[:n])
+		}
+	}
+	switch {
+	case err == nil:
+	case errors.Is(err, io.EOF):
+		err = s.finish()
+	default:
+		err = fmt.Errorf("decompressing layer %d (%s, %s): %w", s.layer.Index, s.layer.Digest, s.stats.Compression, err)
+	}
+	if err != nil {
+		s.err = err
+	}
+	return n, err
+}
+
+// finish runs at the decoder's EOF: it drains what follows the compressed
+// data into the blob digest, then checks size and digests.
+func (s *Stream) finish() error {
+	trailing, err := io.Copy(io.Discard, s.buf)
+	if err != nil {
+		return fmt.Errorf("reading layer %d blob %s: %w", s.layer.Index, s.layer.Digest, err)
+	}
+	s.stats.Trailing = trailing
+	s.stats.Compressed = s.counted.n
+	if !s.verify {
+		return io.EOF
+	}
+	l := s.layer
+	if s.stats.Compressed != l.Size {
+		return fmt.Errorf("layer %d blob %s: size %d, descriptor says %d: %w",
+			l.Index, l.Digest, s.stats.Compressed, l.Size, ErrDigestMismatch)
+	}
+	got := v1.Hash{Algorithm: l.Digest.Algorithm, Hex: fmt.Sprintf("%x", s.blobH.Sum(nil))}
+	if !sameHash(got, l.Digest) {
+		return fmt.Errorf("layer %d: blob digest: expected %s, actual %s: %w", l.Index, l.Digest, got, ErrDigestMismatch)
+	}
+	got = v1.Hash{Algorithm: l.DiffID.Algorithm, Hex: fmt.Sprintf("%x", s.diffH.Sum(nil))}
+	if !sameHash(got, l.DiffID) {
+		return fmt.Errorf("layer %d (%s): diff_id: expected %s, actual %s: %w", l.Index, l.Digest, l.DiffID, got, ErrDigestMismatch)
+	}
+	return io.EOF
+}
+
+// Stats returns the counts so far; they are final after EOF.
+func (s *Stream) Stats() Stats {
+	st := s.stats
+	st.Compressed = s.counted.n
+	return st
+}
+
+// Close releases the decoder and the blob. It does not verify: a stream
+// closed before EOF was not checked.
+func (s *Stream) Close() error {
+	if s.zstd != nil {
+		s.zstd.Close()
+		s.zstd = nil
+	}
+	if s.blob == nil {
+		return nil
+	}
+	err := s.blob.Close()
+	s.blob = nil
+	if err != nil {
+		return fmt.Errorf("closing layer %d blob %s: %w", s.layer.Index, s.layer.Digest, err)
+	}
+	return nil
+}
+
+// gzipMembers decodes consecutive gzip members (estargz and pigz write
+// many) and stops at the first bytes that are not a gzip header, so padding
+// or garbage after the stream is never decoded as data, and is not an error
+// of its own: it changes the blob digest, which verification checks.
+type gzipMembers struct {
+	buf  *bufio.Reader
+	zr   *gzip.Reader
+	done bool
+}
+
+func (g *gzipMembers) Read(p []byte) (int, error) {
+	for !g.done {
+		n, err := g.zr.Read(p)
+		if !errors.Is(err, io.EOF) {
+			return n, err
+		}
+		magic, _ := g.buf.Peek(2)
+		if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+			if err := g.zr.Reset(g.buf); err != nil {
+				return n, err
+			}
+			g.zr.Multistream(false)
+		} else {
+			g.done = true
+		}
+		if n > 0 {
+			return n, nil
+		}
+	}
+	return 0, io.EOF
+}

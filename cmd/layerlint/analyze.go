@@ -1,0 +1,82 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/layerlint/layerlint/analyze"
+)
+
+func analyzeCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "analyze",
+		Usage:     "say where every byte of an image went",
+		ArgsUsage: "IMAGE",
+		Description: "Replays the layers through the overlay model and reports, per layer and for the\n" +
+			"image, content bytes, wasted bytes by cause, efficiency, the base/user split, dive's\n" +
+			"three metrics, and the top wasted paths. With --verify, also mounts the layers with\n" +
+			"the kernel's overlayfs (root only) and checks that the model's merged view matches.",
+		Flags: append(imageFlags(),
+			&cli.StringFlag{Name: "format", Value: "text", Usage: "`text` or json"},
+			&cli.IntFlag{Name: "top", Value: 10, Usage: "how many wasted-path groups to list in text output"},
+			&cli.BoolFlag{Name: "exact-wire", Usage: "measure the compressed size of wasted files with each layer's codec (reads those layers twice)"},
+			&cli.BoolFlag{Name: "verify", Usage: "compare the model's merged view with a real overlayfs mount (needs root)"},
+			&cli.StringFlag{Name: "work", Usage: "work `DIR` for --verify (default: a temporary directory)"},
+		),
+		Action: runAnalyze,
+	}
+}
+
+func runAnalyze(c *cli.Context) error {
+	format := c.String("format")
+	if format != "text" && format != "json" {
+		return withCode(ExitInput, fmt.Errorf("analyze: --format %q: want text or json", format))
+	}
+	src, err := openImage(c)
+	if err != nil {
+		return err
+	}
+	defer src.Close() //nolint:errcheck // read-only
+	imgs := src.Images()
+	var reports []*analyze.Report
+	failed := false
+	for i, img := range imgs {
+		opts := analyzeOptions(c, src, img)
+		opts.ExactWire = c.Bool("exact-wire")
+		a, err := analyze.Analyze(c.Context, img, opts)
+		if err != nil {
+			return fmt.Errorf("analyzing %s: %w", referenceName(c, img, len(imgs) > 1), err)
+		}
+		a.Report.Image.Reference = referenceName(c, img, len(imgs) > 1)
+		reports = append(reports, a.Report)
+		if format == "text" {
+			if i > 0 {
+				fmt.Fprintln(c.App.Writer)
+			}
+			if err := analyze.WriteText(c.App.Writer, a.Report, analyze.TextOptions{Top: c.Int("top"), Color: useColor(c.App.Writer)}); err != nil {
+				return err
+			}
+		}
+		if c.Bool("verify") {
+			ok, err := verifyWithKernel(c, a)
+			if err != nil {
+				return err
+			}
+			failed = failed || !ok
+		}
+	}
+	if format == "json" {
+		var v any = reports[0]
+		if len(reports) > 1 {
+			v = reports
+		}
+		if err := analyze.WriteJSON(c.App.Writer, v); err != nil {
+			return err
+		}
+	}
+	if failed {
+		return withCode(ExitFailed, errSilent)
+	}
+	return nil
+}

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+// run builds the app, runs it and maps the outcome to an exit code (see
+// docs/exit-codes.md). It is main without os.Exit, so tests can call it.
+func run(args []string, stdout, stderr io.Writer) int {
+	app := newApp(stdout, stderr)
+	err := app.Run(args)
+	if err == nil {
+		return ExitOK
+	}
+	code := exitCode(err)
+	if !errors.Is(err, errSilent) {
+		fmt.Fprintf(stderr, "layerlint: %v\n", err)
+	}
+	return code
+}
+
+// newApp builds the command tree writing to the given writers.
+func newApp(stdout, stderr io.Writer) *cli.App {
+	return &cli.App{
+		Name:    "layerlint",
+		Usage:   "lint and optimize OCI container images",
+		Version: version,
+		Description: "layerlint replays an image's layers through an overlay model, reports the bytes\n" +
+			"that no container will ever see, and rewrites images without them.\n\n" +
+			"IMAGE is oci:DIR[:TAG|@DIGEST], oci-archive:FILE[:TAG], docker-archive:FILE[:REPO:TAG|:N],\n" +
+			"or a bare path whose format is detected from what it holds.",
+		Writer:          stdout,
+		ErrWriter:       stderr,
+		HideHelpCommand: true,
+		// Errors are printed once, by run, with the exit code they map to.
+		ExitErrHandler: func(*cli.Context, error) {},
+		Commands: []*cli.Command{
+			analyzeCommand(),
+			lsCommand(),
+			mountCommand(),
+			umountCommand(),
+			docsCommand(),
+		},
+	}
+}
+
+// isTerminal reports whether w is a terminal, for colour decisions.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS) //nolint:gosec // file descriptors fit in int
+	return err == nil
+}
+
+// useColor follows https://no-color.org: colour only on a terminal and
+// only when NO_COLOR is unset or empty.
+func useColor(w io.Writer) bool {
+	return os.Getenv("NO_COLOR") == "" && isTerminal(w)
+}

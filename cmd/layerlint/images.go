@@ -1,0 +1,115 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/urfave/cli/v2"
+
+	"github.com/layerlint/layerlint/analyze"
+	"github.com/layerlint/layerlint/analyze/source"
+)
+
+// Flags shared by the commands that open an image.
+var (
+	platformFlag = &cli.StringFlag{
+		Name:  "platform",
+		Usage: "`os/arch[/variant]` of a multi-platform index, or \"all\" (default: the host's, if present)",
+	}
+	noVerifyFlag = &cli.BoolFlag{
+		Name:  "no-verify",
+		Usage: "skip the blob digest and diff_id checks",
+	}
+	baseLayersFlag = &cli.IntFlag{
+		Name:  "base-layers",
+		Usage: "how many bottom layers come from the base image when its annotations do not say",
+		Value: 1,
+	}
+	maxLayerBytesFlag = &cli.Int64Flag{
+		Name:  "max-layer-bytes",
+		Usage: "cap on the uncompressed content of one layer",
+		Value: analyze.DefaultMaxLayerBytes,
+	}
+	maxImageBytesFlag = &cli.Int64Flag{
+		Name:  "max-image-bytes",
+		Usage: "cap on the uncompressed content of the whole image",
+		Value: analyze.DefaultMaxImageBytes,
+	}
+	maxLayerEntriesFlag = &cli.IntFlag{
+		Name:  "max-layer-entries",
+		Usage: "cap on the tar entries of one layer",
+		Value: analyze.DefaultMaxLayerEntries,
+	}
+)
+
+func imageFlags() []cli.Flag {
+	return []cli.Flag{platformFlag, noVerifyFlag, baseLayersFlag, maxLayerBytesFlag, maxImageBytesFlag, maxLayerEntriesFlag}
+}
+
+// openImage opens the only argument, IMAGE. The caller closes the source.
+func openImage(c *cli.Context) (*source.Source, error) {
+	return openImageArg(c, c.Args().Slice())
+}
+
+func openImageArg(c *cli.Context, args []string) (*source.Source, error) {
+	if len(args) != 1 {
+		return nil, withCode(ExitInput, fmt.Errorf("%s: expected one IMAGE argument, got %d (see --help)", c.Command.Name, len(args)))
+	}
+	src, err := source.Open(args[0], source.Options{Platform: c.String("platform"), Verify: !c.Bool("no-verify")})
+	if err != nil {
+		return nil, err // source errors name the path already
+	}
+	return src, nil
+}
+
+// analyzeOptions reads the flags that tune analysis for one image.
+func analyzeOptions(c *cli.Context, src *source.Source, img *source.Image) analyze.Options {
+	opts := analyze.Options{
+		Verify:          !c.Bool("no-verify"),
+		MaxLayerBytes:   c.Int64("max-layer-bytes"),
+		MaxImageBytes:   c.Int64("max-image-bytes"),
+		MaxLayerEntries: c.Int("max-layer-entries"),
+	}
+	if n, ok := analyze.BaseLayersFromAnnotations(img, baseLookup(src)); ok {
+		opts.BaseLayers, opts.BaseFromAnnotation = n, true
+	} else if c.IsSet("base-layers") {
+		opts.BaseLayers = c.Int("base-layers")
+	}
+	return opts
+}
+
+// baseLookup finds a base image by manifest digest in the same layout or
+// archive, where build tools often keep it.
+func baseLookup(src *source.Source) func(string) (*source.Image, error) {
+	return func(d string) (*source.Image, error) {
+		h, err := v1.NewHash(d)
+		if err != nil {
+			return nil, err
+		}
+		ref := src.Reference()
+		if ref.Format == source.FormatDockerArchive {
+			return nil, errors.New("docker archives do not index by manifest digest")
+		}
+		ref.Tag, ref.Digest, ref.Index = "", h, -1
+		bs, err := source.OpenReference(ref, source.Options{Platform: "all"})
+		if err != nil {
+			return nil, err
+		}
+		defer bs.Close() //nolint:errcheck // read-only
+		imgs := bs.Images()
+		if len(imgs) != 1 {
+			return nil, errors.New("base digest names an index")
+		}
+		return imgs[0], nil
+	}
+}
+
+// referenceName is what reports call the image: the argument as given.
+func referenceName(c *cli.Context, img *source.Image, many bool) string {
+	name := c.Args().First()
+	if many && img.Platform != nil {
+		name += " [" + img.Platform.OS + "/" + img.Platform.Architecture + "]"
+	}
+	return name
+}

@@ -1,0 +1,8 @@
+// Command layerlint lints and optimizes OCI container images.
+package main
+
+import "os"
+
+func main() {
+	os.Exit(run(os.Args, os.Stdout, os.Stderr))
+}

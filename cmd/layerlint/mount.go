@@ -1,0 +1,178 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/layerlint/layerlint/analyze"
+	"github.com/layerlint/layerlint/analyze/source"
+	"github.com/layerlint/layerlint/overlay"
+	"github.com/layerlint/layerlint/overlay/kernel"
+)
+
+func mountCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "mount",
+		Usage:     "mount an image's merged view with the kernel's overlayfs (root only)",
+		ArgsUsage: "IMAGE DIR",
+		Description: "Unpacks each layer into its own folder (whiteouts converted to overlayfs ones) and\n" +
+			"mounts them at DIR, read-only unless --upper is given. `layerlint umount DIR` undoes it.\n" +
+			"With --probe-copy-up PATH (repeatable), mounts writable in a throwaway folder, appends\n" +
+			"one byte to each PATH, reports how many bytes the kernel copied up and how long it took,\n" +
+			"and unmounts again.",
+		Flags: []cli.Flag{
+			platformFlag, noVerifyFlag,
+			&cli.StringFlag{Name: "upper", Usage: "writable upper `DIR` (default: read-only mount)"},
+			&cli.StringFlag{Name: "work", Usage: "work `DIR` for the unpacked layers (default: .DIR.layerlint-work beside DIR)"},
+			&cli.StringSliceFlag{Name: "probe-copy-up", Usage: "measure the copy-up cost of appending to `PATH`"},
+		},
+		Action: runMount,
+	}
+}
+
+func umountCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "umount",
+		Usage:     "unmount a `layerlint mount` and remove its work folder",
+		ArgsUsage: "DIR",
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return withCode(ExitInput, fmt.Errorf("umount: expected DIR, got %d arguments", c.NArg()))
+			}
+			if err := kernel.Unmount(c.Args().First()); err != nil {
+				return fmt.Errorf("unmounting %s: %w", c.Args().First(), err)
+			}
+			return nil
+		},
+	}
+}
+
+// layerOpeners adapts source layers to the kernel backend's input.
+func layerOpeners(img *source.Image, verify bool) ([]func() (io.ReadCloser, error), error) {
+	var out []func() (io.ReadCloser, error)
+	for _, l := range img.Layers {
+		if l.Missing {
+			return nil, fmt.Errorf("layer %d (%s) is not in the image (%s): cannot mount it", l.Index, l.Digest, l.MissingReason)
+		}
+		out = append(out, func() (io.ReadCloser, error) { return l.Open(verify) })
+	}
+	return out, nil
+}
+
+func runMount(c *cli.Context) error {
+	args := c.Args().Slice()
+	if len(args) != 2 {
+		return withCode(ExitInput, fmt.Errorf("mount: expected IMAGE DIR, got %d arguments", len(args)))
+	}
+	if err := kernel.Check(); err != nil {
+		return err
+	}
+	src, err := openImageArg(c, args[:1])
+	if err != nil {
+		return err
+	}
+	defer src.Close() //nolint:errcheck // read-only
+	imgs := src.Images()
+	if len(imgs) != 1 {
+		return withCode(ExitInput, fmt.Errorf("mount: name one platform with --platform"))
+	}
+	layers, err := layerOpeners(imgs[0], !c.Bool("no-verify"))
+	if err != nil {
+		return withCode(ExitInput, err)
+	}
+	target := args[1]
+	probes := c.StringSlice("probe-copy-up")
+	if len(probes) > 0 {
+		return probeCopyUp(c, layers, target, probes)
+	}
+	work := c.String("work")
+	if work == "" {
+		if work, err = kernel.DefaultWork(target); err != nil {
+			return err
+		}
+	}
+	opts := kernel.MountOptions{Upper: c.String("upper"), ReadOnly: c.String("upper") == ""}
+	if err := kernel.Mount(c.Context, layers, work, target, opts); err != nil {
+		return fmt.Errorf("mounting %s at %s: %w", args[0], target, err)
+	}
+	mode := "read-only"
+	if !opts.ReadOnly {
+		mode = "writable, upper " + opts.Upper
+	}
+	fmt.Fprintf(c.App.Writer, "mounted %s at %s (%s, %d layers); undo with: layerlint umount %s\n", args[0], target, mode, len(layers), target)
+	return nil
+}
+
+// probeCopyUp mounts the image writable in a throwaway work folder, appends
+// one byte to each path and reports what the kernel copied up.
+func probeCopyUp(c *cli.Context, layers []func() (io.ReadCloser, error), target string, paths []string) (err error) {
+	tmp, err := os.MkdirTemp(c.String("work"), "layerlint-probe-")
+	if err != nil {
+		return fmt.Errorf("making probe work folder: %w", err)
+	}
+	defer func() {
+		if rerr := os.RemoveAll(tmp); rerr != nil && err == nil {
+			err = rerr
+		}
+	}()
+	work := filepath.Join(tmp, "work")
+	upper := filepath.Join(tmp, "upper")
+	if err := kernel.Mount(c.Context, layers, work, target, kernel.MountOptions{Upper: upper}); err != nil {
+		return fmt.Errorf("mounting for the probe: %w", err)
+	}
+	defer func() {
+		if uerr := kernel.Unmount(target); uerr != nil && err == nil {
+			err = uerr
+		}
+	}()
+	res, err := kernel.ProbeCopyUp(target, upper, paths)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(c.App.Writer, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "PATH\tSIZE\tCOPIED UP\tALLOCATED\tTIME\n")
+	for _, r := range res {
+		fmt.Fprintf(tw, "/%s\t%s\t%s\t%s\t%s\n", r.Path, analyze.Bytes(r.Size), analyze.Bytes(r.UpperBytes),
+			analyze.Bytes(r.UpperAllocated), r.Duration.Round(time.Microsecond))
+	}
+	return tw.Flush()
+}
+
+// verifyWithKernel mounts the analyzed image with overlayfs and compares
+// the kernel's merged view with the model's. It prints every difference
+// and reports whether there were none.
+func verifyWithKernel(c *cli.Context, a *analyze.Analysis) (bool, error) {
+	if err := kernel.Check(); err != nil {
+		return false, fmt.Errorf("--verify: %w", err)
+	}
+	layers, err := layerOpeners(a.Image, !c.Bool("no-verify"))
+	if err != nil {
+		return false, withCode(ExitInput, err)
+	}
+	work, err := os.MkdirTemp(c.String("work"), "layerlint-verify-")
+	if err != nil {
+		return false, fmt.Errorf("--verify: making work folder: %w", err)
+	}
+	defer os.RemoveAll(work) //nolint:errcheck // best effort: a temp folder
+	got, err := kernel.MergedView(c.Context, layers, work)
+	if err != nil {
+		return false, fmt.Errorf("--verify: %w", err)
+	}
+	diffs := overlay.Compare(a.Model.Files(), got, overlay.CompareOptions{})
+	w := c.App.ErrWriter
+	if len(diffs) == 0 {
+		fmt.Fprintf(w, "verify: the kernel's overlayfs shows the same %d paths as the model\n", len(got))
+		return true, nil
+	}
+	fmt.Fprintf(w, "verify: the kernel's overlayfs and the model differ at %d places:\n", len(diffs))
+	for _, d := range diffs {
+		fmt.Fprintf(w, "  %s\n", d)
+	}
+	return false, nil
+}

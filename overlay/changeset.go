@@ -1,0 +1,309 @@
+package overlay
+
+import (
+	"archive/tar"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+
+	"github.com/cespare/xxhash/v2"
+)
+
+// Whiteout names from image-spec layer.md.
+const (
+	WhiteoutPrefix = ".wh."
+	WhiteoutMeta   = ".wh..wh."
+	OpaqueMarker   = ".wh..wh..opq"
+)
+
+// EntryKind is what one tar entry of a changeset asks for.
+type EntryKind uint8
+
+// Kinds of changeset entries.
+const (
+	EntryFile EntryKind = iota + 1
+	EntryDir
+	EntrySymlink
+	EntryHardlink
+	EntryCharDevice
+	EntryBlockDevice
+	EntryFIFO
+	// EntryWhiteout deletes Path from the lower layers.
+	EntryWhiteout
+	// EntryOpaque hides every lower child of the directory Path.
+	EntryOpaque
+)
+
+func (k EntryKind) String() string {
+	switch k {
+	case EntryFile:
+		return "file"
+	case EntryDir:
+		return "dir"
+	case EntrySymlink:
+		return "symlink"
+	case EntryHardlink:
+		return "hardlink"
+	case EntryCharDevice:
+		return "char"
+	case EntryBlockDevice:
+		return "block"
+	case EntryFIFO:
+		return "fifo"
+	case EntryWhiteout:
+		return "whiteout"
+	case EntryOpaque:
+		return "opaque"
+	}
+	return fmt.Sprintf("entrykind(%d)", uint8(k))
+}
+
+// Entry is one tar entry of a layer, normalised. Content is not kept: a
+// regular file carries its size and hash only.
+type Entry struct {
+	// Path is the cleaned path the entry acts on. For a whiteout it is the
+	// path deleted (".wh." removed); for an opaque marker, the directory.
+	Path string
+	Kind EntryKind
+	Mode uint32
+	UID  int
+	GID  int
+	// Size is the content size of a regular file.
+	Size int64
+	Hash Hash
+	// Linkname is the symlink target as written, or the cleaned path of a
+	// hard link's target.
+	Linkname           string
+	Devmajor, Devminor uint32
+	ModTime            int64
+	Xattrs             map[string]string
+}
+
+// Changeset is one layer read into memory as metadata: its entries in tar
+// order and what was odd about them.
+type Changeset struct {
+	Entries []Entry
+	// Anomalies found while reading; their Layer field is set by Apply.
+	Anomalies []Anomaly
+	// ContentBytes is the sum of regular-file sizes: the bytes this layer
+	// ships as file content.
+	ContentBytes int64
+}
+
+// Sentinel errors of changeset reading; callers test them with errors.Is.
+var (
+	// ErrUnsafePath: an entry whose name or hard-link target climbs
+	// above the root.
+	ErrUnsafePath = errors.New("path escapes the image root")
+	// ErrTooManyEntries: a layer has more entries than ReadOptions allows.
+	ErrTooManyEntries = errors.New("too many entries in layer")
+	// ErrTooLarge: a layer's content is larger than ReadOptions allows.
+	ErrTooLarge = errors.New("layer content too large")
+	// ErrBadTar: the stream is not a readable tar.
+	ErrBadTar = errors.New("malformed tar")
+)
+
+// ReadOptions bounds and extends ReadChangeset. The zero value has no caps.
+type ReadOptions struct {
+	// MaxEntries caps the number of tar entries; 0 means no cap.
+	MaxEntries int
+	// MaxContentBytes caps the sum of regular-file sizes; 0 means no cap.
+	MaxContentBytes int64
+	// Inspect, when set, is called for every regular file with its cleaned
+	// path and header; the bytes of the file are also written to the
+	// writer it returns (nil for none). It lets callers scan content in the
+	// same single pass.
+	Inspect func(path string, hdr *tar.Header) io.Writer
+}
+
+// CleanPath normalises a tar name the way the merged view names paths:
+// slash-separated, no leading "/" or "./", no trailing slash, "" for the
+// root. It reports false when the name climbs above the root.
+func CleanPath(name string) (string, bool) {
+	p := path.Clean("/" + name)
+	// path.Clean of a rooted path never climbs above "/", so check the
+	// original components for "..": a runtime that meets "../x" either
+	// refuses it or writes outside the root, and both are wrong.
+	if strings.Contains(name, "..") && climbs(name) {
+		return "", false
+	}
+	return strings.TrimPrefix(p, "/"), true
+}
+
+// climbs reports whether the slash-separated name ever goes above its start.
+func climbs(name string) bool {
+	depth := 0
+	for _, c := range strings.Split(name, "/") {
+		switch c {
+		case "", ".":
+		case "..":
+			depth--
+			if depth < 0 {
+				return true
+			}
+		default:
+			depth++
+		}
+	}
+	return false
+}
+
+// ReadChangeset reads one uncompressed layer tar. It stops at the tar's end
+// marker; a caller that checks a digest of the stream must drain the rest.
+func ReadChangeset(r io.Reader, opts ReadOptions) (*Changeset, error) {
+	tr := tar.NewReader(r)
+	cs := &Changeset{}
+	h := xxhash.New()
+	buf := make([]byte, 64<<10) // reused: io.Copy would allocate one per file
+	for n := 0; ; n++ {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return cs, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: after %d entries: %w", ErrBadTar, n, err)
+		}
+		if opts.MaxEntries > 0 && n >= opts.MaxEntries {
+			return nil, fmt.Errorf("%w: more than %d entries (cap)", ErrTooManyEntries, opts.MaxEntries)
+		}
+		e, ok, err := entryFromHeader(cs, hdr)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		if e.Kind == EntryFile {
+			if hdr.Size < 0 {
+				return nil, fmt.Errorf("%w: %s: negative size", ErrBadTar, hdr.Name)
+			}
+			cs.ContentBytes += hdr.Size
+			if opts.MaxContentBytes > 0 && cs.ContentBytes > opts.MaxContentBytes {
+				return nil, fmt.Errorf("%w: %s: more than %d bytes of content (cap)", ErrTooLarge, hdr.Name, opts.MaxContentBytes)
+			}
+			h.Reset()
+			var w io.Writer = h
+			if opts.Inspect != nil {
+				if iw := opts.Inspect(e.Path, hdr); iw != nil {
+					w = io.MultiWriter(h, iw)
+				}
+			}
+			n, err := io.CopyBuffer(w, onlyReader{tr}, buf)
+			if err != nil {
+				return nil, fmt.Errorf("%w: reading %s: %w", ErrBadTar, hdr.Name, err)
+			}
+			e.Size = n
+			e.Hash = Hash(h.Sum64())
+		}
+		cs.Entries = append(cs.Entries, e)
+	}
+}
+
+// entryFromHeader converts a tar header. It returns ok=false for headers
+// that change nothing (recording an anomaly where that is worth saying).
+func entryFromHeader(cs *Changeset, hdr *tar.Header) (Entry, bool, error) {
+	switch hdr.Typeflag {
+	case tar.TypeXGlobalHeader:
+		cs.Anomalies = append(cs.Anomalies, Anomaly{Path: hdr.Name, Kind: AnomalyIgnoredEntry, Detail: "PAX global header"})
+		return Entry{}, false, nil
+	}
+	p, ok := CleanPath(hdr.Name)
+	if !ok {
+		return Entry{}, false, fmt.Errorf("%w: entry %q", ErrUnsafePath, hdr.Name)
+	}
+	dir, base := path.Split(p)
+	dir = strings.TrimSuffix(dir, "/")
+	if strings.Contains(dir, WhiteoutMeta) && underAUFSMeta(dir) {
+		cs.Anomalies = append(cs.Anomalies, Anomaly{Path: p, Kind: AnomalyAUFSMetadata, Detail: "entry inside an AUFS metadata directory ignored"})
+		return Entry{}, false, nil
+	}
+	if strings.HasPrefix(base, WhiteoutPrefix) {
+		switch {
+		case base == OpaqueMarker:
+			return Entry{Path: dir, Kind: EntryOpaque}, true, nil
+		case strings.HasPrefix(base, WhiteoutMeta):
+			cs.Anomalies = append(cs.Anomalies, Anomaly{Path: p, Kind: AnomalyAUFSMetadata, Detail: "AUFS metadata entry ignored"})
+			return Entry{}, false, nil
+		case base == WhiteoutPrefix:
+			cs.Anomalies = append(cs.Anomalies, Anomaly{Path: p, Kind: AnomalyBadWhiteout, Detail: "whiteout with an empty name ignored"})
+			return Entry{}, false, nil
+		}
+		target := strings.TrimPrefix(base, WhiteoutPrefix)
+		if target == "." || target == ".." {
+			cs.Anomalies = append(cs.Anomalies, Anomaly{Path: p, Kind: AnomalyBadWhiteout, Detail: "whiteout of " + target + " ignored"})
+			return Entry{}, false, nil
+		}
+		return Entry{Path: path.Join(dir, target), Kind: EntryWhiteout}, true, nil
+	}
+	if p == "" {
+		cs.Anomalies = append(cs.Anomalies, Anomaly{Path: hdr.Name, Kind: AnomalyRootEntry, Detail: "entry for the root directory"})
+		return Entry{}, false, nil
+	}
+	e := Entry{
+		Path:    p,
+		Mode:    uint32(hdr.Mode) & 0o7777, //nolint:gosec // masked to permission bits
+		UID:     hdr.Uid,
+		GID:     hdr.Gid,
+		ModTime: hdr.ModTime.Unix(),
+		Xattrs:  xattrs(hdr),
+	}
+	switch hdr.Typeflag {
+	case tar.TypeReg, tar.TypeRegA, tar.TypeCont, tar.TypeGNUSparse: //nolint:staticcheck // TypeRegA is still written by old tools
+		e.Kind = EntryFile
+	case tar.TypeDir:
+		e.Kind = EntryDir
+	case tar.TypeSymlink:
+		e.Kind = EntrySymlink
+		e.Linkname = hdr.Linkname
+	case tar.TypeLink:
+		target, ok := CleanPath(hdr.Linkname)
+		if !ok {
+			return Entry{}, false, fmt.Errorf("%w: hard link %q to %q", ErrUnsafePath, hdr.Name, hdr.Linkname)
+		}
+		e.Kind = EntryHardlink
+		e.Linkname = target
+	case tar.TypeChar, tar.TypeBlock:
+		e.Kind = EntryCharDevice
+		if hdr.Typeflag == tar.TypeBlock {
+			e.Kind = EntryBlockDevice
+		}
+		e.Devmajor = uint32(hdr.Devmajor) //nolint:gosec // device numbers are 32-bit on Linux
+		e.Devminor = uint32(hdr.Devminor) //nolint:gosec // device numbers are 32-bit on Linux
+	case tar.TypeFifo:
+		e.Kind = EntryFIFO
+	default:
+		cs.Anomalies = append(cs.Anomalies, Anomaly{Path: p, Kind: AnomalyIgnoredEntry, Detail: fmt.Sprintf("tar type %q not extracted", hdr.Typeflag)})
+		return Entry{}, false, nil
+	}
+	return e, true, nil
+}
+
+// xattrs collects extended attributes from PAX records (SCHILY.xattr.*).
+func xattrs(hdr *tar.Header) map[string]string {
+	var m map[string]string
+	for k, v := range hdr.PAXRecords {
+		if name, ok := strings.CutPrefix(k, "SCHILY.xattr."); ok {
+			if m == nil {
+				m = make(map[string]string)
+			}
+			m[name] = v
+		}
+	}
+	return m
+}
+
+// underAUFSMeta reports whether a directory path lies inside an AUFS
+// metadata directory such as .wh..wh.plnk, whose content a runtime skips.
+func underAUFSMeta(dir string) bool {
+	for c := range strings.SplitSeq(dir, "/") {
+		if strings.HasPrefix(c, WhiteoutMeta) {
+			return true
+		}
+	}
+	return false
+}
+
+// onlyReader hides any WriterTo/ReaderFrom so io.CopyBuffer uses our buffer.
+type onlyReader struct{ io.Reader }
