@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-	"strconv"
 	"sync"
 
 	"github.com/layerlint/layerlint/analyze/dive"
@@ -194,6 +193,14 @@ func readLayer(ctx context.Context, l *source.Layer, opts Options) layerResult {
 		// the digests cover every byte (and trailing data is noticed).
 		_, err = io.Copy(io.Discard, s)
 	}
+	if err != nil && opts.Verify && !errors.Is(err, source.ErrDigestMismatch) {
+		// A corrupt blob often shows first as a malformed tar: check the
+		// compressed bytes (never decompressing further, so a bomb stays
+		// capped) so the error says what is really wrong.
+		if derr := s.VerifyBlob(); derr != nil {
+			err = fmt.Errorf("%w (%w)", derr, err)
+		}
+	}
 	if err != nil {
 		if errors.Is(err, overlay.ErrTooLarge) || errors.Is(err, overlay.ErrTooManyEntries) {
 			err = fmt.Errorf("%w: %w", ErrCapExceeded, err)
@@ -202,6 +209,3 @@ func readLayer(ctx context.Context, l *source.Layer, opts Options) layerResult {
 	}
 	return layerResult{cs: cs, stats: s.Stats()}
 }
-
-// itoa is strconv.Itoa, short for report building.
-func itoa(i int) string { return strconv.Itoa(i) }

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -276,10 +277,25 @@ func TestImageForms(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if d := overlay.Compare(ref.Model.Files(), a.Model.Files(), overlay.CompareOptions{Xattrs: true, LinkGroups: true}); len(d) > 0 {
+			got := a.Model.Files()
+			var toc int64
+			if name == "oci-estargz" {
+				// Every estargz layer ends with its table of contents as
+				// the tar entry stargz.index.json, which a runtime that
+				// extracts the layer as plain tar.gz puts in the rootfs:
+				// it shows in the view, and each layer's copy hides the
+				// one below.
+				f, ok := a.Model.Lookup("stargz.index.json")
+				if !ok {
+					t.Fatal("estargz layers without stargz.index.json")
+				}
+				got = slices.DeleteFunc(got, func(f overlay.File) bool { return f.Path == "stargz.index.json" })
+				toc = a.Report.Summary.ContentBytes - ref.Report.Summary.ContentBytes - f.Size
+			}
+			if d := overlay.Compare(ref.Model.Files(), got, overlay.CompareOptions{Xattrs: true, LinkGroups: true}); len(d) > 0 {
 				t.Errorf("merged view differs from the gzip layout: %v", d)
 			}
-			if got, want := a.Report.Summary.WastedBytes, ref.Report.Summary.WastedBytes; got != want {
+			if got, want := a.Report.Summary.WastedBytes, ref.Report.Summary.WastedBytes+toc; got != want {
 				t.Errorf("wasted %d, want %d", got, want)
 			}
 		})

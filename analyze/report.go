@@ -25,13 +25,13 @@ const (
 // contract for bots: see docs/json.md and docs/schema/report.schema.json.
 // Sizes are bytes.
 type Report struct {
-	SchemaVersion int          `json:"schemaVersion"`
-	Image         ImageInfo    `json:"image"`
-	Layers        []LayerInfo  `json:"layers"`
-	Summary       Summary      `json:"summary"`
-	Dive          DiveInfo     `json:"dive"`
-	TopWaste      []WasteGroup `json:"topWaste"`
-	Waste         []WasteItem  `json:"waste"`
+	SchemaVersion int           `json:"schemaVersion"`
+	Image         ImageInfo     `json:"image"`
+	Layers        []LayerInfo   `json:"layers"`
+	Summary       Summary       `json:"summary"`
+	Dive          DiveInfo      `json:"dive"`
+	TopWaste      []WasteGroup  `json:"topWaste"`
+	Waste         []WasteItem   `json:"waste"`
 	Anomalies     []AnomalyItem `json:"anomalies"`
 }
 
@@ -303,7 +303,7 @@ func (b *builder) finish(m *overlay.Model, dm dive.Metrics) *Report {
 			s.NotAnalyzed++
 		}
 	}
-	_ = m.Walk("", func(f *overlay.File) error { //nolint:errcheck // the callback never fails
+	_ = m.Walk("", func(*overlay.File) error { // the callback never fails
 		s.MergedEntries++
 		return nil
 	})

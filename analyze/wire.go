@@ -3,6 +3,7 @@ package analyze
 import (
 	"archive/tar"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -74,7 +75,7 @@ func wireBytes(l *source.Layer, codec string, verify bool, wasted func(string, i
 	buf := make([]byte, 64<<10)
 	for {
 		hdr, err := tr.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {

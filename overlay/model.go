@@ -531,7 +531,7 @@ func (m *Model) Walk(prefix string, fn func(*File) error) error {
 // Files returns the whole merged view in Walk order.
 func (m *Model) Files() []File {
 	var fs []File
-	_ = m.Walk("", func(f *File) error { //nolint:errcheck // the callback never fails
+	_ = m.Walk("", func(f *File) error { // the callback never fails
 		fs = append(fs, *f)
 		return nil
 	})

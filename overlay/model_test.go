@@ -264,9 +264,9 @@ func TestLayerSpec(t *testing.T) {
 			view:   lines("real dir @0", "s dir @1", "s/x file 1 @1"),
 		},
 		{
-			name:   "whiteout through a symlink hides nothing",
-			layers: [][]ent{{file("real/f", "f"), symlink("s", "real")}, {whiteout("s/f")}},
-			view:   lines("real dir @0", "real/f file 1 @0", "s symlink ->real @0"),
+			name:      "whiteout through a symlink hides nothing",
+			layers:    [][]ent{{file("real/f", "f"), symlink("s", "real")}, {whiteout("s/f")}},
+			view:      lines("real dir @0", "real/f file 1 @0", "s symlink ->real @0"),
 			anomalies: lines("1 whiteout-hides-nothing s/f"),
 		},
 		{

@@ -48,7 +48,7 @@ func diveData(t *testing.T) string {
 // readTarFiles returns the regular files of a small outer image tar.
 func readTarFiles(t *testing.T, name string) map[string][]byte {
 	t.Helper()
-	b, err := os.ReadFile(name) //nolint:gosec // a fixture path the test built itself
+	b, err := os.ReadFile(name)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,8 @@
 package source
 
 import (
+	"archive/tar"
+	"bytes"
 	"errors"
 	"io"
 	"testing"
@@ -70,6 +72,30 @@ func FuzzStream(f *testing.F) {
 		}
 		if st := s.Stats(); st.Compressed > int64(len(blob)) {
 			t.Fatalf("counted %d compressed bytes of %d", st.Compressed, len(blob))
+		}
+	})
+}
+
+// FuzzIndexTar feeds arbitrary archives to the tar indexer and resolves
+// every member: malformed headers and link loops end in errors.
+func FuzzIndexTar(f *testing.F) {
+	f.Add(mkTar(f, tfile{name: "a/layer.tar", body: "x"}, tfile{name: "b/layer.tar", typ: tar.TypeSymlink, link: "../a/layer.tar"}))
+	f.Add(mkTar(f, tfile{name: "l1", typ: tar.TypeSymlink, link: "l2"}, tfile{name: "l2", typ: tar.TypeSymlink, link: "/l1"}))
+	f.Add(mkTar(f, tfile{name: "h", typ: tar.TypeLink, link: "h"}, tfile{name: "d/", typ: tar.TypeDir}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		entries, err := indexTar(bytes.NewReader(b))
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("error without ErrInvalid: %v", err)
+			}
+			return
+		}
+		ts := &tarStore{path: "fuzz", entries: entries}
+		for name := range entries {
+			e, err := ts.lookup(name)
+			if err == nil && (e.kind != tarRegular || e.offset < 0 || e.offset > int64(len(b))) {
+				t.Fatalf("lookup %s = %+v", name, e)
+			}
 		}
 	})
 }

@@ -238,11 +238,37 @@ func (s *Stream) Read(p []byte) (int, error) {
 		err = s.finish()
 	default:
 		err = fmt.Errorf("decompressing layer %d (%s, %s): %w", s.layer.Index, s.layer.Digest, s.stats.Compression, err)
+		if merr := s.VerifyBlob(); merr != nil {
+			// A corrupt blob usually fails to decode before its digest is
+			// known; say what is wrong with it first.
+			err = fmt.Errorf("%w (%w)", merr, err)
+		}
 	}
 	if err != nil {
 		s.err = err
 	}
 	return n, err
+}
+
+// VerifyBlob reads the rest of the compressed blob, without decoding it,
+// and reports a digest mismatch if the blob's bytes are not the ones its
+// descriptor names; nil when they are, or when not verifying. A consumer
+// that gives up on a stream (malformed tar, a cap reached) calls it to
+// tell a corrupt blob from a badly built one, at the cost of reading the
+// blob, never of decompressing it.
+func (s *Stream) VerifyBlob() error {
+	if !s.verify {
+		return nil
+	}
+	if _, err := io.Copy(io.Discard, s.buf); err != nil {
+		return nil //nolint:nilerr // the decode error is reported instead
+	}
+	l := s.layer
+	got := v1.Hash{Algorithm: l.Digest.Algorithm, Hex: fmt.Sprintf("%x", s.blobH.Sum(nil))}
+	if sameHash(got, l.Digest) {
+		return nil
+	}
+	return fmt.Errorf("layer %d: blob digest: expected %s, actual %s: %w", l.Index, l.Digest, got, ErrDigestMismatch)
 }
 
 // finish runs at the decoder's EOF: it drains what follows the compressed

@@ -34,7 +34,7 @@ func Unpack(ctx context.Context, layer io.Reader, dir string, lower LowerView) (
 		return UnpackStats{}, fmt.Errorf("opening layer directory %s: %w", dir, err)
 	}
 	defer unix.Close(root)
-	u := &unpacker{root: root, lower: -1, tree: newDirNode(originEntry), markerSet: map[string]bool{}}
+	u := &unpacker{root: root, lower: -1, tree: newDirNode(originEntry), markerSet: map[string]bool{}, nonDirs: map[string]bool{}}
 	if lower.Root != "" {
 		u.lower, err = unix.Open(lower.Root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 		if err != nil {
@@ -116,6 +116,10 @@ type unpacker struct {
 	markerSet map[string]bool
 	// whiteouts are the whited-out paths, in tar order.
 	whiteouts []string
+	// nonDirs holds every path where an entry wrote a non-directory: it
+	// replaced whatever steps 1 and 2 left there, even if a later entry
+	// made it a directory again.
+	nonDirs map[string]bool
 	stats     UnpackStats
 	tmpSeq    int
 }
@@ -243,7 +247,7 @@ func (u *unpacker) writeFile(p string, hdr *tar.Header, r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	parent.children[name] = &unode{kind: kindNonDir, fromEntry: true, hidesLower: true}
+	u.placed(parent, name, p)
 	return setAttrs(pfd, name, headerAttrs(hdr), false)
 }
 
@@ -302,7 +306,7 @@ func (u *unpacker) writeSpecial(p string, hdr *tar.Header) error {
 	if err != nil {
 		return err
 	}
-	parent.children[name] = &unode{kind: kindNonDir, fromEntry: true, hidesLower: true}
+	u.placed(parent, name, p)
 	return setAttrs(pfd, name, headerAttrs(hdr), hdr.Typeflag == tar.TypeSymlink)
 }
 
@@ -344,8 +348,14 @@ func (u *unpacker) hardlink(p string, hdr *tar.Header) error {
 	if err := unix.Renameat(u.root, tmp, pfd, name); err != nil {
 		return errors.Join(err, unix.Unlinkat(u.root, tmp, 0))
 	}
-	parent.children[name] = &unode{kind: kindNonDir, fromEntry: true, hidesLower: true}
+	u.placed(parent, name, p)
 	return nil
+}
+
+// placed records the non-directory an entry wrote at p (name in parent).
+func (u *unpacker) placed(parent *unode, name, p string) {
+	parent.children[name] = &unode{kind: kindNonDir, fromEntry: true, hidesLower: true}
+	u.nonDirs[p] = true
 }
 
 // tempName returns a name in the layer root that neither the layer nor the
@@ -739,6 +749,16 @@ func inSetUpward(set map[string]bool, p string, self bool) bool {
 	return false
 }
 
+// topmostIn returns the highest ancestor-or-self of p in set.
+func topmostIn(set map[string]bool, p string) (string, bool) {
+	for i := range len(p) {
+		if p[i] == '/' && set[p[:i]] {
+			return p[:i], true
+		}
+	}
+	return p, set[p]
+}
+
 // effectiveWhiteouts runs step 2 of the semantics doc: the whiteouts, in
 // tar order, of paths that exist after step 1 and that no earlier whiteout
 // removed. The others hide nothing.
@@ -796,25 +816,32 @@ func (u *unpacker) finish() error {
 	}
 	removed := func(p string) bool { return u.underMarker(p) || inSetUpward(effSet, p, true) }
 
-	// Step 1: a marker directory that no whiteout removed and no later
-	// entry replaced is an opaque directory of this layer.
+	// Step 1: a marker directory, and the implicit parents step 1 gave
+	// it, are directories of this layer unless step 2 removed them (then
+	// only the parents above the whiteout stay) or an entry replaced them.
 	for _, d := range u.markers {
-		if d == "" || inSetUpward(effSet, d, true) {
+		keep := d
+		if top, ok := topmostIn(effSet, d); ok {
+			keep, _ = splitPath(top)
+		}
+		if keep == "" || inSetUpward(u.nonDirs, keep, true) {
 			continue
 		}
-		n, blocked, _ := u.lookup(d)
+		n, blocked, _ := u.lookup(keep)
 		if blocked || (n != nil && n.kind != kindDir) {
 			continue
 		}
 		if n == nil {
-			fd, dn, err := u.ensureDir(d)
+			fd, dn, err := u.ensureDir(keep)
 			if err != nil {
 				return fmt.Errorf("marker directory %s: %w", d, err)
 			}
 			unix.Close(fd)
 			n = dn
 		}
-		n.hidesLower = true
+		if keep == d {
+			n.hidesLower = true
+		}
 	}
 
 	// Directories the layer copied from below whose lower copy steps 1 and

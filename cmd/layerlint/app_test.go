@@ -1,0 +1,139 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/layerlint/layerlint/fixtures"
+)
+
+func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(append([]string{"layerlint"}, args...), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+const sample = "../../fixtures/testdata/sample"
+
+func corruptLayout(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	w, err := fixtures.Sample().WriteOCILayout(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fixtures.CorruptBlob(dir, w.Layers[1].Digest); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestExitCodes(t *testing.T) {
+	bad := corruptLayout(t)
+	notTar := filepath.Join(t.TempDir(), "x.tar")
+	if err := os.WriteFile(notTar, []byte("not a tar at all"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		args     []string
+		code     int
+		inStdout string
+		inStderr string
+	}{
+		{"analyze text", []string{"analyze", sample}, ExitOK, "Top wasted paths", ""},
+		{"analyze json", []string{"analyze", "--format", "json", sample}, ExitOK, `"schemaVersion": 1`, ""},
+		{"ls", []string{"ls", sample, "etc"}, ExitOK, "/etc/app.conf", ""},
+		{"ls as of layer 0", []string{"ls", "--layer", "0", sample, "tmp/build"}, ExitOK, "/tmp/build/main.o", ""},
+		{"ls layer out of range", []string{"ls", "--layer", "9", sample}, ExitInput, "", "layers 0 to 3"},
+		{"bad format", []string{"analyze", "--format", "yaml", sample}, ExitInput, "", "--format"},
+		{"no argument", []string{"analyze"}, ExitInput, "", "expected one IMAGE"},
+		{"missing image", []string{"analyze", "/nonexistent/image"}, ExitInput, "", "/nonexistent/image"},
+		{"not an image", []string{"analyze", notTar}, ExitInput, "", "x.tar"},
+		{"digest mismatch", []string{"analyze", bad}, ExitIntegrity, "", "digest mismatch"},
+		{"unknown flag", []string{"analyze", "--frobnicate", sample}, ExitInput, "", "frobnicate"},
+		{"docs are fresh", []string{"docs", "--check", "../../docs"}, ExitOK, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errs := runCLI(t, tt.args...)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.code, out, errs)
+			}
+			if !strings.Contains(out, tt.inStdout) {
+				t.Errorf("stdout lacks %q:\n%s", tt.inStdout, out)
+			}
+			if !strings.Contains(errs, tt.inStderr) {
+				t.Errorf("stderr lacks %q:\n%s", tt.inStderr, errs)
+			}
+		})
+	}
+}
+
+func TestAnalyzePlatformAllJSON(t *testing.T) {
+	dir := t.TempDir()
+	arm := fixtures.Sample()
+	arm.Platform.Architecture = "arm64"
+	if _, err := fixtures.NewIndex(fixtures.Sample(), arm).WriteOCILayout(dir); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := runCLI(t, "analyze", "--format", "json", "--platform", "all", dir)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var reports []map[string]any
+	if err := json.Unmarshal([]byte(out), &reports); err != nil || len(reports) != 2 {
+		t.Fatalf("want an array of 2 reports: %v (%d)", err, len(reports))
+	}
+	code, _, errs = runCLI(t, "analyze", "--platform", "linux/s390x", dir)
+	if code != ExitInput || !strings.Contains(errs, "linux/arm64") {
+		t.Errorf("missing platform: exit %d, stderr %s", code, errs)
+	}
+}
+
+// TestMountAndVerify runs the kernel paths of the CLI; it needs root and
+// overlayfs.
+func TestMountAndVerify(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount overlayfs (CI runs as root)")
+	}
+	code, _, errs := runCLI(t, "analyze", "--verify", sample)
+	if code != ExitOK || !strings.Contains(errs, "same") {
+		t.Fatalf("analyze --verify: exit %d\n%s", code, errs)
+	}
+	mnt := filepath.Join(t.TempDir(), "mnt")
+	if err := os.Mkdir(mnt, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := runCLI(t, "mount", sample, mnt)
+	if code != ExitOK {
+		t.Fatalf("mount: exit %d\n%s", code, errs)
+	}
+	t.Cleanup(func() { runCLI(t, "umount", mnt) })
+	if !strings.Contains(out, "layerlint umount") {
+		t.Errorf("mount output: %s", out)
+	}
+	b, err := os.ReadFile(filepath.Join(mnt, "etc/app.conf"))
+	if err != nil || !strings.Contains(string(b), "workers = 8") {
+		t.Errorf("reading through the mount: %q %v", b, err)
+	}
+	if _, err := os.Lstat(filepath.Join(mnt, "etc/secret.tmp")); !os.IsNotExist(err) {
+		t.Errorf("whited-out file visible: %v", err)
+	}
+	if code, _, errs := runCLI(t, "umount", mnt); code != ExitOK {
+		t.Fatalf("umount: exit %d\n%s", code, errs)
+	}
+	probe := filepath.Join(t.TempDir(), "probe")
+	if err := os.Mkdir(probe, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs = runCLI(t, "mount", "--probe-copy-up", "/usr/bin/tool", sample, probe)
+	if code != ExitOK || !strings.Contains(out, "/usr/bin/tool") || !strings.Contains(out, "1.2 kB") {
+		t.Errorf("probe: exit %d\n%s\n%s", code, out, errs)
+	}
+}
