@@ -139,13 +139,22 @@ func (a *applier) run(entries []Entry) {
 			a.before[e.Linkname] = n
 		}
 	}
-	// Step 1 and 2: opaque markers, then whiteouts. They run before any
-	// entry so that they can only act on lower layers, whatever the tar
-	// order (image-spec layer.md).
+	// Steps 1 and 2: opaque markers, shallowest first, then whiteouts. They
+	// run before any entry so that they can only act on lower layers,
+	// whatever the tar order (image-spec layer.md). Markers go shallowest
+	// first because a marker makes its directory part of this layer, which
+	// a marker higher up must not remove again.
+	var markers []string
 	for _, e := range entries {
 		if e.Kind == EntryOpaque {
-			a.opaque(e.Path)
+			markers = append(markers, e.Path)
 		}
+	}
+	slices.SortStableFunc(markers, func(x, y string) int {
+		return cmp.Compare(depth(x), depth(y))
+	})
+	for _, d := range markers {
+		a.opaque(d)
 	}
 	for _, e := range entries {
 		if e.Kind == EntryWhiteout {
@@ -319,7 +328,9 @@ func (a *applier) entry(e *Entry) {
 		n.typ = TypeRegular
 		n.ver = &version{origin: n, size: e.Size, hash: e.Hash, layer: a.layer, refs: 1}
 	case EntrySymlink:
-		n.typ = TypeSymlink
+		// Linux gives every symlink mode 0777 whatever the tar header
+		// says; the view is what the container sees.
+		n.typ, n.mode = TypeSymlink, 0o777
 	case EntryCharDevice:
 		n.typ = TypeCharDevice
 	case EntryBlockDevice:
@@ -449,6 +460,14 @@ func (n *node) path() string {
 	}
 	slices.Reverse(names)
 	return strings.Join(names, "/")
+}
+
+// depth counts the components of a path ("" is the root, depth 0).
+func depth(p string) int {
+	if p == "" {
+		return 0
+	}
+	return strings.Count(p, "/") + 1
 }
 
 func splitPath(p string) (dir, name string) {

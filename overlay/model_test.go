@@ -218,6 +218,23 @@ func TestLayerSpec(t *testing.T) {
 			waste:  lines("d/a@0 1 opaque by 1", "d/b@0 2 opaque by 1"),
 		},
 		{
+			name:      "nested opaque markers, child first in the tar",
+			layers:    [][]ent{{file("a/c/x", "x"), file("a/y", "y")}, {opaque("a/c"), opaque("a")}},
+			view:      lines("a dir @0", "a/c dir @1"),
+			waste:     lines("a/c/x@0 1 opaque by 1", "a/y@0 1 opaque by 1"),
+			anomalies: lines("1 opaque-hides-nothing a/c"),
+		},
+		{
+			name:   "whiteout of a directory holding this layer's opaque marker",
+			layers: [][]ent{{dirMode("d", 0o700, 3), file("d/s/x", "x"), file("d/z", "z")}, {opaque("d/s"), whiteout("d")}},
+			waste:  lines("d/s/x@0 1 opaque by 1", "d/z@0 1 deleted by 1"),
+		},
+		{
+			name:   "symlink mode is always 0777",
+			layers: [][]ent{{{hdr: tar.Header{Name: "s", Typeflag: tar.TypeSymlink, Linkname: "x", Mode: 0o644}}}},
+			view:   lines("s symlink ->x @0"),
+		},
+		{
 			name:   "opaque marker keeps the directory's lower attributes",
 			layers: [][]ent{{dirMode("d", 0o700, 7), file("d/a", "a")}, {opaque("d")}},
 			view:   lines("d dir 0700 @0"),
@@ -317,7 +334,7 @@ func TestLayerSpec(t *testing.T) {
 				{hdr: tar.Header{Name: strings.Repeat("g", 130), Typeflag: tar.TypeSymlink, Linkname: strings.Repeat("t", 140), Format: tar.FormatGNU}},
 			}},
 			view: lines(
-				strings.Repeat("g", 130)+" symlink ->"+strings.Repeat("t", 140)+" 0000 @0",
+				strings.Repeat("g", 130)+" symlink ->"+strings.Repeat("t", 140)+" @0",
 				strings.Repeat("p", 120)+" dir @0",
 				strings.Repeat("p", 120)+"/"+strings.Repeat("q", 150)+" file 4 @0"),
 		},

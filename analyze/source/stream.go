@@ -144,6 +144,8 @@ type Stream struct {
 	err   error // sticky
 }
 
+var _ io.ReadCloser = (*Stream)(nil)
+
 // countingReader counts and optionally hashes the bytes read through it.
 type countingReader struct {
 	r io.Reader
@@ -162,6 +164,9 @@ func (c *countingReader) Read(p []byte) (int, error) {
 
 // Open returns the uncompressed tar stream of the layer; see Stream.
 func (l *Layer) Open(verify bool) (_ *Stream, err error) {
+	if l.st == nil {
+		return nil, fmt.Errorf("layer %d (%s): not from an opened Source: %w", l.Index, l.Digest, ErrInvalid)
+	}
 	if l.Missing {
 		return nil, fmt.Errorf("layer %d (%s): %s: %w", l.Index, l.Digest, l.MissingReason, ErrNotFound)
 	}

@@ -85,7 +85,7 @@ func genEntry(c chooser) ent {
 		e = dir(genPath(c)).withMode(pick[int64](c, 0o755, 0o700, 0o1777, 0o2750))
 		e = genXattr(c, genOwner(c, e))
 	case k < 10:
-		e = symlink(genPath(c), pick(c, "a", "../b", "/etc", "a/b"))
+		e = symlink(genPath(c), pick(c, "a", "../b", "/etc", "a/b")).withMode(pick[int64](c, 0o777, 0o644))
 		e = genOwner(c, e)
 	case k < 13:
 		e = hardlink(genPath(c), genPath(c))
@@ -187,58 +187,22 @@ var diffCases = map[string][][]ent{
 		{dir("a"), dir("a/c"), file("a/c/x", "x"), file("a/y", "y")},
 		{opaque("a"), opaque("a/c")},
 	},
+	"symlink mode": {
+		{symlink("s", "x").withMode(0o644), symlink("t", "/etc").withMode(0o4755)},
+	},
+	"nested markers, child first": {
+		{dir("a"), dir("a/c"), file("a/c/x", "x"), file("a/y", "y")},
+		{opaque("a/c"), opaque("a")},
+	},
+	"nested markers, child first, nothing below": {
+		{opaque("a/c"), opaque("a")},
+	},
 	"implicit parents across many layers": {
 		{dir("a").withMode(0o700).withOwner(1, 2).withXattr("user.k", "v")},
 		{file("a/b/c", "c")},
 		{file("a/b/d", "d")},
 		{whiteout("a/b"), file("a/b/e", "e")},
 	},
-}
-
-// knownDisagreements are stacks where the model, not the kernel backend,
-// departs from docs/overlay-semantics.md (reported to the model's owner).
-// They are run and skipped while they disagree, and fail once they agree
-// so that they move to diffCases.
-var knownDisagreements = map[string]struct {
-	why    string
-	layers [][]ent
-}{
-	"nested markers, child first": {
-		why: "step 1 runs markers whatever their tar order, and removes only children the lower layers " +
-			"provide; the model's marker on a removes a/c, which the earlier marker on a/c made a directory of this layer",
-		layers: [][]ent{
-			{dir("a"), dir("a/c"), file("a/c/x", "x"), file("a/y", "y")},
-			{opaque("a/c"), opaque("a")},
-		},
-	},
-	"nested markers, child first, nothing below": {
-		why:    "same as above on a single layer: nothing lower exists, yet the marker on a removes a/c",
-		layers: [][]ent{{opaque("a/c"), opaque("a")}},
-	},
-	"symlink mode": {
-		why: "Linux symlinks have mode 0777 whatever the tar header says; the model keeps the header's mode, " +
-			"so the merged view (\"as the container sees it\") differs",
-		layers: [][]ent{{symlink("s", "x").withMode(0o644)}},
-	},
-}
-
-// TestKnownDisagreements runs the known disagreements: skipped while the
-// model still differs, failing once it agrees (then move the case to
-// diffCases).
-func TestKnownDisagreements(t *testing.T) {
-	needKernel(t)
-	for name, k := range knownDisagreements {
-		t.Run(name, func(t *testing.T) {
-			diffs, err := diffStack(t, k.layers)
-			if err != nil {
-				t.Fatalf("kernel: %v\nstack:\n%s", err, formatStack(k.layers))
-			}
-			if len(diffs) == 0 {
-				t.Fatalf("model and kernel now agree: move %q from knownDisagreements to diffCases", name)
-			}
-			t.Skipf("known model disagreement (%s):\n%s\nstack:\n%s", k.why, formatDiffs(diffs), formatStack(k.layers))
-		})
-	}
 }
 
 // TestKernelVsModel is the differential test: the kernel's merged view
@@ -262,14 +226,10 @@ func TestKernelVsModel(t *testing.T) {
 	if testing.Short() {
 		n = min(n, 50)
 	}
-	start, failures, skipped := time.Now(), 0, 0
+	start, failures := time.Now(), 0
 	for i := range n {
-		seed := *diffSeed + uint64(i) //nolint:gosec // i is small and positive
+		seed := *diffSeed + uint64(i)
 		layers := genStack(rngChooser{rand.New(rand.NewPCG(seed, 0))})
-		if hasChildMarkerFirst(layers) {
-			skipped++
-			continue
-		}
 		diffs, err := diffStack(t, layers)
 		if err == nil && len(diffs) == 0 {
 			continue
@@ -284,33 +244,7 @@ func TestKernelVsModel(t *testing.T) {
 			t.Fatalf("stopping after %d failing stacks of %d", failures, i+1)
 		}
 	}
-	t.Logf("compared %d random stacks (seeds %d..%d) in %v; %d more skipped for the known model issue of \"nested markers, child first\"",
-		n-skipped, *diffSeed, *diffSeed+uint64(n)-1, time.Since(start).Round(time.Millisecond), skipped) //nolint:gosec // n is positive
-}
-
-// hasChildMarkerFirst reports a layer with an opaque marker that comes
-// after a marker below it in the tar. The model currently lets the later
-// marker remove the directory the earlier one made, which depends on tar
-// order (see the "nested markers, child first" case, which keeps checking
-// it); random stacks avoid the case so that they find other issues.
-func hasChildMarkerFirst(layers [][]ent) bool {
-	for _, l := range layers {
-		var seen []string
-		for _, e := range l {
-			d, ok := strings.CutSuffix(e.name, overlay.OpaqueMarker)
-			if !ok {
-				continue
-			}
-			d = strings.TrimSuffix(d, "/")
-			for _, s := range seen {
-				if d == "" || strings.HasPrefix(s, d+"/") {
-					return true
-				}
-			}
-			seen = append(seen, d)
-		}
-	}
-	return false
+	t.Logf("compared %d random stacks (seeds %d..%d) in %v", n, *diffSeed, *diffSeed+uint64(n)-1, time.Since(start).Round(time.Millisecond))
 }
 
 // FuzzKernelVsModel runs both backends on small stacks decoded from the
@@ -326,9 +260,6 @@ func FuzzKernelVsModel(f *testing.F) {
 			return // keep each input cheap: a few mounts at most
 		}
 		layers := genStack(&byteChooser{b: data})
-		if hasChildMarkerFirst(layers) {
-			return
-		}
 		diffs, err := diffStack(t, layers)
 		if err != nil {
 			t.Fatalf("kernel: %v\nstack:\n%s", err, formatStack(layers))

@@ -19,6 +19,10 @@ const overlayXattrPrefix = "trusted.overlay."
 // longer than PATH_MAX still work.
 const maxChunk = 3072
 
+// closeFD closes a descriptor that was only read or used for lookups:
+// its close cannot lose data, so its error says nothing useful.
+func closeFD(fd int) { _ = unix.Close(fd) }
+
 // openBeneath opens the directory rel (slash-separated, cleaned, "" for
 // dirfd itself) below dirfd without ever following a symlink or leaving
 // dirfd. It returns an O_PATH descriptor the caller closes.
@@ -40,7 +44,7 @@ func openBeneath(dirfd int, rel string) (int, error) {
 			}
 		}
 		next, err := openat2Dir(fd, chunk)
-		unix.Close(fd)
+		closeFD(fd)
 		if err != nil {
 			return -1, err
 		}
@@ -66,11 +70,11 @@ func openat2Dir(dirfd int, rel string) (int, error) {
 	}
 	for name := range strings.SplitSeq(rel, "/") {
 		if name == "" || name == "." || name == ".." {
-			unix.Close(cur)
+			closeFD(cur)
 			return -1, unix.EXDEV // what RESOLVE_BENEATH reports for a climb
 		}
 		next, err := openChild(cur, name)
-		unix.Close(cur)
+		closeFD(cur)
 		if err != nil {
 			return -1, err
 		}
@@ -187,16 +191,16 @@ func removeAllAt(dirfd int, name string) error {
 	}
 	names, err := readDirNames(fd)
 	if err != nil {
-		unix.Close(fd)
+		closeFD(fd)
 		return err
 	}
 	for _, n := range names {
 		if err := removeAllAt(fd, n); err != nil {
-			unix.Close(fd)
+			closeFD(fd)
 			return err
 		}
 	}
-	unix.Close(fd)
+	closeFD(fd)
 	return unix.Unlinkat(dirfd, name, unix.AT_REMOVEDIR)
 }
 

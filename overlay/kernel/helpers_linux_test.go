@@ -143,16 +143,6 @@ func needKernel(t testing.TB) {
 	}
 }
 
-// kernelView returns the merged view the kernel shows for the layers.
-func kernelView(t testing.TB, layers ...[]ent) []overlay.File {
-	t.Helper()
-	files, err := MergedView(context.Background(), openers(tarsOf(t, layers)), t.TempDir())
-	if err != nil {
-		t.Fatalf("kernel merged view: %v", err)
-	}
-	return files
-}
-
 // modelView returns the merged view the model computes for the tars.
 func modelView(t testing.TB, tars [][]byte) []overlay.File {
 	t.Helper()

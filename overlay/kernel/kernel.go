@@ -35,7 +35,7 @@ func Check() error {
 	fd, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
 	switch {
 	case err == nil:
-		unix.Close(fd)
+		closeFD(fd)
 		return nil
 	case errors.Is(err, unix.ENODEV):
 		return fmt.Errorf("%w: not in /proc/filesystems and fsopen says ENODEV", ErrNoOverlay)
@@ -156,8 +156,8 @@ type mountState struct {
 
 // Mount unpacks the layers into work and mounts their stack at target
 // until Unmount(target). Unless opts.ReadOnly, writes go to opts.Upper (or
-// to an upper directory inside work). The work folder must not exist yet,
-// or be empty; Unmount removes it, but never opts.Upper.
+// to an upper directory inside work). The work folder must not exist yet;
+// Unmount removes it, but never opts.Upper. A failed Mount removes it too.
 func Mount(ctx context.Context, layers []func() (io.ReadCloser, error), work, target string, opts MountOptions) (err error) {
 	if err := Check(); err != nil {
 		return err
@@ -176,9 +176,18 @@ func Mount(ctx context.Context, layers []func() (io.ReadCloser, error), work, ta
 	if _, err := os.Lstat(state); err == nil {
 		return fmt.Errorf("%w: %s (state %s)", ErrAlreadyMounted, abs, state)
 	}
+	if _, err := os.Lstat(work); err == nil {
+		return fmt.Errorf("mounting at %s: work folder %s already exists", abs, work)
+	}
 	if err := os.MkdirAll(work, 0o700); err != nil {
 		return fmt.Errorf("making work folder: %w", err)
 	}
+	// A failed mount leaves nothing behind: Unmount could not find it.
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, os.RemoveAll(work))
+		}
+	}()
 	dirs, err := unpackAll(ctx, layers, work)
 	if err != nil {
 		return err
@@ -269,12 +278,12 @@ func ProbeCopyUp(mountpoint, upper string, paths []string) ([]CopyUpResult, erro
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", mountpoint, err)
 	}
-	defer unix.Close(mfd)
+	defer closeFD(mfd)
 	ufd, err := unix.Open(upper, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", upper, err)
 	}
-	defer unix.Close(ufd)
+	defer closeFD(ufd)
 	out := make([]CopyUpResult, 0, len(paths))
 	for _, raw := range paths {
 		p, ok := overlay.CleanPath(raw)
@@ -296,7 +305,7 @@ func probeOne(mfd, ufd int, p string) (CopyUpResult, error) {
 	if err != nil {
 		return CopyUpResult{}, err
 	}
-	defer unix.Close(pfd)
+	defer closeFD(pfd)
 	var st unix.Stat_t
 	if err := unix.Fstatat(pfd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		return CopyUpResult{}, err
@@ -322,7 +331,7 @@ func probeOne(mfd, ufd int, p string) (CopyUpResult, error) {
 	if err != nil {
 		return r, fmt.Errorf("finding the copy in the upper directory: %w", err)
 	}
-	defer unix.Close(upfd)
+	defer closeFD(upfd)
 	if err := unix.Fstatat(upfd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		return r, fmt.Errorf("finding the copy in the upper directory: %w", err)
 	}

@@ -54,7 +54,7 @@ func fsmountOverlay(target string, lowers []string, upper, workdir string) (err 
 	if err != nil {
 		return fmt.Errorf("fsopen: %w", err)
 	}
-	defer unix.Close(fsfd)
+	defer closeFD(fsfd)
 	set := func(key, value string) error {
 		if err := unix.FsconfigSetString(fsfd, key, value); err != nil {
 			return fmt.Errorf("%s=%s: %w%s", key, value, err, fsLog(fsfd))
@@ -96,7 +96,7 @@ func fsmountOverlay(target string, lowers []string, upper, workdir string) (err 
 	if err != nil {
 		return fmt.Errorf("fsmount: %w%s", err, fsLog(fsfd))
 	}
-	defer unix.Close(mfd)
+	defer closeFD(mfd)
 	if err := unix.MoveMount(mfd, "", unix.AT_FDCWD, target, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
 		return fmt.Errorf("move_mount: %w", err)
 	}

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/layerlint/layerlint/overlay"
 )
 
 // mountForTest mounts the layers at a fresh target and unmounts it when
@@ -141,5 +143,5 @@ func TestCheck(t *testing.T) {
 func TestSingleLayer(t *testing.T) {
 	needKernel(t)
 	v := checkAgainstModel(t, []ent{file("only", "o")})
-	wantFile(t, v, "only", 1)
+	wantFile(t, v, "only", overlay.TypeRegular)
 }

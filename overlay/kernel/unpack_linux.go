@@ -33,14 +33,14 @@ func Unpack(ctx context.Context, layer io.Reader, dir string, lower LowerView) (
 	if err != nil {
 		return UnpackStats{}, fmt.Errorf("opening layer directory %s: %w", dir, err)
 	}
-	defer unix.Close(root)
+	defer closeFD(root)
 	u := &unpacker{root: root, lower: -1, tree: newDirNode(originEntry), markerSet: map[string]bool{}, nonDirs: map[string]bool{}}
 	if lower.Root != "" {
 		u.lower, err = unix.Open(lower.Root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 		if err != nil {
 			return UnpackStats{}, fmt.Errorf("opening lower view %s: %w", lower.Root, err)
 		}
-		defer unix.Close(u.lower)
+		defer closeFD(u.lower)
 	}
 	tr := tar.NewReader(layer)
 	for n := 0; ; n++ {
@@ -120,8 +120,8 @@ type unpacker struct {
 	// replaced whatever steps 1 and 2 left there, even if a later entry
 	// made it a directory again.
 	nonDirs map[string]bool
-	stats     UnpackStats
-	tmpSeq    int
+	stats   UnpackStats
+	tmpSeq  int
 }
 
 // attrs are the metadata an entry sets on the object it creates.
@@ -132,7 +132,9 @@ type attrs struct {
 	xattrs   map[string]string
 }
 
-var defaultDirAttrs = attrs{mode: 0o755}
+// defaultDirAttrs are those of a new implicit directory: 0755 root:root,
+// mtime 0, no xattrs.
+func defaultDirAttrs() attrs { return attrs{mode: 0o755} }
 
 func headerAttrs(hdr *tar.Header) attrs {
 	a := attrs{
@@ -229,7 +231,7 @@ func (u *unpacker) writeFile(p string, hdr *tar.Header, r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	defer unix.Close(pfd)
+	defer closeFD(pfd)
 	_, name := splitPath(p)
 	if err := u.clear(pfd, parent, name); err != nil {
 		return err
@@ -256,7 +258,7 @@ func (u *unpacker) writeDir(p string, hdr *tar.Header) error {
 	if err != nil {
 		return err
 	}
-	defer unix.Close(pfd)
+	defer closeFD(pfd)
 	_, name := splitPath(p)
 	a := headerAttrs(hdr)
 	if n := parent.children[name]; n != nil && n.kind == kindDir {
@@ -287,7 +289,7 @@ func (u *unpacker) writeSpecial(p string, hdr *tar.Header) error {
 	if err != nil {
 		return err
 	}
-	defer unix.Close(pfd)
+	defer closeFD(pfd)
 	_, name := splitPath(p)
 	if err := u.clear(pfd, parent, name); err != nil {
 		return err
@@ -340,7 +342,7 @@ func (u *unpacker) hardlink(p string, hdr *tar.Header) error {
 	if err != nil {
 		return errors.Join(err, unix.Unlinkat(u.root, tmp, 0))
 	}
-	defer unix.Close(pfd)
+	defer closeFD(pfd)
 	_, name := splitPath(p)
 	if err := u.clear(pfd, parent, name); err != nil {
 		return errors.Join(err, unix.Unlinkat(u.root, tmp, 0))
@@ -413,7 +415,7 @@ func (u *unpacker) linkTarget(target, p, tmp string) (linkResult, error) {
 		if err != nil {
 			return 0, err
 		}
-		defer unix.Close(tfd)
+		defer closeFD(tfd)
 		if err := unix.Linkat(tfd, base, u.root, tmp, 0); err != nil {
 			return 0, err
 		}
@@ -438,7 +440,7 @@ func (u *unpacker) copyFromLower(target, tmp string) (linkResult, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer unix.Close(lfd)
+	defer closeFD(lfd)
 	var st unix.Stat_t
 	if err := unix.Fstatat(lfd, base, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		if isNotFound(err) {
@@ -484,7 +486,7 @@ func copyContent(srcDir int, src string, dstDir int, dst string) error {
 		return err
 	}
 	sf := os.NewFile(uintptr(sfd), src)
-	defer sf.Close()
+	defer func() { _ = sf.Close() }() // read-only: nothing to lose
 	dfd, err := unix.Openat(dstDir, dst, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		return err
@@ -605,7 +607,7 @@ func (u *unpacker) ensureDir(dir string) (int, *unode, error) {
 		case c != nil && c.kind == kindDir:
 		case c != nil:
 			if err := unix.Unlinkat(fd, name, 0); err != nil {
-				unix.Close(fd)
+				closeFD(fd)
 				return -1, nil, err
 			}
 			// The replaced non-directory hid what was below.
@@ -616,13 +618,13 @@ func (u *unpacker) ensureDir(dir string) (int, *unode, error) {
 			c, err = u.mkdir(fd, name, cur, hidden)
 		}
 		if err != nil {
-			unix.Close(fd)
+			closeFD(fd)
 			return -1, nil, fmt.Errorf("making implicit directory %s: %w", cur, err)
 		}
 		n.children[name] = c
 		hidden = hidden || c.hidesLower
 		next, err := openat2Dir(fd, name)
-		unix.Close(fd)
+		closeFD(fd)
 		if err != nil {
 			return -1, nil, fmt.Errorf("opening %s: %w", cur, err)
 		}
@@ -644,7 +646,7 @@ func (u *unpacker) mkdir(dirfd int, name, p string, hidden bool) (*unode, error)
 	}
 	o := originLower
 	if !ok {
-		a, o = defaultDirAttrs, originDefault
+		a, o = defaultDirAttrs(), originDefault
 	}
 	if err := unix.Mkdirat(dirfd, name, 0o700); err != nil {
 		return nil, err
@@ -668,7 +670,7 @@ func (u *unpacker) lowerDir(p string) (attrs, bool, error) {
 	if err != nil {
 		return attrs{}, false, err
 	}
-	defer unix.Close(lfd)
+	defer closeFD(lfd)
 	var st unix.Stat_t
 	if err := unix.Fstatat(lfd, base, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		if isNotFound(err) {
@@ -699,7 +701,7 @@ func (u *unpacker) lowerExists(p string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	defer unix.Close(lfd)
+	defer closeFD(lfd)
 	var st unix.Stat_t
 	err = unix.Fstatat(lfd, base, &st, unix.AT_SYMLINK_NOFOLLOW)
 	if isNotFound(err) {
@@ -836,7 +838,7 @@ func (u *unpacker) finish() error {
 			if err != nil {
 				return fmt.Errorf("marker directory %s: %w", d, err)
 			}
-			unix.Close(fd)
+			closeFD(fd)
 			n = dn
 		}
 		if keep == d {
@@ -854,11 +856,11 @@ func (u *unpacker) finish() error {
 		if n.origin != originLower {
 			return nil
 		}
-		n.origin, n.mtime = originDefault, defaultDirAttrs.mtime
+		n.origin, n.mtime = originDefault, defaultDirAttrs().mtime
 		if err := clearXattrs(procPath(pfd, name)); err != nil {
 			return fmt.Errorf("%s: %w", p, err)
 		}
-		if err := setAttrs(pfd, name, defaultDirAttrs, false); err != nil {
+		if err := setAttrs(pfd, name, defaultDirAttrs(), false); err != nil {
 			return fmt.Errorf("%s: %w", p, err)
 		}
 		return nil
@@ -940,7 +942,7 @@ func (u *unpacker) mkWhiteout(x string) error {
 	if err != nil {
 		return err
 	}
-	defer unix.Close(pfd)
+	defer closeFD(pfd)
 	_, name := splitPath(x)
 	if err := unix.Mknodat(pfd, name, unix.S_IFCHR, 0); err != nil {
 		return err
@@ -955,7 +957,7 @@ func (u *unpacker) lowerRootNames() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer unix.Close(fd)
+	defer closeFD(fd)
 	return readDirNames(fd)
 }
 
@@ -977,7 +979,7 @@ func (u *unpacker) walkDirs(fn func(pfd int, name, p string, n *unode) error) er
 				return fmt.Errorf("opening %s: %w", p, err)
 			}
 			err = walk(cfd, p, c)
-			unix.Close(cfd)
+			closeFD(cfd)
 			if err != nil {
 				return err
 			}

@@ -26,7 +26,7 @@ func Walk(root string) ([]overlay.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("walking %s: %w", root, err)
 	}
-	defer unix.Close(fd)
+	defer closeFD(fd)
 	w := walker{h: xxhash.New()}
 	if err := w.dir(fd, ""); err != nil {
 		return nil, fmt.Errorf("walking %s: %w", root, err)
@@ -60,7 +60,7 @@ func (w *walker) dir(fd int, prefix string) error {
 			return fmt.Errorf("opening %s: %w", p, err)
 		}
 		err = w.dir(cfd, p)
-		unix.Close(cfd)
+		closeFD(cfd)
 		if err != nil {
 			return err
 		}
@@ -131,7 +131,7 @@ func (w *walker) hash(dirfd int, name string) (overlay.Hash, error) {
 		return 0, err
 	}
 	f := os.NewFile(uintptr(fd), name)
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read-only: nothing to lose
 	w.h.Reset()
 	if _, err := io.Copy(w.h, f); err != nil {
 		return 0, fmt.Errorf("reading: %w", err)

@@ -1,0 +1,18 @@
+package rules
+
+import (
+	"bytes"
+	"fmt"
+)
+
+// DocPage renders the Markdown page of a rule, docs/rules/ID.md, from its
+// metadata, so that the page cannot drift from the code.
+func DocPage(r Rule) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "<!-- Generated from rules/ by layerlint; do not edit. -->\n\n")
+	fmt.Fprintf(&b, "# %s: %s\n\n", r.ID, r.Name)
+	fmt.Fprintf(&b, "Severity: **%s**\n\n", r.Severity)
+	fmt.Fprintf(&b, "%s\n\n", r.Summary)
+	fmt.Fprintf(&b, "## Why and how to fix\n\n%s\n", r.Doc)
+	return b.Bytes()
+}

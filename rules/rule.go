@@ -1,0 +1,210 @@
+// Package rules holds layerlint's lint rules. A rule is a pure function of
+// the facts an analysis gathered (the merged view, the hidden versions, the
+// per-layer changesets, the image config): it reads them and returns
+// findings. Rules print nothing and keep no state, so they can run in any
+// order, in parallel, and in tests without an image on disk.
+//
+// Rules are listed explicitly by All, in ID order. IDs are stable: a rule
+// that is retired keeps its ID unused rather than giving it to another.
+package rules
+
+import (
+	"cmp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/layerlint/layerlint/analyze"
+	"github.com/layerlint/layerlint/overlay"
+)
+
+// Severity says how much a finding matters.
+type Severity uint8
+
+// Severities, most severe first. The zero value is invalid so that a rule
+// that forgot to set one is noticed.
+const (
+	// Error: the image leaks something or is unsafe; CI should fail.
+	Error Severity = iota + 1
+	// Warning: the image ships bytes or risks it should not.
+	Warning
+	// Info: worth knowing; may be deliberate.
+	Info
+)
+
+func (s Severity) String() string {
+	switch s {
+	case Error:
+		return "error"
+	case Warning:
+		return "warning"
+	case Info:
+		return "info"
+	}
+	return "severity(" + strconv.Itoa(int(s)) + ")"
+}
+
+// MarshalText makes severities read as words in JSON.
+func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Finding is one thing a rule found.
+type Finding struct {
+	// Rule is the ID of the rule that found it.
+	Rule     string
+	Severity Severity
+	// Message says what was found, in one sentence. It never quotes file
+	// content.
+	Message string
+	// Layer is the index of the layer concerned (from 0, bottom), or
+	// ImageWide when the finding is about the image as a whole.
+	Layer int
+	// Path is the path concerned, cleaned and relative to the root as in
+	// the overlay model; empty when no one path is.
+	Path string
+	// Bytes is what the finding costs or concerns, in content bytes; zero
+	// when it is not about size.
+	Bytes int64
+	// CreatedBy is the history entry of Layer, to point at the Dockerfile
+	// step; empty when unknown.
+	CreatedBy string
+	// Fix says what to do instead.
+	Fix string
+}
+
+// ImageWide is the Layer of a finding that concerns no single layer.
+const ImageWide = -1
+
+// Rule is one lint rule and its documentation.
+type Rule struct {
+	// ID is stable: LL001, LL002, ...
+	ID string
+	// Name is kebab-case, for people and config files.
+	Name     string
+	Severity Severity
+	// Summary is one line.
+	Summary string
+	// Doc is a paragraph for docs/rules/ID.md: why it matters, how to fix
+	// it, an example.
+	Doc string
+	// Check returns the rule's findings sorted by layer, then path.
+	Check func(*Facts) []Finding
+}
+
+// Default thresholds of Options.
+const (
+	DefaultDuplicateMinBytes int64 = 1 << 10
+	DefaultMaxLayers               = 50
+)
+
+// Options are the thresholds rules use. The zero value means the defaults.
+type Options struct {
+	// DuplicateMinBytes is the smallest file LL004 reports.
+	DuplicateMinBytes int64
+	// MaxLayers is how many layers LL011 accepts.
+	MaxLayers int
+}
+
+func (o Options) withDefaults() Options {
+	if o.DuplicateMinBytes <= 0 {
+		o.DuplicateMinBytes = DefaultDuplicateMinBytes
+	}
+	if o.MaxLayers <= 0 {
+		o.MaxLayers = DefaultMaxLayers
+	}
+	return o
+}
+
+// Facts are what rules read: an analysis, the options, and the merged view
+// and waste computed once for all rules. Make them with NewFacts; rules
+// treat them as read-only.
+type Facts struct {
+	*analyze.Analysis
+	Options Options
+	// Files is the merged view in Walk order (Model.Files).
+	Files []overlay.File
+	// Waste is every hidden regular-file version (Model.Waste).
+	Waste []overlay.Waste
+}
+
+// NewFacts gathers the facts of a; zero options take the defaults.
+func NewFacts(a *analyze.Analysis, opts Options) *Facts {
+	return &Facts{Analysis: a, Options: opts.withDefaults(), Files: a.Model.Files(), Waste: a.Model.Waste()}
+}
+
+// createdBy returns the history entry of a layer, "" when unknown.
+func (f *Facts) createdBy(layer int) string {
+	if f.Report == nil || layer < 0 || layer >= len(f.Report.Layers) {
+		return ""
+	}
+	return f.Report.Layers[layer].CreatedBy
+}
+
+// All returns every rule, in ID order. The slice is new on each call.
+func All() []Rule {
+	return []Rule{
+		overwrittenFiles(),
+		deletedFiles(),
+		metadataOnlyCopies(),
+		duplicateContent(),
+		packageLeftovers(),
+		writeHeavyPaths(),
+		dataUnderVolume(),
+		secretFiles(),
+		unsafePermissions(),
+		layerHygiene(),
+	}
+}
+
+// Run runs every rule of All on f and returns the findings sorted by layer,
+// path, then rule ID.
+func Run(f *Facts) []Finding {
+	return RunRules(f, All())
+}
+
+// RunRules runs the given rules on f; findings are sorted as by Run.
+func RunRules(f *Facts, rs []Rule) []Finding {
+	var out []Finding
+	for _, r := range rs {
+		out = append(out, r.Check(f)...)
+	}
+	slices.SortStableFunc(out, compareFindings)
+	return out
+}
+
+func compareFindings(a, b Finding) int {
+	return cmp.Or(cmp.Compare(a.Layer, b.Layer), strings.Compare(a.Path, b.Path), strings.Compare(a.Rule, b.Rule))
+}
+
+// sorted sorts one rule's findings by layer, then path. The sort is stable
+// so that findings a rule emits in a meaningful order for one path keep it.
+func sorted(fs []Finding) []Finding {
+	slices.SortStableFunc(fs, compareFindings)
+	return fs
+}
+
+// abs shows a model path as the container sees it.
+func abs(p string) string { return "/" + p }
+
+// plural returns "1 file" or "3 files".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}
+
+// layerList formats ascending layer indexes as "layer 2" or
+// "layers 0, 2 and 3".
+func layerList(ls []int) string {
+	parts := make([]string, len(ls))
+	for i, l := range ls {
+		parts[i] = strconv.Itoa(l)
+	}
+	switch len(parts) {
+	case 0:
+		return "no layer"
+	case 1:
+		return "layer " + parts[0]
+	}
+	return "layers " + strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
+}
