@@ -47,28 +47,29 @@ func (s Severity) String() string {
 // MarshalText makes severities read as words in JSON.
 func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
-// Finding is one thing a rule found.
+// Finding is one thing a rule found. Its JSON form is part of the lint
+// report contract (docs/json.md).
 type Finding struct {
 	// Rule is the ID of the rule that found it.
-	Rule     string
-	Severity Severity
+	Rule     string   `json:"rule"`
+	Severity Severity `json:"severity"`
 	// Message says what was found, in one sentence. It never quotes file
 	// content.
-	Message string
+	Message string `json:"message"`
 	// Layer is the index of the layer concerned (from 0, bottom), or
 	// ImageWide when the finding is about the image as a whole.
-	Layer int
+	Layer int `json:"layer"`
 	// Path is the path concerned, cleaned and relative to the root as in
 	// the overlay model; empty when no one path is.
-	Path string
+	Path string `json:"path"`
 	// Bytes is what the finding costs or concerns, in content bytes; zero
 	// when it is not about size.
-	Bytes int64
+	Bytes int64 `json:"bytes"`
 	// CreatedBy is the history entry of Layer, to point at the Dockerfile
 	// step; empty when unknown.
-	CreatedBy string
+	CreatedBy string `json:"createdBy"`
 	// Fix says what to do instead.
-	Fix string
+	Fix string `json:"fix"`
 }
 
 // ImageWide is the Layer of a finding that concerns no single layer.
