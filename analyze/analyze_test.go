@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/layerlint/layerlint/analyze"
@@ -383,4 +384,53 @@ func TestExactWire(t *testing.T) {
 		t.Fatal(err)
 	}
 	validateSchema(t, js.Bytes())
+}
+
+// TestNonDistributableLayerAbsent: a foreign layer whose blob is not in the
+// layout is reported as not analyzed, and the rest of the image still is.
+func TestNonDistributableLayerAbsent(t *testing.T) {
+	dir := t.TempDir()
+	w, err := fixtures.Sample().WriteOCILayout(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(fixtures.BlobPath(dir, w.Manifest.Digest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	l0 := m["layers"].([]any)[0].(map[string]any)
+	l0["mediaType"] = "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"
+	l0["urls"] = []string{"https://example.invalid/base.tar.gz"}
+	raw, err = json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := fixtures.PutBlob(dir, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fixtures.RemoveBlob(dir, w.Layers[0].Digest); err != nil {
+		t.Fatal(err)
+	}
+	if err := fixtures.EditIndexJSON(dir, func(ix *ocispec.Index) {
+		ix.Manifests[0].Digest, ix.Manifests[0].Size = d, int64(len(raw))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	a := analyzeRef(t, dir, analyze.Options{})
+	r := a.Report
+	if r.Layers[0].Analyzed || !strings.Contains(r.Layers[0].NotAnalyzed, "example.invalid") || r.Summary.NotAnalyzed != 1 {
+		t.Errorf("layer 0: analyzed %v, reason %q, summary %d", r.Layers[0].Analyzed, r.Layers[0].NotAnalyzed, r.Summary.NotAnalyzed)
+	}
+	if !r.Layers[1].Analyzed || r.Layers[1].ContentBytes != 1682 {
+		t.Errorf("layer 1: %+v", r.Layers[1])
+	}
+	var text bytes.Buffer
+	if err := analyze.WriteText(&text, r, analyze.TextOptions{}); err != nil || !strings.Contains(text.String(), "not analyzed") {
+		t.Errorf("text report lacks the not-analyzed layer: %v\n%s", err, text.String())
+	}
 }
