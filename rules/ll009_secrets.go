@@ -19,13 +19,15 @@ func secretFiles() Rule {
 			"every credential found here as leaked: rotate it, then rebuild without it. Pass " +
 			"secrets to the build with `RUN --mount=type=secret,id=npmrc,target=/root/.npmrc npm ci` " +
 			"(BuildKit) or `RUN --mount=type=ssh`, never with COPY or ARG, and keep them out of the " +
-			"build context with .dockerignore. The rule matches names only: id_rsa and other SSH " +
+			"build context with .dockerignore. By name, the rule matches id_rsa and other SSH " +
 			"private keys, *.key, *.p12, *.pfx, *.pem files named as keys (key.pem, privkey.pem), " +
 			".env, .aws/credentials, .docker/config.json, .netrc, .npmrc, .pypirc and " +
-			".git-credentials. Empty files are skipped. Content scanning (a PEM \"PRIVATE KEY\" " +
-			"header in any file, tokens in config files) is not available yet, so a secret under an " +
-			"innocent name is missed and a certificate named key.pem is reported. Findings never " +
-			"quote file content.",
+			".git-credentials; empty files are skipped. When content scanning is on, it also reads " +
+			"the first 64 KiB of every file up to 1 MiB, under any name, for PEM, OpenSSH and PGP " +
+			"private keys, AWS access key IDs, GitHub, Slack and Stripe live tokens and Google API " +
+			"keys; a *.pem named as a key that it scanned and found no private key in (a " +
+			"certificate) is then not reported. Findings name the path, the layer and the kind of " +
+			"secret; they never quote file content.",
 		Check: checkSecrets,
 	}
 }
@@ -69,8 +71,18 @@ func secretKind(p string) string {
 }
 
 // checkSecrets scans every layer's entries, not the merged view: a deleted
-// secret still ships.
+// secret still ships. A file is reported once per layer, by its content
+// when content scanning found a key in it, else by its name.
 func checkSecrets(f *Facts) []Finding {
+	found := map[int]map[string][]SecretKind{}
+	if f.Content != nil {
+		for _, m := range f.Content.Matches {
+			if found[m.Layer] == nil {
+				found[m.Layer] = map[string][]SecretKind{}
+			}
+			found[m.Layer][m.Path] = append(found[m.Layer][m.Path], m.Kind)
+		}
+	}
 	var out []Finding
 	for layer, cs := range f.Changesets {
 		if cs == nil {
@@ -81,8 +93,12 @@ func checkSecrets(f *Facts) []Finding {
 			if e.Kind != overlay.EntryFile || e.Size == 0 || seen[e.Path] {
 				continue
 			}
-			kind := secretKind(e.Path)
-			if kind == "" {
+			var what string
+			if kinds := found[layer][e.Path]; len(kinds) > 0 {
+				what = "holds " + kindList(kinds) + " (found in its content)"
+			} else if kind := secretKind(e.Path); kind != "" && !scannedCertificate(f, layer, e) {
+				what = "looks like " + kind + " (by its name)"
+			} else {
 				continue
 			}
 			seen[e.Path] = true
@@ -93,7 +109,7 @@ func checkSecrets(f *Facts) []Finding {
 			out = append(out, Finding{
 				Rule:      "LL009",
 				Severity:  Error,
-				Message:   fmt.Sprintf("%s looks like %s (by its name); it %s", abs(e.Path), kind, where),
+				Message:   fmt.Sprintf("%s %s; it %s", abs(e.Path), what, where),
 				Layer:     layer,
 				Path:      e.Path,
 				Bytes:     e.Size,
@@ -103,4 +119,23 @@ func checkSecrets(f *Facts) []Finding {
 		}
 	}
 	return sorted(out)
+}
+
+// scannedCertificate reports whether e is a *.pem that the content scan
+// read and found no private key in: a certificate or public key, whatever
+// its name says.
+func scannedCertificate(f *Facts, layer int, e overlay.Entry) bool {
+	return path.Ext(e.Path) == ".pem" && e.Size <= ContentScanMaxFileBytes && f.Content.Scanned(layer)
+}
+
+// kindList joins kinds as "a PEM private key and a GitHub token".
+func kindList(ks []SecretKind) string {
+	parts := make([]string, len(ks))
+	for i, k := range ks {
+		parts[i] = k.String()
+	}
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
 }

@@ -10,6 +10,7 @@ package rules
 
 import (
 	"cmp"
+	"context"
 	"slices"
 	"strconv"
 	"strings"
@@ -95,6 +96,8 @@ type Rule struct {
 const (
 	DefaultDuplicateMinBytes int64 = 1 << 10
 	DefaultMaxLayers               = 50
+	DefaultLargeFileMinBytes int64 = 1 << 20
+	DefaultZstdMinSaving           = 0.10
 )
 
 // Options are the thresholds rules use. The zero value means the defaults.
@@ -103,6 +106,15 @@ type Options struct {
 	DuplicateMinBytes int64
 	// MaxLayers is how many layers LL011 accepts.
 	MaxLayers int
+	// LargeFileMinBytes is the smallest modified file LL008 reports.
+	LargeFileMinBytes int64
+	// EstimateCompression asks Gather to re-read every gzip layer and
+	// measure what zstd would make of it (see EstimateZstd), for LL013. It
+	// costs a second read and a compression of those layers.
+	EstimateCompression bool
+	// ZstdMinSaving is the fraction of a gzip layer's size that zstd must
+	// save for LL013 to report it (0.10: 10%).
+	ZstdMinSaving float64
 }
 
 func (o Options) withDefaults() Options {
@@ -111,6 +123,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxLayers <= 0 {
 		o.MaxLayers = DefaultMaxLayers
+	}
+	if o.LargeFileMinBytes <= 0 {
+		o.LargeFileMinBytes = DefaultLargeFileMinBytes
+	}
+	if o.ZstdMinSaving <= 0 {
+		o.ZstdMinSaving = DefaultZstdMinSaving
 	}
 	return o
 }
@@ -125,11 +143,38 @@ type Facts struct {
 	Files []overlay.File
 	// Waste is every hidden regular-file version (Model.Waste).
 	Waste []overlay.Waste
+	// Content is what content scanning found (see ContentScan); nil when
+	// no scan ran, and then LL009 judges files by their names only.
+	Content *ContentResults
+	// Zstd holds, for the gzip layers, what zstd would make of them (see
+	// EstimateZstd); nil unless estimated. LL013 reads it.
+	Zstd []ZstdEstimate
 }
 
-// NewFacts gathers the facts of a; zero options take the defaults.
+// NewFacts gathers the facts of a; zero options take the defaults. It reads
+// nothing more: Content and Zstd stay nil (see Gather).
 func NewFacts(a *analyze.Analysis, opts Options) *Facts {
 	return &Facts{Analysis: a, Options: opts.withDefaults(), Files: a.Model.Files(), Waste: a.Model.Waste()}
+}
+
+// Gather is NewFacts plus the opt-in facts: the results of scan, the
+// content scan that was plugged into analyze.Options.Inspect for the
+// analysis of a (nil when none was), and, when opts.EstimateCompression is
+// set, the zstd estimates of EstimateCompression, which re-reads every gzip
+// layer.
+func Gather(ctx context.Context, a *analyze.Analysis, opts Options, scan *ContentScan) (*Facts, error) {
+	f := NewFacts(a, opts)
+	if scan != nil {
+		f.Content = scan.Results()
+	}
+	if f.Options.EstimateCompression {
+		est, err := EstimateCompression(ctx, a)
+		if err != nil {
+			return nil, err
+		}
+		f.Zstd = est
+	}
+	return f, nil
 }
 
 // createdBy returns the history entry of a layer, "" when unknown.
@@ -150,9 +195,12 @@ func All() []Rule {
 		packageLeftovers(),
 		writeHeavyPaths(),
 		dataUnderVolume(),
+		largeFileModified(),
 		secretFiles(),
 		unsafePermissions(),
 		layerHygiene(),
+		cacheBustingOrder(),
+		layerCompression(),
 	}
 }
 
