@@ -4,11 +4,16 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/layerlint/layerlint/rules"
+	"github.com/layerlint/layerlint/rules/gate"
 )
 
 // docsCommand writes the generated reference pages. CI runs it with
@@ -16,7 +21,7 @@ import (
 func docsCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "docs",
-		Usage:     "write the generated reference pages (docs/cli.md)",
+		Usage:     "write the generated reference pages (docs/cli.md, docs/rules/)",
 		ArgsUsage: "DIR",
 		Hidden:    true,
 		Flags: []cli.Flag{
@@ -27,6 +32,10 @@ func docsCommand() *cli.Command {
 				return withCode(ExitInput, errors.New("docs: expected DIR"))
 			}
 			pages := map[string][]byte{"cli.md": cliReference(newApp(nil, nil))}
+			maps.Copy(pages, rulePages())
+			if err := removeStaleRulePages(c, c.Args().First(), pages); err != nil {
+				return err
+			}
 			return writePages(c, c.Args().First(), pages)
 		},
 	}
@@ -52,6 +61,7 @@ func writePages(c *cli.Context, dir string, pages map[string][]byte) error {
 		}
 	}
 	if len(stale) > 0 {
+		slices.Sort(stale)
 		return withCode(ExitFailed, fmt.Errorf("generated docs are stale: %s (run: go run ./cmd/layerlint docs docs)", strings.Join(stale, ", ")))
 	}
 	return nil
@@ -81,4 +91,61 @@ func cliReference(app *cli.App) []byte {
 		}
 	}
 	return b.Bytes()
+}
+
+// rulePages renders docs/rules/: one page per rule of the lint catalog
+// (rules.DocPage) and an index.
+func rulePages() map[string][]byte {
+	pages := map[string][]byte{}
+	var idx bytes.Buffer
+	idx.WriteString("<!-- Generated from rules/ by layerlint; do not edit. -->\n\n# Rules\n\n")
+	idx.WriteString("Every rule `layerlint lint` can report. IDs are stable: a retired rule keeps its ID unused.\n")
+	idx.WriteString("LL001-LL099 are the rules of the image; LL100-LL199 are the gate's thresholds and checks\n")
+	idx.WriteString("(on only when configured, see [../config.md](../config.md)); `dive/` rules apply a `.dive-ci`.\n\n")
+	idx.WriteString("| ID | name | severity | summary |\n| --- | --- | --- | --- |\n")
+	for _, r := range gate.Catalog() {
+		file := gate.DocFile(r.ID)
+		pages[filepath.Join("rules", file)] = rules.DocPage(r)
+		fmt.Fprintf(&idx, "| [%s](%s) | %s | %s | %s |\n", r.ID, file, r.Name, r.Severity, strings.ReplaceAll(r.Summary, "|", "\\|"))
+	}
+	pages[filepath.Join("rules", "README.md")] = idx.Bytes()
+	return pages
+}
+
+// generatedMark starts every generated page of docs/rules.
+const generatedMark = "<!-- Generated from rules/"
+
+// removeStaleRulePages finds generated pages in DIR/rules that no rule
+// makes any more: --check reports them, a write removes them.
+func removeStaleRulePages(c *cli.Context, dir string, pages map[string][]byte) error {
+	ents, err := os.ReadDir(filepath.Join(dir, "rules"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var stale []string
+	for _, e := range ents {
+		name := filepath.Join("rules", e.Name())
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".md") || pages[name] != nil {
+			continue
+		}
+		p := filepath.Join(dir, name)
+		data, err := os.ReadFile(p)
+		if err != nil || !bytes.HasPrefix(data, []byte(generatedMark)) {
+			continue // written by hand: not ours to judge
+		}
+		if c.Bool("check") {
+			stale = append(stale, p)
+			continue
+		}
+		if err := os.Remove(p); err != nil {
+			return err
+		}
+	}
+	if len(stale) > 0 {
+		return withCode(ExitFailed, fmt.Errorf("generated docs are stale: %s has no rule any more (run: go run ./cmd/layerlint docs docs)", strings.Join(stale, ", ")))
+	}
+	return nil
 }

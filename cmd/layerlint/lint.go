@@ -1,0 +1,283 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/layerlint/layerlint/analyze"
+	"github.com/layerlint/layerlint/rules"
+	"github.com/layerlint/layerlint/rules/config"
+	"github.com/layerlint/layerlint/rules/format"
+	"github.com/layerlint/layerlint/rules/gate"
+)
+
+func lintCommand() *cli.Command {
+	var formats []string
+	for _, f := range format.Formats() {
+		formats = append(formats, f.String())
+	}
+	return &cli.Command{
+		Name:      "lint",
+		Usage:     "check an image against the rules and a CI policy",
+		ArgsUsage: "IMAGE",
+		Description: "Analyzes the image, runs every rule (docs/rules/) and judges the findings with\n" +
+			"the configuration: .layerlint.yaml from the working directory or a parent (or --config),\n" +
+			"and dive's .dive-ci found beside it (or --dive-ci). Exits 0 when no finding reaches\n" +
+			"the failure level, 1 when one does. With a .dive-ci and no .layerlint.yaml, only the dive\n" +
+			"rules decide, as in dive; --fail-on or a .layerlint.yaml makes layerlint's rules count.\n" +
+			"See docs/lint.md and docs/config.md.",
+		Flags: append(imageFlags(),
+			&cli.StringFlag{Name: "config", Usage: "read the configuration from `FILE` instead of searching for .layerlint.yaml"},
+			&cli.StringFlag{Name: "dive-ci", Usage: "apply dive's CI rules from `FILE` (default: a .dive-ci beside the configuration)"},
+			&cli.StringFlag{Name: "fail-on", Usage: "the lowest severity, `LEVEL`, that fails the gate: error, warning, info or never (default: the configuration's failOn, else error)"},
+			&cli.StringFlag{Name: "format", Value: "text", Usage: "output `FORMAT`: " + strings.Join(formats, ", ")},
+			&cli.StringFlag{Name: "output", Value: "-", Usage: "write the output to `FILE` (- for standard output)"},
+			&cli.StringFlag{Name: "baseline", Usage: "accept the findings recorded in `FILE`"},
+			&cli.StringFlag{Name: "write-baseline", Usage: "record the current findings in `FILE` and accept them"},
+			&cli.BoolFlag{Name: "estimate-compression", Usage: "estimate what zstd would save on each gzip layer for LL013 (reads those layers twice)"},
+			&cli.StringFlag{Name: "dockerfile", Usage: "map layers to the instructions of the Dockerfile at `PATH` (relative to the repository root for annotations)"},
+		),
+		Action: runLint,
+	}
+}
+
+// lintFlags are the lint flags, read and checked before any work.
+type lintFlags struct {
+	format        format.Format
+	failOn        gate.FailOn
+	output        string
+	writeBaseline string
+}
+
+func readLintFlags(c *cli.Context) (lintFlags, error) {
+	var lf lintFlags
+	var err error
+	if lf.format, err = format.Parse(c.String("format")); err != nil {
+		return lf, withCode(ExitInput, fmt.Errorf("lint: --format: %w", err))
+	}
+	if c.IsSet("fail-on") {
+		if lf.failOn, err = gate.ParseFailOn(c.String("fail-on")); err != nil {
+			return lf, withCode(ExitInput, fmt.Errorf("lint: --%w", err))
+		}
+	}
+	lf.output = c.String("output")
+	lf.writeBaseline = c.String("write-baseline")
+	return lf, nil
+}
+
+func runLint(c *cli.Context) error {
+	lf, err := readLintFlags(c)
+	if err != nil {
+		return err
+	}
+	opts, err := gateOptions(c, lf)
+	if err != nil {
+		return withCode(ExitInput, err)
+	}
+	g, err := gate.New(opts)
+	if err != nil {
+		return withCode(ExitInput, err)
+	}
+	src, err := openImage(c)
+	if err != nil {
+		return err
+	}
+	defer src.Close() //nolint:errcheck // read-only
+	imgs := src.Images()
+	var facts []*rules.Facts
+	ruleOpts := g.RuleOptions()
+	ruleOpts.EstimateCompression = ruleOpts.EstimateCompression || c.Bool("estimate-compression")
+	for _, img := range imgs {
+		name := referenceName(c, img, len(imgs) > 1)
+		// Secrets are looked for in file content in the same single read
+		// of each layer that analysis makes.
+		scan := rules.NewContentScan()
+		aopts := analyzeOptions(c, src, img)
+		aopts.Inspect = scan.Inspect
+		a, err := analyze.Analyze(c.Context, img, aopts)
+		if err != nil {
+			return fmt.Errorf("analyzing %s: %w", name, err)
+		}
+		a.Report.Image.Reference = name
+		f, err := rules.Gather(c.Context, a, ruleOpts, scan)
+		if err != nil {
+			return fmt.Errorf("estimating compression of %s: %w", name, err)
+		}
+		facts = append(facts, f)
+	}
+	results := evaluate(g, facts)
+	if lf.writeBaseline != "" {
+		// Recording the baseline accepts what it records: evaluate again
+		// with it so this run's verdict is the next run's.
+		b := gate.NewBaseline(results...)
+		b.Name = lf.writeBaseline
+		if err := writeFile(lf.writeBaseline, func(w io.Writer) error { return gate.WriteBaseline(w, b) }); err != nil {
+			return err
+		}
+		opts.Baseline = b
+		if g, err = gate.New(opts); err != nil {
+			return withCode(ExitInput, err)
+		}
+		results = evaluate(g, facts)
+	}
+
+	fopts := format.Options{Version: version}
+	write := func(w io.Writer) error { return format.Write(w, lf.format, results, fopts) }
+	if lf.output == "-" || lf.output == "" {
+		fopts.Color = lf.format == format.Text && useColor(c.App.Writer)
+		if err := write(c.App.Writer); err != nil {
+			return err
+		}
+	} else if err := writeFile(lf.output, write); err != nil {
+		return err
+	}
+
+	failed := false
+	for _, r := range results {
+		failed = failed || r.Summary.Result == gate.Fail
+		if lf.output != "-" && lf.output != "" {
+			// The report went to a file: the log still says the verdict.
+			fmt.Fprintf(c.App.ErrWriter, "layerlint: lint %s: %s (report: %s)\n", r.Report.Image.Reference, r.Summary.Result, lf.output)
+		}
+	}
+	if failed {
+		return withCode(ExitFailed, errSilent)
+	}
+	return nil
+}
+
+func evaluate(g *gate.Gate, facts []*rules.Facts) []*gate.Result {
+	out := make([]*gate.Result, 0, len(facts))
+	for _, f := range facts {
+		out = append(out, g.EvaluateFacts(f))
+	}
+	return out
+}
+
+// gateOptions loads the configuration, the .dive-ci, the baseline and the
+// Dockerfile the flags or the working directory name.
+func gateOptions(c *cli.Context, lf lintFlags) (gate.Options, error) {
+	opts := gate.Options{FailOn: lf.failOn}
+	cfgPath, divePath := c.String("config"), ""
+	if cfgPath != "" {
+		p := filepath.Join(filepath.Dir(cfgPath), config.DiveCIFileName)
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
+			divePath = p
+		}
+	} else {
+		wd, err := os.Getwd()
+		if err != nil {
+			return opts, fmt.Errorf("lint: %w", err)
+		}
+		if cfgPath, divePath, err = config.Find(wd); err != nil {
+			return opts, err
+		}
+		cfgPath, divePath = relative(wd, cfgPath), relative(wd, divePath)
+	}
+	if c.String("dive-ci") != "" {
+		divePath = c.String("dive-ci")
+	}
+	if cfgPath != "" {
+		cfg, err := config.Load(cfgPath)
+		if err != nil {
+			return opts, err
+		}
+		opts.Config = cfg
+	}
+	if divePath != "" {
+		d, err := config.LoadDiveCI(divePath)
+		if err != nil {
+			return opts, err
+		}
+		opts.DiveCI = d
+	}
+	if p := c.String("baseline"); p != "" {
+		b, err := readFile(p, func(r io.Reader) (*gate.Baseline, error) { return gate.ReadBaseline(r, p) })
+		if err != nil {
+			return opts, err
+		}
+		opts.Baseline = b
+	}
+	if p := c.String("dockerfile"); p != "" {
+		d, err := readFile(p, func(r io.Reader) (*gate.Dockerfile, error) { return gate.ParseDockerfile(r, p) })
+		if err != nil {
+			return opts, err
+		}
+		opts.Dockerfile = d
+	}
+	return opts, nil
+}
+
+// relative shows a found file relative to the working directory, as a
+// person would type it.
+func relative(wd, p string) string {
+	if p == "" {
+		return ""
+	}
+	if r, err := filepath.Rel(wd, p); err == nil {
+		return r
+	}
+	return p
+}
+
+func readFile[T any](p string, parse func(io.Reader) (T, error)) (T, error) {
+	var zero T
+	f, err := os.Open(p)
+	if err != nil {
+		return zero, err
+	}
+	defer f.Close() //nolint:errcheck // read-only
+	return parse(f)
+}
+
+// writeFile writes through a temporary file renamed into place, so a
+// failed run never leaves half a report where CI looks for one.
+func writeFile(p string, write func(io.Writer) error) (err error) {
+	if fi, err := os.Stat(p); err == nil && !fi.Mode().IsRegular() {
+		return writeSpecial(p, write) // /dev/stdout, a named pipe: no rename possible
+	}
+	f, err := os.CreateTemp(filepath.Dir(p), "."+filepath.Base(p)+".*")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", p, err)
+	}
+	defer func() {
+		if err != nil {
+			_ = f.Close()
+			_ = os.Remove(f.Name())
+		}
+	}()
+	if err := write(f); err != nil {
+		return fmt.Errorf("writing %s: %w", p, err)
+	}
+	if err := f.Chmod(0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", p, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", p, err)
+	}
+	if err := os.Rename(f.Name(), p); err != nil {
+		return errors.Join(fmt.Errorf("writing %s: %w", p, err), os.Remove(f.Name()))
+	}
+	return nil
+}
+
+func writeSpecial(p string, write func(io.Writer) error) error {
+	f, err := os.OpenFile(p, os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", p, err)
+	}
+	if err := write(f); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("writing %s: %w", p, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", p, err)
+	}
+	return nil
+}

@@ -1,0 +1,503 @@
+// Package config reads layerlint's lint configuration, .layerlint.yaml, and
+// dive's CI configuration, .dive-ci. It only parses and checks syntax:
+// which rule IDs exist and what the settings do is the gate's business
+// (package rules/gate), so this package knows nothing of the rule list.
+//
+// Errors name the file and line they concern. Unknown keys in
+// .layerlint.yaml are errors, so a typo never silently disables a check;
+// unknown keys in .dive-ci are tolerated, as dive tolerates them.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// File names searched for by Find.
+const (
+	FileName       = ".layerlint.yaml"
+	DiveCIFileName = ".dive-ci"
+)
+
+// ErrInvalid is wrapped by every error about the content of a
+// configuration file (as opposed to failing to read it).
+var ErrInvalid = errors.New("invalid configuration")
+
+// Config is a parsed .layerlint.yaml. The zero value is the default
+// configuration: every rule at its own severity, no thresholds.
+// docs/config.md documents every key; a test keeps it complete.
+type Config struct {
+	// FailOn is the lowest severity that fails the gate: error, warning,
+	// info or never. The --fail-on flag overrides it.
+	FailOn string `yaml:"failOn"`
+	// Thresholds are image-wide limits, reported as findings LL100-LL104.
+	Thresholds Thresholds `yaml:"thresholds"`
+	// Rules changes the severity of rules, disables them and sets their
+	// options; the key is a rule ID or name.
+	Rules map[string]RuleSetting `yaml:"rules"`
+	// Ignore drops findings whose path matches one of these globs.
+	Ignore []Glob `yaml:"ignore"`
+	// Suppressions accept single findings, with a reason.
+	Suppressions []Suppression `yaml:"suppressions"`
+
+	// File is the path the configuration was read from; "" for the
+	// default configuration.
+	File string `yaml:"-"`
+}
+
+// Thresholds are image-wide limits. A nil field is not checked.
+type Thresholds struct {
+	// MaxWastedBytes limits the waste that the layers above the base
+	// shipped or caused.
+	MaxWastedBytes *WastedLimit `yaml:"maxWastedBytes"`
+	// MinEfficiency is the lowest accepted merged bytes / content bytes.
+	MinEfficiency *Ratio `yaml:"minEfficiency"`
+	// MaxUserWastedRatio limits wasted bytes above the base / bytes added
+	// above the base.
+	MaxUserWastedRatio *Ratio `yaml:"maxUserWastedRatio"`
+	// MaxImageSize limits the compressed (download) size of the image.
+	MaxImageSize *Size `yaml:"maxImageSize"`
+	// MaxLayers limits the number of layers.
+	MaxLayers *int `yaml:"maxLayers"`
+}
+
+// WastedLimit is an absolute limit, a relative one, or both. With both,
+// the limit is exceeded only when both are: a large image may waste 10 MB
+// if that is under 5% of what it adds, and a small one may waste 5% if that
+// is under 10 MB.
+type WastedLimit struct {
+	Absolute *Size  `yaml:"absolute"`
+	Relative *Ratio `yaml:"relative"`
+}
+
+// RuleSetting is one entry of rules: a bare severity ("warning", "off") or
+// a mapping with a severity and options.
+type RuleSetting struct {
+	// Severity is error, warning, info, or off to disable the rule; ""
+	// keeps the rule's own.
+	Severity string `yaml:"severity"`
+	// Options are rule-specific thresholds.
+	Options RuleOptions `yaml:"options"`
+
+	// Line is where the entry is, for error messages.
+	Line int `yaml:"-"`
+}
+
+// RuleOptions are the options rules take. Each belongs to the rules its
+// comment names; the gate rejects an option set on another rule.
+type RuleOptions struct {
+	// MinBytes is the smallest file LL004 (duplicate-content) or LL008
+	// (large-file-modified) reports.
+	MinBytes *Size `yaml:"minBytes"`
+	// MaxLayers is how many layers LL011 (layer-hygiene) accepts.
+	MaxLayers *int `yaml:"maxLayers"`
+	// Estimate makes LL013 (compression) re-read every gzip layer to
+	// estimate what zstd would save (the --estimate-compression flag).
+	Estimate *bool `yaml:"estimate"`
+	// MinSaving is the share of a gzip layer that zstd must save for LL013
+	// to report it.
+	MinSaving *Ratio `yaml:"minSaving"`
+}
+
+// Suppression accepts the findings of one rule on matching paths, for a
+// stated reason, optionally until a date.
+type Suppression struct {
+	// Rule is a rule ID or name.
+	Rule string `yaml:"rule"`
+	// Path is a glob of the paths concerned; empty matches every finding
+	// of the rule, image-wide ones included.
+	Path *Glob `yaml:"path"`
+	// Layer restricts the suppression to one layer index.
+	Layer *int `yaml:"layer"`
+	// CreatedBy restricts it to layers whose history entry matches this
+	// regular expression.
+	CreatedBy *Regexp `yaml:"createdBy"`
+	// Reason is required: why the finding is accepted.
+	Reason string `yaml:"reason"`
+	// Expires is the last day the suppression applies, YYYY-MM-DD.
+	Expires *Date `yaml:"expires"`
+
+	// Line is where the entry is, for messages.
+	Line int `yaml:"-"`
+}
+
+// Size is a byte count written as in ParseSize.
+type Size int64
+
+// Ratio is a fraction written as in ParseRatio.
+type Ratio float64
+
+// Date is a calendar day, written YYYY-MM-DD.
+type Date struct{ time.Time }
+
+// String formats the date as written.
+func (d Date) String() string { return d.Format(time.DateOnly) }
+
+// Regexp is a regular expression from the configuration.
+type Regexp struct{ *regexp.Regexp }
+
+// Find looks for .layerlint.yaml and .dive-ci in dir and then its parents,
+// up to the filesystem root. The first directory holding either one ends
+// the search; the paths of those it holds are returned ("" for absent).
+func Find(dir string) (cfg, diveCI string, err error) {
+	d, err := filepath.Abs(dir)
+	if err != nil {
+		return "", "", fmt.Errorf("finding %s: %w", FileName, err)
+	}
+	for {
+		cfg, err = existing(filepath.Join(d, FileName))
+		if err != nil {
+			return "", "", err
+		}
+		diveCI, err = existing(filepath.Join(d, DiveCIFileName))
+		if err != nil {
+			return "", "", err
+		}
+		if cfg != "" || diveCI != "" {
+			return cfg, diveCI, nil
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return "", "", nil
+		}
+		d = parent
+	}
+}
+
+// existing returns p if it is a regular file, "" if it does not exist.
+func existing(p string) (string, error) {
+	fi, err := os.Stat(p)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return "", nil
+	case err != nil:
+		return "", fmt.Errorf("finding configuration: %w", err)
+	case fi.IsDir():
+		return "", nil
+	}
+	return p, nil
+}
+
+// Load reads and parses a .layerlint.yaml.
+func Load(file string) (*Config, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("reading configuration: %w", err)
+	}
+	return Parse(data, file)
+}
+
+// Parse parses a .layerlint.yaml held in data; file names it in errors.
+// An empty document is the default configuration.
+func Parse(data []byte, file string) (*Config, error) {
+	c := &Config{File: file}
+	doc, err := parseDoc(data, file)
+	if err != nil || doc == nil {
+		return c, err
+	}
+	if doc.Kind != yaml.MappingNode {
+		return nil, lineErr(file, doc.Line, "the configuration must be a mapping of keys (see docs/config.md)")
+	}
+	if err := checkNode(doc, reflect.TypeFor[Config](), ""); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	if err := doc.Decode(c); err != nil {
+		return nil, fmt.Errorf("%s: %w: %w", file, err, ErrInvalid)
+	}
+	c.File = file
+	if t := c.Thresholds.MaxLayers; t != nil && *t < 1 {
+		return nil, lineErr(file, keyLine(doc, "thresholds"), fmt.Sprintf("thresholds.maxLayers: %d: want 1 or more", *t))
+	}
+	switch c.FailOn {
+	case "", "error", "warning", "info", "never":
+	default:
+		return nil, lineErr(file, keyLine(doc, "failOn"), fmt.Sprintf("failOn: %q: want error, warning, info or never", c.FailOn))
+	}
+	return c, nil
+}
+
+// parseDoc returns the top node of the first document, nil for an empty
+// one.
+func parseDoc(data []byte, file string) (*yaml.Node, error) {
+	var doc yaml.Node
+	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("%s: %w: %w", file, err, ErrInvalid)
+	}
+	if len(doc.Content) == 0 {
+		return nil, nil
+	}
+	n := doc.Content[0]
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return nil, nil
+	}
+	return n, nil
+}
+
+func lineErr(file string, line int, msg string) error {
+	return fmt.Errorf("%s: line %d: %s: %w", file, line, msg, ErrInvalid)
+}
+
+func keyLine(m *yaml.Node, key string) int {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i].Line
+		}
+	}
+	return m.Line
+}
+
+var unmarshalerType = reflect.TypeFor[yaml.Unmarshaler]()
+
+// checkNode rejects keys that t has no field for, naming the line and the
+// keys it knows. yaml's KnownFields does the same for plain structs, but
+// is lost inside custom unmarshalers; walking the tree once here covers
+// both. Aliases are refused: an anchor checked where it is defined could
+// be reused where its keys mean nothing.
+func checkNode(n *yaml.Node, t reflect.Type, at string) error {
+	if n.Kind == yaml.AliasNode {
+		return fmt.Errorf("line %d: %s: YAML aliases are not supported here: %w", n.Line, orTop(at), ErrInvalid)
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if reflect.PointerTo(t).Implements(unmarshalerType) {
+		return nil // it checks its own keys
+	}
+	// reflect.Kind has two dozen values; only these three hold keys.
+	if k := t.Kind(); k != reflect.Struct && k != reflect.Slice && k != reflect.Map {
+		return nil // a scalar: Decode reports a mapping or list in its place
+	}
+	if t.Kind() == reflect.Slice {
+		if n.Kind != yaml.SequenceNode {
+			return nil
+		}
+		for i, v := range n.Content {
+			if err := checkNode(v, t.Elem(), fmt.Sprintf("%s[%d]", at, i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if n.Kind != yaml.MappingNode {
+		return nil // Decode reports the type mismatch with its line
+	}
+	var known map[string]reflect.StructField
+	if t.Kind() == reflect.Struct {
+		known = yamlFields(t)
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		var elem reflect.Type
+		if known == nil {
+			elem = t.Elem() // a map: any key, values of one type
+		} else {
+			f, ok := known[k.Value]
+			if !ok {
+				return fmt.Errorf("line %d: unknown key %q in %s (known: %s): %w", k.Line, k.Value, orTop(at), strings.Join(sortedKeys(known), ", "), ErrInvalid)
+			}
+			elem = f.Type
+		}
+		if err := checkNode(v, elem, join(at, k.Value)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func orTop(at string) string {
+	if at == "" {
+		return "the top level"
+	}
+	return at
+}
+
+func join(at, k string) string {
+	if at == "" {
+		return k
+	}
+	return at + "." + k
+}
+
+// yamlFields maps the yaml names of t's fields to the fields.
+func yamlFields(t reflect.Type) map[string]reflect.StructField {
+	out := map[string]reflect.StructField{}
+	for f := range t.Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if name == "-" || !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = strings.ToLower(f.Name)
+		}
+		out[name] = f
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+// strictDecode checks n's keys against out's type, then decodes it.
+func strictDecode(n *yaml.Node, out any, what string) error {
+	if err := checkNode(n, reflect.TypeOf(out).Elem(), what); err != nil {
+		return err
+	}
+	return n.Decode(out)
+}
+
+// scalar returns n's value, or an error naming its line when n is not a
+// scalar.
+func scalar(n *yaml.Node, what string) (string, error) {
+	if n.Kind != yaml.ScalarNode {
+		return "", fmt.Errorf("line %d: %s: want a single value: %w", n.Line, what, ErrInvalid)
+	}
+	return n.Value, nil
+}
+
+// UnmarshalYAML reads a size.
+func (s *Size) UnmarshalYAML(n *yaml.Node) error {
+	v, err := scalar(n, "size")
+	if err != nil {
+		return err
+	}
+	b, err := ParseSize(v)
+	if err != nil {
+		return fmt.Errorf("line %d: %w: %w", n.Line, err, ErrInvalid)
+	}
+	*s = Size(b)
+	return nil
+}
+
+// UnmarshalYAML reads a ratio.
+func (r *Ratio) UnmarshalYAML(n *yaml.Node) error {
+	v, err := scalar(n, "ratio")
+	if err != nil {
+		return err
+	}
+	f, err := ParseRatio(v)
+	if err != nil {
+		return fmt.Errorf("line %d: %w: %w", n.Line, err, ErrInvalid)
+	}
+	*r = Ratio(f)
+	return nil
+}
+
+// UnmarshalYAML reads a YYYY-MM-DD date.
+func (d *Date) UnmarshalYAML(n *yaml.Node) error {
+	v, err := scalar(n, "date")
+	if err != nil {
+		return err
+	}
+	t, err := time.Parse(time.DateOnly, strings.TrimSpace(v))
+	if err != nil {
+		return fmt.Errorf("line %d: date %q: want YYYY-MM-DD: %w", n.Line, v, ErrInvalid)
+	}
+	d.Time = t
+	return nil
+}
+
+// UnmarshalYAML compiles a regular expression.
+func (r *Regexp) UnmarshalYAML(n *yaml.Node) error {
+	v, err := scalar(n, "regular expression")
+	if err != nil {
+		return err
+	}
+	re, err := regexp.Compile(v)
+	if err != nil {
+		return fmt.Errorf("line %d: %w: %w", n.Line, err, ErrInvalid)
+	}
+	r.Regexp = re
+	return nil
+}
+
+// UnmarshalYAML compiles a path glob.
+func (g *Glob) UnmarshalYAML(n *yaml.Node) error {
+	v, err := scalar(n, "path pattern")
+	if err != nil {
+		return err
+	}
+	c, err := CompileGlob(v)
+	if err != nil {
+		return fmt.Errorf("line %d: %w: %w", n.Line, err, ErrInvalid)
+	}
+	*g = c
+	return nil
+}
+
+// UnmarshalYAML reads a size ("10MB": absolute only) or a mapping with
+// absolute and relative.
+func (w *WastedLimit) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		var s Size
+		if err := s.UnmarshalYAML(n); err != nil {
+			return err
+		}
+		*w = WastedLimit{Absolute: &s}
+		return nil
+	}
+	type plain WastedLimit
+	if err := strictDecode(n, (*plain)(w), "maxWastedBytes"); err != nil {
+		return err
+	}
+	if w.Absolute == nil && w.Relative == nil {
+		return fmt.Errorf("line %d: maxWastedBytes: give absolute, relative or both: %w", n.Line, ErrInvalid)
+	}
+	return nil
+}
+
+// UnmarshalYAML reads a bare severity or a mapping.
+func (r *RuleSetting) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		*r = RuleSetting{Severity: n.Value}
+	} else {
+		type plain RuleSetting
+		if err := strictDecode(n, (*plain)(r), "a rule setting"); err != nil {
+			return err
+		}
+	}
+	r.Line = n.Line
+	switch r.Severity {
+	case "", "error", "warning", "info", "off":
+		return nil
+	}
+	return fmt.Errorf("line %d: severity %q: want error, warning, info or off: %w", n.Line, r.Severity, ErrInvalid)
+}
+
+// UnmarshalYAML reads one suppression and checks that it says why.
+func (s *Suppression) UnmarshalYAML(n *yaml.Node) error {
+	type plain Suppression
+	if err := strictDecode(n, (*plain)(s), "a suppression"); err != nil {
+		return err
+	}
+	s.Line = n.Line
+	if strings.TrimSpace(s.Rule) == "" {
+		return fmt.Errorf("line %d: suppression: rule is required: %w", n.Line, ErrInvalid)
+	}
+	if strings.TrimSpace(s.Reason) == "" {
+		return fmt.Errorf("line %d: suppression of %s: reason is required: say why the finding is accepted: %w", n.Line, s.Rule, ErrInvalid)
+	}
+	if s.Layer != nil && *s.Layer < 0 {
+		return fmt.Errorf("line %d: suppression of %s: layer %d: want 0 or more: %w", n.Line, s.Rule, *s.Layer, ErrInvalid)
+	}
+	return nil
+}

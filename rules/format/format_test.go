@@ -1,0 +1,386 @@
+package format_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/layerlint/layerlint/analyze"
+	"github.com/layerlint/layerlint/analyze/source"
+	"github.com/layerlint/layerlint/fixtures"
+	"github.com/layerlint/layerlint/rules"
+	"github.com/layerlint/layerlint/rules/config"
+	"github.com/layerlint/layerlint/rules/format"
+	"github.com/layerlint/layerlint/rules/gate"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+
+// TestUpdateIsOff fails while -update is given, so that a run that rewrote
+// golden files never counts as a passing run.
+func TestUpdateIsOff(t *testing.T) {
+	if *update {
+		t.Fatal("-update rewrote the golden files; review them with git diff and run the tests again without it")
+	}
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	p := filepath.Join("testdata", "golden", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatalf("%v (run go test ./rules/format -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file (go test ./rules/format -update rewrites it):\n--- got\n%s\n--- want\n%s", name, got, want)
+	}
+}
+
+func sharedDiveData(t *testing.T, name string) string {
+	t.Helper()
+	for _, p := range []string{"../../../shared/dive-data", "/work/shared/dive-data"} {
+		f := filepath.Join(p, name)
+		if _, err := os.Stat(f); err == nil {
+			return f
+		}
+	}
+	t.Skipf("%s not found: the shared dive-data folder is not beside the repository", name)
+	return ""
+}
+
+func analyzeRef(t *testing.T, ref, name string) *analyze.Analysis {
+	t.Helper()
+	src, err := source.Open(ref, source.Options{Verify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = src.Close() })
+	a, err := analyze.Analyze(context.Background(), src.Images()[0], analyze.Options{Verify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Report.Image.Reference = name
+	return a
+}
+
+// pinnedRules are the rules golden files show: a fixed list, so that a
+// rule added to package rules does not rewrite every golden file here.
+func pinnedRules() []rules.Rule {
+	var out []rules.Rule
+	for _, r := range rules.All() {
+		switch r.ID {
+		case "LL001", "LL002", "LL003", "LL004", "LL005", "LL006", "LL007", "LL009", "LL011":
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+const sampleConfig = `failOn: warning
+thresholds:
+  maxWastedBytes: {absolute: 1kB, relative: 50%}
+  maxLayers: 10
+rules:
+  LL004: error
+ignore:
+  - var/log/**
+suppressions:
+  - rule: LL002
+    path: tmp/**
+    reason: "build scratch: removed on purpose, 100% known"
+    expires: 2030-12-31
+  - rule: data-under-volume
+    reason: seeded data, on purpose
+    expires: 2024-01-31
+`
+
+const sampleDockerfile = `FROM debian:bookworm-slim
+RUN apt-get update && apt-get install -y tool && \
+    rm /etc/secret.tmp && rm -r /tmp/build
+RUN chmod 0700 /usr/bin/tool
+COPY data/ /app/data/
+`
+
+// sampleResult lints the sample image with every feature in play: a
+// threshold, a re-graded rule, an ignore, a live and an expired
+// suppression, a baseline and a Dockerfile.
+func sampleResult(t *testing.T) *gate.Result {
+	t.Helper()
+	dir := t.TempDir()
+	if _, err := fixtures.Sample().WriteOCILayout(dir); err != nil {
+		t.Fatal(err)
+	}
+	a := analyzeRef(t, dir, "sample")
+	cfg, err := config.Parse([]byte(sampleConfig), ".layerlint.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	df, err := gate.ParseDockerfile(strings.NewReader(sampleDockerfile), "build/Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := gate.ReadBaseline(strings.NewReader(`{"version": 1, "findings": [
+		{"rule": "LL001", "path": "etc/app.conf", "kind": "/etc/app.conf (# bytes) from layer # is overwritten by layer #; the old version still ships"}]}`), "baseline.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := gate.New(gate.Options{
+		Config: cfg, Dockerfile: df, Baseline: base, Rules: pinnedRules(),
+		Now: time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g.Evaluate(a)
+}
+
+func diveResult(t *testing.T) *gate.Result {
+	t.Helper()
+	a := analyzeRef(t, sharedDiveData(t, "test-docker-image.tar"), "dive-test")
+	d, err := config.LoadDiveCI(sharedDiveData(t, ".dive-ci"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.File = ".dive-ci"
+	g, err := gate.New(gate.Options{DiveCI: d, Rules: pinnedRules()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g.Evaluate(a)
+}
+
+var extensions = map[format.Format]string{
+	format.Text: "txt", format.JSON: "json", format.SARIF: "sarif", format.Markdown: "md",
+	format.GitHub: "github.txt", format.JUnit: "junit.xml",
+}
+
+func TestGolden(t *testing.T) {
+	inputs := []struct {
+		name   string
+		result func(*testing.T) *gate.Result
+	}{
+		{"sample", sampleResult},
+		{"dive-test", diveResult},
+	}
+	for _, in := range inputs {
+		t.Run(in.name, func(t *testing.T) {
+			r := in.result(t)
+			for _, f := range format.Formats() {
+				t.Run(f.String(), func(t *testing.T) {
+					var b bytes.Buffer
+					if err := format.Write(&b, f, []*gate.Result{r}, format.Options{Version: "test"}); err != nil {
+						t.Fatal(err)
+					}
+					golden(t, in.name+"."+extensions[f], b.Bytes())
+					// Determinism: a second rendering is byte-identical.
+					var again bytes.Buffer
+					if err := format.Write(&again, f, []*gate.Result{r}, format.Options{Version: "test"}); err != nil || !bytes.Equal(b.Bytes(), again.Bytes()) {
+						t.Errorf("second rendering differs (%v)", err)
+					}
+					check(t, f, b.Bytes())
+				})
+			}
+		})
+	}
+}
+
+// check validates an output by its format's own rules.
+func check(t *testing.T, f format.Format, out []byte) {
+	t.Helper()
+	switch f {
+	case format.JSON:
+		validateSchema(t, "../../docs/schema/report.schema.json", out)
+	case format.SARIF:
+		p := os.Getenv("LAYERLINT_SARIF_SCHEMA")
+		if p == "" {
+			t.Log("LAYERLINT_SARIF_SCHEMA is unset: SARIF not validated against the OASIS schema (.ci/run fetches it)")
+			return
+		}
+		validateSchema(t, p, out)
+	case format.JUnit:
+		dec := xml.NewDecoder(bytes.NewReader(out))
+		for {
+			_, err := dec.Token()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatalf("JUnit output is not well-formed XML: %v", err)
+			}
+		}
+	case format.Text, format.Markdown, format.GitHub:
+		if !bytes.HasSuffix(out, []byte("\n")) {
+			t.Error("output does not end with a newline")
+		}
+	}
+}
+
+func validateSchema(t *testing.T, schema string, doc []byte) {
+	t.Helper()
+	sch, err := jsonschema.NewCompiler().Compile(schema)
+	if err != nil {
+		t.Fatalf("compiling %s: %v", schema, err)
+	}
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sch.Validate(v); err != nil {
+		t.Errorf("output does not match %s: %v", schema, err)
+	}
+}
+
+// TestSampleFeatures checks the golden sample has what it is meant to
+// show, so that an -update cannot quietly lose a feature.
+func TestSampleFeatures(t *testing.T) {
+	r := sampleResult(t)
+	var suppressed, baselined, located, expired, threshold bool
+	for _, f := range r.Findings {
+		suppressed = suppressed || f.Suppressed != nil
+		baselined = baselined || f.Baselined
+		located = located || f.Location != nil && f.Location.Dockerfile == "build/Dockerfile" && f.Location.Line > 0
+		expired = expired || f.Rule == gate.IDExpiredSuppression
+		threshold = threshold || f.Rule == gate.IDMaxWastedBytes && f.Failing
+	}
+	if !suppressed || !baselined || !located || !expired || !threshold || r.Summary.Ignored == 0 || r.Summary.Result != gate.Fail {
+		t.Errorf("suppressed %v baselined %v located %v expired %v threshold %v summary %+v",
+			suppressed, baselined, located, expired, threshold, r.Summary)
+	}
+	var sarif struct {
+		Runs []struct {
+			Results []struct {
+				RuleID       string `json:"ruleId"`
+				Suppressions []struct {
+					Justification string `json:"justification"`
+				} `json:"suppressions"`
+				Locations []struct {
+					PhysicalLocation *struct {
+						Region struct {
+							StartLine int `json:"startLine"`
+						} `json:"region"`
+					} `json:"physicalLocation"`
+				} `json:"locations"`
+			} `json:"results"`
+		} `json:"runs"`
+	}
+	var b bytes.Buffer
+	if err := format.Write(&b, format.SARIF, []*gate.Result{r}, format.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b.Bytes(), &sarif); err != nil {
+		t.Fatal(err)
+	}
+	// Suppressed findings stay in SARIF, marked.
+	if got := len(sarif.Runs[0].Results); got != len(r.Findings) {
+		t.Errorf("SARIF has %d results for %d findings", got, len(r.Findings))
+	}
+	n := 0
+	for _, res := range sarif.Runs[0].Results {
+		if len(res.Suppressions) > 0 {
+			n++
+		}
+	}
+	if n != r.Summary.Suppressed {
+		t.Errorf("SARIF suppressions %d, want %d", n, r.Summary.Suppressed)
+	}
+}
+
+func TestMarkdownCap(t *testing.T) {
+	r := sampleResult(t)
+	var b bytes.Buffer
+	if err := format.Write(&b, format.Markdown, []*gate.Result{r}, format.Options{MaxFindings: 2}); err != nil {
+		t.Fatal(err)
+	}
+	more := len(r.Findings) - 2
+	if !strings.Contains(b.String(), "… and "+strconv.Itoa(more)+" more findings") {
+		t.Errorf("no cap line for %d more:\n%s", more, b.String())
+	}
+	// Failing findings come first.
+	rows := strings.Split(b.String(), "\n| ❌")
+	if len(rows) < 2 {
+		t.Errorf("no failing row first:\n%s", b.String())
+	}
+}
+
+// TestGitHubEscaping: message data escapes %, CR and LF; properties
+// also escape : and , which separate them.
+func TestGitHubEscaping(t *testing.T) {
+	r := &gate.Result{
+		Findings: []gate.Finding{{
+			Finding: rules.Finding{Rule: "LL001", Severity: rules.Warning, Message: "100% of a,b: x\r\ny", Layer: 1, Path: "a"},
+			Name:    "overwritten-files", Failing: true,
+			Location: &gate.Location{Dockerfile: "dir,x/Docker:file", Line: 12},
+		}},
+		Summary: gate.Summary{Result: gate.Fail, FailOn: gate.FailOnWarning, Counts: gate.Counts{Failing: 1, Warnings: 1, Findings: 1}},
+	}
+	var b bytes.Buffer
+	if err := format.Write(&b, format.GitHub, []*gate.Result{r}, format.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	first, _, _ := strings.Cut(b.String(), "\n")
+	want := "::warning file=dir%2Cx/Docker%3Afile,line=12,title=LL001 overwritten-files::100%25 of a,b: x%0D%0Ay [image /a]"
+	if first != want {
+		t.Errorf("got  %s\nwant %s", first, want)
+	}
+}
+
+func TestParse(t *testing.T) {
+	for _, f := range format.Formats() {
+		got, err := format.Parse(f.String())
+		if err != nil || got != f {
+			t.Errorf("Parse(%s) = %v, %v", f, got, err)
+		}
+	}
+	if _, err := format.Parse("yaml"); err == nil || !strings.Contains(err.Error(), "text, json, sarif, markdown, github, junit") {
+		t.Errorf("Parse(yaml): %v", err)
+	}
+}
+
+// TestSARIFSchemaBites makes sure the SARIF schema check is real: a result
+// with a level SARIF does not define must be rejected.
+func TestSARIFSchemaBites(t *testing.T) {
+	p := os.Getenv("LAYERLINT_SARIF_SCHEMA")
+	if p == "" {
+		t.Skip("LAYERLINT_SARIF_SCHEMA is unset: the SARIF schema is fetched by .ci/run")
+	}
+	var b bytes.Buffer
+	if err := format.Write(&b, format.SARIF, []*gate.Result{sampleResult(t)}, format.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	bad := bytes.Replace(b.Bytes(), []byte(`"level": "warning"`), []byte(`"level": "loud"`), 1)
+	if bytes.Equal(bad, b.Bytes()) {
+		t.Fatal("no warning level to break")
+	}
+	sch, err := jsonschema.NewCompiler().Compile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(bad))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sch.Validate(v); err == nil {
+		t.Error("the SARIF schema accepted level \"loud\"")
+	}
+}
