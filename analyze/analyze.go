@@ -190,8 +190,9 @@ func readLayer(ctx context.Context, l *source.Layer, opts Options) layerResult {
 	cs, err := overlay.ReadChangeset(s, ro)
 	if err == nil {
 		// Read past the tar's end marker to the end of the blob, so that
-		// the digests cover every byte (and trailing data is noticed).
-		_, err = io.Copy(io.Discard, s)
+		// the digests cover every byte (and trailing data is noticed). A
+		// bomb may hide there, so this is capped too.
+		err = drain(s, opts.MaxLayerBytes)
 	}
 	if err != nil && opts.Verify && !errors.Is(err, source.ErrDigestMismatch) {
 		// A corrupt blob often shows first as a malformed tar: check the
@@ -202,10 +203,29 @@ func readLayer(ctx context.Context, l *source.Layer, opts Options) layerResult {
 		}
 	}
 	if err != nil {
-		if errors.Is(err, overlay.ErrTooLarge) || errors.Is(err, overlay.ErrTooManyEntries) {
-			err = fmt.Errorf("%w: %w", ErrCapExceeded, err)
+		switch {
+		case errors.Is(err, overlay.ErrTooLarge):
+			err = fmt.Errorf("%w: %w (raise it with --max-layer-bytes)", ErrCapExceeded, err)
+		case errors.Is(err, overlay.ErrTooManyEntries):
+			err = fmt.Errorf("%w: %w (raise it with --max-layer-entries)", ErrCapExceeded, err)
 		}
 		return layerResult{err: fmt.Errorf("layer %d (%s): %w", l.Index, l.Digest, err)}
 	}
 	return layerResult{cs: cs, stats: s.Stats()}
+}
+
+// drain reads what follows the tar's end marker, failing with a wrapped
+// ErrCapExceeded past limit bytes: a stream that goes on after the tar
+// ends would otherwise be decompressed without bound.
+func drain(r io.Reader, limit int64) error {
+	n, err := io.CopyN(io.Discard, r, limit+1)
+	switch {
+	case errors.Is(err, io.EOF):
+		return nil
+	case err != nil:
+		return err
+	case n > limit:
+		return fmt.Errorf("%w: more than %d bytes after the end of the tar (raise it with --max-layer-bytes)", ErrCapExceeded, limit)
+	}
+	return nil
 }

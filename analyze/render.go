@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"unicode/utf8"
 )
 
 // WriteJSON writes the report as indented JSON, the contract of
@@ -46,9 +47,9 @@ func WriteText(w io.Writer, r *Report, opts TextOptions) error {
 	ew := &errWriter{w: w}
 	p := painter(opts.Color)
 	img := r.Image
-	name := img.Reference
+	name := Printable(img.Reference)
 	if img.Name != "" {
-		name += " (" + img.Name + ")"
+		name += " (" + Printable(img.Name) + ")"
 	}
 	ew.printf("%s %s, %s\n", p.bold("Image"), name, img.Format)
 	ew.printf("  manifest %s", img.ManifestDigest)
@@ -57,7 +58,7 @@ func WriteText(w io.Writer, r *Report, opts TextOptions) error {
 	}
 	ew.printf("\n  base: %d layer%s (%s", img.Base.Layers, plural(img.Base.Layers), img.Base.Source)
 	if img.Base.Name != "" {
-		ew.printf(", %s", img.Base.Name)
+		ew.printf(", %s", Printable(img.Base.Name))
 	}
 	ew.printf(")\n\n")
 
@@ -134,7 +135,7 @@ func WriteText(w io.Writer, r *Report, opts TextOptions) error {
 			if i == opts.Top {
 				break
 			}
-			path := "/" + g.Path
+			path := "/" + Printable(g.Path)
 			if g.Dir {
 				path += "/"
 			}
@@ -202,11 +203,34 @@ func plural(n int) string {
 }
 
 func oneLine(s string, max int) string {
-	s = strings.Join(strings.Fields(s), " ")
+	s = Printable(strings.Join(strings.Fields(s), " "))
 	if len(s) > max {
-		s = s[:max-1] + "…"
+		cut := max - 1
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
 	}
 	return s
+}
+
+// Printable returns s unchanged when it is valid UTF-8 of printable
+// characters, else with Go escapes (\x1b, \t, \xff) in place of the
+// others: names and history come from the image, and a control sequence
+// in them must not reach the reader's terminal.
+func Printable(s string) string {
+	ok := utf8.ValidString(s)
+	for _, r := range s {
+		if !ok || !strconv.IsPrint(r) {
+			ok = false
+			break
+		}
+	}
+	if ok {
+		return s
+	}
+	q := strconv.QuoteToGraphic(s)
+	return q[1 : len(q)-1]
 }
 
 func joinInts(xs []int) string {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"strconv"
 	"strings"
 
 	"github.com/cespare/xxhash/v2"
@@ -107,9 +108,15 @@ var (
 
 // ReadOptions bounds and extends ReadChangeset. The zero value has no caps.
 type ReadOptions struct {
-	// MaxEntries caps the number of tar entries; 0 means no cap.
+	// MaxEntries caps the number of tar entries, and the number of paths
+	// they may add to a view (an entry a/b/c after an entry x/y may add
+	// three: a, a/b and a/b/c), which is what bounds the memory of the
+	// model; 0 means no cap.
 	MaxEntries int
-	// MaxContentBytes caps the sum of regular-file sizes; 0 means no cap.
+	// MaxContentBytes caps the sum of regular-file sizes, counting also
+	// the data of entries that carry data but are not files (whiteouts,
+	// unknown types: a reader must still skip it) and the bytes of the
+	// names, link names and PAX records kept or parsed; 0 means no cap.
 	MaxContentBytes int64
 	// Inspect, when set, is called for every regular file with its cleaned
 	// path and header; the bytes of the file are also written to the
@@ -157,6 +164,13 @@ func ReadChangeset(r io.Reader, opts ReadOptions) (*Changeset, error) {
 	cs := &Changeset{}
 	h := xxhash.New()
 	buf := make([]byte, 64<<10) // reused: io.Copy would allocate one per file
+	// other counts the bytes read that are not file content: names, PAX
+	// records and the data of non-file entries, which tar.Reader skips.
+	var other int64
+	// paths bounds the paths the entries may add to a view; prevDir is the
+	// directory the previous entry left in place.
+	var paths int
+	prevDir := ""
 	for n := 0; ; n++ {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -168,20 +182,33 @@ func ReadChangeset(r io.Reader, opts ReadOptions) (*Changeset, error) {
 		if opts.MaxEntries > 0 && n >= opts.MaxEntries {
 			return nil, fmt.Errorf("%w: more than %d entries (cap)", ErrTooManyEntries, opts.MaxEntries)
 		}
+		if hdr.Size < 0 {
+			return nil, fmt.Errorf("%w: %s: negative size", ErrBadTar, quoteName(hdr.Name))
+		}
+		other += headerBytes(hdr)
 		e, ok, err := entryFromHeader(cs, hdr)
 		if err != nil {
 			return nil, err
 		}
+		if !ok || e.Kind != EntryFile {
+			if carriesData(hdr.Typeflag) {
+				other += hdr.Size
+			}
+		}
+		if opts.MaxContentBytes > 0 && cs.ContentBytes+other > opts.MaxContentBytes {
+			return nil, fmt.Errorf("%w: %s: more than %d bytes of names, attributes and skipped data (cap)", ErrTooLarge, quoteName(hdr.Name), opts.MaxContentBytes)
+		}
 		if !ok {
 			continue
 		}
+		paths += newPaths(&e, &prevDir)
+		if opts.MaxEntries > 0 && paths > opts.MaxEntries {
+			return nil, fmt.Errorf("%w: %s: the entries add more than %d paths with their parent directories (cap)", ErrTooManyEntries, quoteName(hdr.Name), opts.MaxEntries)
+		}
 		if e.Kind == EntryFile {
-			if hdr.Size < 0 {
-				return nil, fmt.Errorf("%w: %s: negative size", ErrBadTar, hdr.Name)
-			}
 			cs.ContentBytes += hdr.Size
-			if opts.MaxContentBytes > 0 && cs.ContentBytes > opts.MaxContentBytes {
-				return nil, fmt.Errorf("%w: %s: more than %d bytes of content (cap)", ErrTooLarge, hdr.Name, opts.MaxContentBytes)
+			if opts.MaxContentBytes > 0 && cs.ContentBytes+other > opts.MaxContentBytes {
+				return nil, fmt.Errorf("%w: %s: more than %d bytes of content (cap)", ErrTooLarge, quoteName(hdr.Name), opts.MaxContentBytes)
 			}
 			h.Reset()
 			var w io.Writer = h
@@ -192,13 +219,83 @@ func ReadChangeset(r io.Reader, opts ReadOptions) (*Changeset, error) {
 			}
 			n, err := io.CopyBuffer(w, onlyReader{tr}, buf)
 			if err != nil {
-				return nil, fmt.Errorf("%w: reading %s: %w", ErrBadTar, hdr.Name, err)
+				return nil, fmt.Errorf("%w: reading %s: %w", ErrBadTar, quoteName(hdr.Name), err)
 			}
 			e.Size = n
 			e.Hash = Hash(h.Sum64())
 		}
 		cs.Entries = append(cs.Entries, e)
 	}
+}
+
+// quoteName quotes a tar name for an error message, cut to a length a
+// person can read: hostile names may be a megabyte long.
+func quoteName(s string) string {
+	const max = 200
+	if len(s) <= max {
+		return strconv.Quote(s)
+	}
+	return strconv.Quote(s[:max]) + fmt.Sprintf("… (%d bytes)", len(s))
+}
+
+// headerBytes is what a header makes the reader parse and the changeset
+// keep: its names and PAX records.
+func headerBytes(hdr *tar.Header) int64 {
+	n := len(hdr.Name) + len(hdr.Linkname)
+	for k, v := range hdr.PAXRecords {
+		if k != "path" && k != "linkpath" { // already counted above
+			n += len(k) + len(v)
+		}
+	}
+	return int64(n)
+}
+
+// carriesData reports whether tar.Reader reads (or skips) hdr.Size bytes
+// of data after a header of type flag: every type but the header-only ones.
+func carriesData(flag byte) bool {
+	switch flag {
+	case tar.TypeLink, tar.TypeSymlink, tar.TypeChar, tar.TypeBlock, tar.TypeDir, tar.TypeFifo:
+		return false
+	}
+	return true
+}
+
+// newPaths bounds how many paths e may add to a view: its own, plus its
+// ancestors beyond those shared with prevDir, the directory that the
+// previous entry left in place. Tars list entries depth first, so for a
+// real layer the count is close to the number of entries; a hostile one
+// that makes every entry a new deep path is counted for what it costs.
+// Whiteouts add nothing; an opaque marker may add its directory.
+func newPaths(e *Entry, prevDir *string) int {
+	switch e.Kind {
+	case EntryWhiteout:
+		return 0
+	case EntryOpaque:
+		return depth(e.Path)
+	case EntryFile, EntryDir, EntrySymlink, EntryHardlink, EntryCharDevice, EntryBlockDevice, EntryFIFO:
+	}
+	dir, _ := splitPath(e.Path)
+	n := 1 + depth(dir) - sharedDepth(*prevDir, dir)
+	*prevDir = dir
+	if e.Kind == EntryDir {
+		*prevDir = e.Path
+	}
+	return n
+}
+
+// sharedDepth counts the leading components a and b have in common.
+func sharedDepth(a, b string) int {
+	n := 0
+	for a != "" && b != "" {
+		ca, ra, _ := strings.Cut(a, "/")
+		cb, rb, _ := strings.Cut(b, "/")
+		if ca != cb {
+			break
+		}
+		n++
+		a, b = ra, rb
+	}
+	return n
 }
 
 // entryFromHeader converts a tar header. It returns ok=false for headers
@@ -211,7 +308,7 @@ func entryFromHeader(cs *Changeset, hdr *tar.Header) (Entry, bool, error) {
 	}
 	p, ok := CleanPath(hdr.Name)
 	if !ok {
-		return Entry{}, false, fmt.Errorf("%w: entry %q", ErrUnsafePath, hdr.Name)
+		return Entry{}, false, fmt.Errorf("%w: entry %s", ErrUnsafePath, quoteName(hdr.Name))
 	}
 	dir, base := path.Split(p)
 	dir = strings.TrimSuffix(dir, "/")
@@ -260,7 +357,7 @@ func entryFromHeader(cs *Changeset, hdr *tar.Header) (Entry, bool, error) {
 	case tar.TypeLink:
 		target, ok := CleanPath(hdr.Linkname)
 		if !ok {
-			return Entry{}, false, fmt.Errorf("%w: hard link %q to %q", ErrUnsafePath, hdr.Name, hdr.Linkname)
+			return Entry{}, false, fmt.Errorf("%w: hard link %s to %s", ErrUnsafePath, quoteName(hdr.Name), quoteName(hdr.Linkname))
 		}
 		e.Kind = EntryHardlink
 		e.Linkname = target

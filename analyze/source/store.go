@@ -53,7 +53,7 @@ func openDirStore(dir string) (*dirStore, error) {
 func (d *dirStore) statRegular(name string) (fs.FileInfo, error) {
 	fi, err := d.root.Stat(name)
 	if err != nil {
-		return nil, fmt.Errorf("%s/%s: %w", d.path, name, mapNotExist(err))
+		return nil, fmt.Errorf("%s/%s: %w", d.path, name, mapRootErr(err))
 	}
 	// A FIFO or device would block or never end; only plain files are blobs.
 	if !fi.Mode().IsRegular() {
@@ -69,7 +69,7 @@ func (d *dirStore) open(name string) (io.ReadCloser, int64, error) {
 	}
 	f, err := d.root.Open(name)
 	if err != nil {
-		return nil, 0, fmt.Errorf("%s/%s: %w", d.path, name, mapNotExist(err))
+		return nil, 0, fmt.Errorf("%s/%s: %w", d.path, name, mapRootErr(err))
 	}
 	return f, fi.Size(), nil
 }
@@ -105,6 +105,16 @@ func (d *dirStore) has(name string) bool {
 }
 
 func (d *dirStore) close() error { return d.root.Close() }
+
+// mapRootErr maps an error of os.Root: a missing file is ErrNotFound; any
+// other failure to reach a file of the layout (a symlink that leaves it, a
+// symlink loop, no permission) makes the layout unreadable, ErrInvalid.
+func mapRootErr(err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return mapNotExist(err)
+	}
+	return fmt.Errorf("%w: %w", ErrInvalid, err)
+}
 
 // mapNotExist makes a missing file test as ErrNotFound while keeping the
 // original error in the chain.

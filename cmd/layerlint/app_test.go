@@ -137,3 +137,27 @@ func TestMountAndVerify(t *testing.T) {
 		t.Errorf("probe: exit %d\n%s\n%s", code, out, errs)
 	}
 }
+
+// TestMountChecksCapsFirst: mount analyzes the image with the caps before
+// unpacking anything, so a bomb never reaches the disk.
+func TestMountChecksCapsFirst(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount overlayfs (CI runs as root)")
+	}
+	parent := t.TempDir()
+	mnt := filepath.Join(parent, "mnt")
+	if err := os.Mkdir(mnt, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := runCLI(t, "mount", "--max-layer-entries", "3", sample, mnt)
+	if code != ExitInput || !strings.Contains(errs, "--max-layer-entries") {
+		t.Fatalf("exit %d, want %d naming the cap\n%s", code, ExitInput, errs)
+	}
+	entries, err := os.ReadDir(parent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 {
+		t.Errorf("mount left files beside the target: %v", entries)
+	}
+}

@@ -101,9 +101,9 @@ func runLs(c *cli.Context) error {
 	}
 	tw := tabwriter.NewWriter(c.App.Writer, 0, 0, 1, ' ', 0)
 	for _, e := range entries {
-		name := e.Path
+		name := analyze.Printable(e.Path)
 		if e.Linkname != "" {
-			name += " -> " + e.Linkname
+			name += " -> " + analyze.Printable(e.Linkname)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\n", typeChar(e.Type)+e.Mode, e.Type, e.UID, e.GID,
 			strconv.FormatInt(e.Size, 10), "L"+strconv.Itoa(e.Layer), name)

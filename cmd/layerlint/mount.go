@@ -27,7 +27,7 @@ func mountCommand() *cli.Command {
 			"one byte to each PATH, reports how many bytes the kernel copied up and how long it took,\n" +
 			"and unmounts again.",
 		Flags: []cli.Flag{
-			platformFlag, noVerifyFlag,
+			platformFlag, noVerifyFlag, maxLayerBytesFlag, maxImageBytesFlag, maxLayerEntriesFlag,
 			&cli.StringFlag{Name: "upper", Usage: "writable upper `DIR` (default: read-only mount)"},
 			&cli.StringFlag{Name: "work", Usage: "work `DIR` for the unpacked layers (default: .DIR.layerlint-work beside DIR)"},
 			&cli.StringSliceFlag{Name: "probe-copy-up", Usage: "measure the copy-up cost of appending to `PATH`"},
@@ -81,6 +81,11 @@ func runMount(c *cli.Context) error {
 	imgs := src.Images()
 	if len(imgs) != 1 {
 		return withCode(ExitInput, fmt.Errorf("mount: name one platform with --platform"))
+	}
+	// Analyze first: the caps refuse a bomb before anything is unpacked,
+	// and the digests are checked before the image reaches the disk.
+	if _, err := analyze.Analyze(c.Context, imgs[0], analyzeOptions(c, src, imgs[0])); err != nil {
+		return fmt.Errorf("checking %s before mounting it: %w", args[0], err)
 	}
 	layers, err := layerOpeners(imgs[0], !c.Bool("no-verify"))
 	if err != nil {

@@ -1,0 +1,261 @@
+package overlay
+
+// Hostile layers at the level of the tar reader and the model: what each
+// odd entry becomes (docs/overlay-semantics.md "Names"), and that size,
+// depth and width stay within bounded time and memory. The CLI-level
+// counterparts are in cmd/layerlint/hostile_test.go.
+
+import (
+	"archive/tar"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestHostileNames: names a hostile or sloppy tar writer produces.
+func TestHostileNames(t *testing.T) {
+	tests := []struct {
+		name      string
+		layers    [][]ent
+		view      string
+		anomalies string
+		err       error
+	}{
+		{name: "dotdot", layers: [][]ent{{file("a/../../x", "1")}}, err: ErrUnsafePath},
+		{name: "dotdot hard link", layers: [][]ent{{file("a", "1"), hardlink("b", "a/../../a")}}, err: ErrUnsafePath},
+		{name: "absolute names are rooted", layers: [][]ent{{file("/etc/passwd", "1"), hardlink("/l", "/etc/passwd")}},
+			view: lines("etc dir @0", "etc/passwd file 1 link1 @0", "l file 1 link1 @0")},
+		{name: "symlinks are never followed", layers: [][]ent{{symlink("etc", "/tmp")}, {file("etc/passwd", "1")}},
+			view: lines("etc dir @1", "etc/passwd file 1 @1")},
+		{name: "hard link to a path outside the image", layers: [][]ent{{hardlink("l", "/nonexistent")}},
+			anomalies: lines("0 hardlink-target l")},
+		{name: "hard link to a later entry", layers: [][]ent{{hardlink("l", "f"), file("f", "1")}},
+			view: lines("f file 1 @0"), anomalies: lines("0 hardlink-target l")},
+		{name: "bare .wh.", layers: [][]ent{{file("a", "1")}, {file("a/.wh.", ""), file(".wh.", "")}},
+			view: lines("a file 1 @0"), anomalies: lines("1 bad-whiteout a/.wh.", "1 bad-whiteout .wh.")},
+		{name: "opaque marker as a directory", layers: [][]ent{{file("a/x", "1")}, {dir("a/.wh..wh..opq"), file("a/.wh..wh..opq/y", "2")}},
+			view: lines("a dir @0"), anomalies: lines("1 aufs-metadata a/.wh..wh..opq/y")},
+		{name: "whiteout of the root", layers: [][]ent{{file("a", "1")}, {file(".wh..", ""), file("x/.wh..", ""), file("x/.wh..", "")}},
+			view: lines("a file 1 @0"), anomalies: lines("1 bad-whiteout .wh..", "1 bad-whiteout x/.wh..", "1 bad-whiteout x/.wh..")},
+		{name: "opaque marker of the root", layers: [][]ent{{file("a", "1")}, {opaque(""), file("b", "2")}},
+			view: lines("b file 1 @1")},
+		{name: "invalid UTF-8 and control characters are kept as bytes", layers: [][]ent{{gnu(file("\xff\x1b[2J/x\x07", "1"))}},
+			view: lines("\xff\x1b[2J dir @0", "\xff\x1b[2J/x\x07 file 1 @0")},
+		{name: "devices, FIFOs, duplicates", layers: [][]ent{{
+			{hdr: tar.Header{Name: "c", Typeflag: tar.TypeChar, Devmajor: 1, Devminor: 3}},
+			{hdr: tar.Header{Name: "p", Typeflag: tar.TypeFifo}},
+			file("d", "1"), file("d", "22"), {hdr: tar.Header{Name: "d", Typeflag: tar.TypeBlock, Devmajor: 8}},
+		}}, view: lines("c char 0000 @0", "d block 0000 @0", "p fifo 0000 @0")},
+		{name: "unknown types are ignored", layers: [][]ent{{{hdr: tar.Header{Name: "q", Typeflag: 'Q', Size: 3}, body: "abc"}, file("a", "1")}},
+			view: lines("a file 1 @0"), anomalies: lines("0 ignored-entry q")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := NewModel()
+			for i, l := range tt.layers {
+				cs, err := ReadChangeset(readerOf(t, l), ReadOptions{})
+				if tt.err != nil {
+					if !errors.Is(err, tt.err) {
+						t.Fatalf("layer %d: got %v, want %v", i, err, tt.err)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatalf("layer %d: %v", i, err)
+				}
+				m.Apply(cs)
+			}
+			if tt.err != nil {
+				t.Fatalf("no error, want %v", tt.err)
+			}
+			if got := view(m); got != tt.view {
+				t.Errorf("view:\n%q\nwant:\n%q", got, tt.view)
+			}
+			if got := anomalyList(m); got != tt.anomalies {
+				t.Errorf("anomalies:\n%s\nwant:\n%s", got, tt.anomalies)
+			}
+		})
+	}
+}
+
+// gnu writes e in the GNU format, which takes names PAX refuses.
+func gnu(e ent) ent {
+	e.hdr.Format = tar.FormatGNU
+	return e
+}
+
+// readerOf streams a test layer (layerTar holds it in memory: fine for a
+// handful of entries).
+func readerOf(t *testing.T, ents []ent) io.Reader {
+	return strings.NewReader(string(layerTar(t, ents...)))
+}
+
+// streamTar writes a tar of n entries made by gen through a pipe, so that
+// no test holds a big layer in memory.
+func streamTar(n int, gen func(i int) *tar.Header) io.Reader {
+	pr, pw := io.Pipe()
+	go func() {
+		tw := tar.NewWriter(pw)
+		for i := range n {
+			if err := tw.WriteHeader(gen(i)); err != nil {
+				pw.CloseWithError(err)
+				return
+			}
+		}
+		pw.CloseWithError(tw.Close())
+	}()
+	return pr
+}
+
+// heapAfter returns the live heap after a full collection.
+func heapAfter() uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+// TestManyEntriesMemory: a layer of many empty files (the "million empty
+// files" bomb, 100k here to keep CI fast: 1 s, 5 s under -race) must work
+// without a cap, in memory proportional to the entries: the changeset and
+// the model together may keep at most a fixed budget per entry.
+func TestManyEntriesMemory(t *testing.T) {
+	n := 100_000
+	if testing.Short() {
+		n = 20_000
+	}
+	const perEntry = 1024 // bytes; measured about 400 (changeset + model)
+	before := heapAfter()
+	start := time.Now()
+	cs, err := ReadChangeset(streamTar(n, func(i int) *tar.Header {
+		return &tar.Header{Name: fmt.Sprintf("d%03d/f%07d", i%1000, i), Typeflag: tar.TypeReg, Mode: 0o644}
+	}), ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := NewModel()
+	m.Apply(cs)
+	used := heapAfter() - before
+	if len(cs.Entries) != n {
+		t.Fatalf("%d entries, want %d", len(cs.Entries), n)
+	}
+	if files, _ := m.VisibleBytes(); files != n {
+		t.Fatalf("%d files in the view, want %d", files, n)
+	}
+	t.Logf("%d entries: %d bytes of heap (%d per entry), %v", n, used, used/uint64(n), time.Since(start))
+	if used > uint64(n)*perEntry {
+		t.Errorf("heap grew by %d bytes for %d entries: more than %d per entry", used, n, perEntry)
+	}
+	runtime.KeepAlive(cs)
+	runtime.KeepAlive(m)
+}
+
+// TestEntriesCapStopsEarly: with a cap, a layer of endless entries is
+// refused after the cap, not read to its end.
+func TestEntriesCapStopsEarly(t *testing.T) {
+	var written atomic.Int64
+	r := streamTar(10_000_000, func(i int) *tar.Header {
+		written.Store(int64(i))
+		return &tar.Header{Name: fmt.Sprintf("f%d", i), Typeflag: tar.TypeReg}
+	})
+	_, err := ReadChangeset(r, ReadOptions{MaxEntries: 1000})
+	if !errors.Is(err, ErrTooManyEntries) {
+		t.Fatalf("got %v, want ErrTooManyEntries", err)
+	}
+	if n := written.Load(); n > 2000 {
+		t.Errorf("the writer produced %d entries before the reader stopped", n)
+	}
+	_ = r.(io.Closer).Close() // ends the writer
+}
+
+// TestDeepPath: a path ten thousand levels deep is read and applied in
+// bounded time and memory, and walked without exhausting the stack; many
+// such paths count against the entries cap by the directories they imply.
+func TestDeepPath(t *testing.T) {
+	deep := strings.Repeat("d/", 10_000) + "f"
+	start := time.Now()
+	cs, err := ReadChangeset(readerOf(t, []ent{file(deep, "x"), hardlink("l", deep), whiteout("d/d/d")}), ReadOptions{MaxEntries: 20_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := NewModel()
+	m.Apply(cs)
+	cs2, err := ReadChangeset(readerOf(t, []ent{whiteout("d")}), ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Apply(cs2)
+	if files := m.Files(); len(files) != 1 || files[0].Path != "l" {
+		t.Fatalf("view after whiting out d: %d paths", len(files))
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %v", d)
+	}
+	// 50 distinct deep paths imply 500k directories: over a 100k cap.
+	_, err = ReadChangeset(streamTar(50, func(i int) *tar.Header {
+		return &tar.Header{Name: fmt.Sprintf("%d/%s", i, deep), Typeflag: tar.TypeReg}
+	}), ReadOptions{MaxEntries: 100_000})
+	if !errors.Is(err, ErrTooManyEntries) || len(err.Error()) > 1000 {
+		t.Errorf("deep paths: got %.300v (%d bytes), want a short ErrTooManyEntries", err, len(err.Error()))
+	}
+}
+
+// TestWideDirectory: a directory with 100k children (the "million
+// children" case, scaled for CI), then an opaque marker on it: time stays
+// near linear (about 1 s, 5 s under -race).
+func TestWideDirectory(t *testing.T) {
+	n := 100_000
+	if testing.Short() {
+		n = 20_000
+	}
+	start := time.Now()
+	cs, err := ReadChangeset(streamTar(n, func(i int) *tar.Header {
+		return &tar.Header{Name: fmt.Sprintf("wide/%d", i), Typeflag: tar.TypeReg}
+	}), ReadOptions{MaxEntries: n + 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := NewModel()
+	m.Apply(cs)
+	if st := m.Apply(&Changeset{Entries: []Entry{{Path: "wide", Kind: EntryOpaque}, {Path: "wide/new", Kind: EntryFile}}}); st.Deleted != n {
+		t.Errorf("opaque deleted %d, want %d", st.Deleted, n)
+	}
+	if got := len(m.Files()); got != 2 {
+		t.Errorf("view has %d paths, want 2", got)
+	}
+	d := time.Since(start)
+	t.Logf("%d children: %v", n, d)
+	if d > 30*time.Second {
+		t.Errorf("took %v", d)
+	}
+}
+
+// TestSkippedDataCounts: data that tar.Reader must skip (a whiteout with
+// content, an entry of unknown type) counts against the byte cap, so a
+// bomb hidden there stops at the cap.
+func TestSkippedDataCounts(t *testing.T) {
+	big := strings.Repeat("x", 10_000)
+	for name, e := range map[string]ent{
+		"whiteout with data":   {hdr: tar.Header{Name: ".wh.a", Typeflag: tar.TypeReg, Size: int64(len(big))}, body: big},
+		"unknown type":         {hdr: tar.Header{Name: "q", Typeflag: 'Q', Size: int64(len(big))}, body: big},
+		"opaque with data":     {hdr: tar.Header{Name: "d/.wh..wh..opq", Typeflag: tar.TypeReg, Size: int64(len(big))}, body: big},
+		"AUFS meta with data":  {hdr: tar.Header{Name: ".wh..wh.plnk/1", Typeflag: tar.TypeReg, Size: int64(len(big))}, body: big},
+		"big xattr":            {hdr: tar.Header{Name: "x", Typeflag: tar.TypeReg, PAXRecords: map[string]string{"SCHILY.xattr.user.a": big}}},
+		"long name, long link": {hdr: tar.Header{Name: big[:5000], Typeflag: tar.TypeSymlink, Linkname: big[:5001]}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := ReadChangeset(readerOf(t, []ent{e}), ReadOptions{MaxContentBytes: 9000})
+			if !errors.Is(err, ErrTooLarge) {
+				t.Fatalf("got %v, want ErrTooLarge", err)
+			}
+			if _, err := ReadChangeset(readerOf(t, []ent{e}), ReadOptions{MaxContentBytes: 20000}); err != nil {
+				t.Fatalf("within the cap: %v", err)
+			}
+		})
+	}
+}
