@@ -45,6 +45,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		ExitErrHandler: func(*cli.Context, error) {},
 		Commands: []*cli.Command{
 			analyzeCommand(),
+			fixCommand(),
 			lintCommand(),
 			lsCommand(),
 			mountCommand(),

@@ -1,0 +1,289 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/urfave/cli/v2"
+
+	"github.com/layerlint/layerlint/analyze"
+	"github.com/layerlint/layerlint/analyze/source"
+	"github.com/layerlint/layerlint/squash"
+)
+
+func fixCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "fix",
+		Usage:     "squash, reorder, strip and recompress an image, and prove it is the same container",
+		ArgsUsage: "IMAGE",
+		Description: "Plans a rewrite, prints it, writes it (--output, --in-place) or only measures it\n" +
+			"(--dry-run), then re-reads what it wrote and checks that the merged view is the\n" +
+			"input's (every path, mode, owner, mtime, xattr, hard-link group, symlink target and\n" +
+			"device), that every digest and diff_id checks out and that ggcr's validate accepts\n" +
+			"it. A failed check exits 1 and leaves the source untouched. See docs/fix.md.",
+		Flags: append(imageFlags(),
+			&cli.StringSliceFlag{Name: "squash", Usage: "`FROM..TO` (repeatable), all (every layer above the base) or auto (fewest merges removing all waste above the base)"},
+			&cli.BoolFlag{Name: "reorder", Usage: "move layers that commute: stable first, volatile last"},
+			&cli.StringSliceFlag{Name: "previous", Usage: "an earlier build's `IMAGE`: layers it shares are stable (repeatable)"},
+			&cli.StringSliceFlag{Name: "strip", Usage: "drop paths matching `GLOB` (and what is under them) from the final view (repeatable)"},
+			&cli.StringFlag{Name: "compression", Usage: "`gzip`, zstd or none for the layers written (default: the source's; never none unless asked)"},
+			&cli.IntFlag{Name: "level", Usage: "compression level (0: the codec's default)"},
+			&cli.BoolFlag{Name: "force-compression", Usage: "recompress untouched layers too"},
+			&cli.Int64Flag{Name: "rewrite-timestamp", Usage: "clamp the mtimes of rewritten layers to `EPOCH` (Unix seconds)"},
+			&cli.BoolFlag{Name: "dry-run", Usage: "print the plan and the exact savings (layers are produced, then dropped)"},
+			&cli.StringFlag{Name: "output", Usage: "write a new image to `PATH` (an OCI layout directory, or a file with --output-format docker-archive)"},
+			&cli.StringFlag{Name: "output-format", Value: "oci", Usage: "`oci` layout or docker-archive (docker load)"},
+			&cli.StringFlag{Name: "tag", Usage: "name of the new image (ref.name in a layout, REPO:TAG in a docker archive)"},
+			&cli.BoolFlag{Name: "in-place", Usage: "update the source OCI layout: new blobs, then an atomic index.json swap; the old image stays as <tag>-prefix"},
+			&cli.BoolFlag{Name: "gc", Usage: "with --in-place, delete blobs nothing references instead of keeping the old image"},
+		),
+		Action: runFix,
+	}
+}
+
+// fixFlags are the flags of fix, read and checked before anything is opened.
+type fixFlags struct {
+	opts   squash.Options
+	target squash.Target
+	verify bool
+}
+
+func readFixFlags(c *cli.Context) (*fixFlags, error) {
+	f := &fixFlags{verify: !c.Bool("no-verify")}
+	bad := func(format string, a ...any) error {
+		return withCode(ExitInput, fmt.Errorf("fix: "+format, a...))
+	}
+	for _, s := range c.StringSlice("squash") {
+		switch s {
+		case "all", "auto":
+			if f.opts.Mode != squash.SquashNone {
+				return nil, bad("--squash %s cannot be combined with another --squash", s)
+			}
+			f.opts.Mode = squash.SquashAll
+			if s == "auto" {
+				f.opts.Mode = squash.SquashAuto
+			}
+		default:
+			r, err := squash.ParseRange(s)
+			if err != nil {
+				return nil, withCode(ExitInput, err)
+			}
+			if f.opts.Mode != squash.SquashNone && f.opts.Mode != squash.SquashRanges {
+				return nil, bad("--squash %s cannot be combined with all or auto", s)
+			}
+			f.opts.Mode = squash.SquashRanges
+			f.opts.Ranges = append(f.opts.Ranges, r)
+		}
+	}
+	f.opts.Reorder = c.Bool("reorder")
+	f.opts.Strip = c.StringSlice("strip")
+	comp, err := squash.ParseCompression(c.String("compression"))
+	if err != nil {
+		return nil, withCode(ExitInput, err)
+	}
+	f.opts.Compression, f.opts.Level, f.opts.ForceCompression = comp, c.Int("level"), c.Bool("force-compression")
+	if f.opts.ForceCompression && comp == squash.CompressionSource {
+		return nil, bad("--force-compression needs --compression")
+	}
+	if c.IsSet("rewrite-timestamp") {
+		ts := c.Int64("rewrite-timestamp")
+		f.opts.RewriteTimestamp = &ts
+	}
+	modes := 0
+	for _, n := range []string{"dry-run", "output", "in-place"} {
+		if c.IsSet(n) {
+			modes++
+		}
+	}
+	if modes != 1 {
+		return nil, bad("say where the result goes: exactly one of --dry-run, --output PATH or --in-place")
+	}
+	switch {
+	case c.Bool("dry-run"):
+		f.target.Kind = squash.OutputNone
+	case c.Bool("in-place"):
+		f.target.Kind = squash.OutputInPlace
+	default:
+		f.target.Path = c.String("output")
+		switch c.String("output-format") {
+		case "oci":
+			f.target.Kind = squash.OutputLayout
+		case "docker-archive":
+			f.target.Kind = squash.OutputDockerArchive
+		default:
+			return nil, bad("--output-format %q: want oci or docker-archive", c.String("output-format"))
+		}
+	}
+	if c.Bool("gc") && f.target.Kind != squash.OutputInPlace {
+		return nil, bad("--gc only applies to --in-place")
+	}
+	f.target.Tag, f.target.GC = c.String("tag"), c.Bool("gc")
+	return f, nil
+}
+
+func runFix(c *cli.Context) error {
+	f, err := readFixFlags(c)
+	if err != nil {
+		return err
+	}
+	src, err := openImage(c)
+	if err != nil {
+		return err
+	}
+	defer src.Close() //nolint:errcheck // read-only until Fix, which writes through its own files
+	if f.target.Kind == squash.OutputInPlace {
+		f.target.Path = src.Reference().Path
+	}
+	if f.opts.Previous, err = previousDiffIDs(c); err != nil {
+		return err
+	}
+	imgs := src.Images()
+	var work []squash.Image
+	for _, img := range imgs {
+		name := referenceName(c, img, len(imgs) > 1)
+		ao := analyzeOptions(c, src, img)
+		a, err := analyze.Analyze(c.Context, img, ao)
+		if err != nil {
+			return fmt.Errorf("analyzing %s: %w", name, err)
+		}
+		opts := f.opts
+		opts.BaseLayers = a.Report.Image.Base.Layers
+		if !ao.BaseFromAnnotation && c.IsSet("base-layers") && c.Int("base-layers") == 0 {
+			opts.BaseLayers = 0 // analyze reads 0 as its default of 1
+		}
+		plan, err := squash.NewPlan(a, opts)
+		if err != nil {
+			return withCode(ExitInput, fmt.Errorf("planning %s: %w", name, err))
+		}
+		writePlan(c.App.Writer, name, a, plan)
+		work = append(work, squash.Image{Analysis: a, Plan: plan})
+	}
+	var vo *squash.VerifyOptions
+	if f.verify && f.target.Kind != squash.OutputNone {
+		vo = &squash.VerifyOptions{
+			Analyze: analyze.Options{
+				MaxLayerBytes: c.Int64("max-layer-bytes"), MaxImageBytes: c.Int64("max-image-bytes"), MaxLayerEntries: c.Int("max-layer-entries"),
+			},
+			RequireNoWaste: f.opts.Mode == squash.SquashAll || f.opts.Mode == squash.SquashAuto,
+			ModTime:        f.opts.RewriteTimestamp == nil,
+		}
+	}
+	out, err := squash.Fix(c.Context, work, f.opts, f.target, vo)
+	if err != nil {
+		if errors.Is(err, squash.ErrBadPlan) {
+			return withCode(ExitInput, err)
+		}
+		return err
+	}
+	for i, r := range out.Results {
+		writeSavings(c.App.Writer, referenceName(c, r.Source, len(imgs) > 1), r)
+		if i < len(out.Checks) {
+			writeCheck(c.App.Writer, out.Checks[i])
+		}
+	}
+	if !out.OK() {
+		fmt.Fprintln(c.App.Writer, "verification failed: nothing was changed")
+		return withCode(ExitFailed, errSilent)
+	}
+	switch f.target.Kind {
+	case squash.OutputNone:
+		fmt.Fprintln(c.App.Writer, "dry run: nothing written")
+	case squash.OutputLayout, squash.OutputDockerArchive:
+		fmt.Fprintf(c.App.Writer, "wrote %s (%s)\n", f.target.Path, out.Root.Digest)
+	case squash.OutputInPlace:
+		fmt.Fprintf(c.App.Writer, "updated %s in place (%s)", f.target.Path, out.Root.Digest)
+		if len(out.Kept) > 0 {
+			fmt.Fprintf(c.App.Writer, "; the old image is tagged %s", strings.Join(out.Kept, ", "))
+		}
+		fmt.Fprintln(c.App.Writer)
+	}
+	return nil
+}
+
+// previousDiffIDs collects the diff_ids of the --previous images.
+func previousDiffIDs(c *cli.Context) ([]v1.Hash, error) {
+	var ids []v1.Hash
+	for _, ref := range c.StringSlice("previous") {
+		src, err := source.Open(ref, source.Options{Platform: "all", Verify: !c.Bool("no-verify")})
+		if err != nil {
+			return nil, fmt.Errorf("--previous %s: %w", ref, err)
+		}
+		for _, img := range src.Images() {
+			for _, l := range img.Layers {
+				ids = append(ids, l.DiffID)
+			}
+		}
+		if err := src.Close(); err != nil {
+			return nil, err
+		}
+	}
+	return ids, nil
+}
+
+func writePlan(w io.Writer, name string, a *analyze.Analysis, p *squash.Plan) {
+	fmt.Fprintf(w, "plan for %s: %s\n", name, p)
+	fmt.Fprintf(w, "  base: %d layer(s), kept as they are\n", p.Base)
+	for _, n := range p.Notes {
+		fmt.Fprintf(w, "  - %s\n", n)
+	}
+	if !p.Changes() {
+		fmt.Fprintln(w, "  - no layer changes")
+	}
+	for i, g := range p.Groups {
+		what := "keep"
+		if g.Rewrite {
+			what = "write"
+		}
+		var by []string
+		for _, l := range g.Layers {
+			by = append(by, fmt.Sprintf("%d (%s)", l, shortDigest(a.Image.Layers[l].Digest)))
+		}
+		fmt.Fprintf(w, "  layer %d: %s %s\n", i, what, strings.Join(by, " + "))
+	}
+}
+
+func shortDigest(h v1.Hash) string {
+	if len(h.Hex) > 12 {
+		return h.Hex[:12]
+	}
+	return h.Hex
+}
+
+func writeSavings(w io.Writer, name string, r *squash.Result) {
+	b, a := r.Before, r.After
+	fmt.Fprintf(w, "result for %s:\n", name)
+	fmt.Fprintf(w, "  layers:            %d → %d\n", b.Layers, a.Layers)
+	fmt.Fprintf(w, "  content bytes:     %d → %d (saves %d)\n", b.ContentBytes, a.ContentBytes, b.ContentBytes-a.ContentBytes)
+	fmt.Fprintf(w, "  compressed bytes:  %d → %d (saves %d)\n", b.CompressedBytes, a.CompressedBytes, b.CompressedBytes-a.CompressedBytes)
+	for i, l := range r.Layers {
+		state := "kept"
+		if !l.Kept {
+			state = "written"
+		}
+		fmt.Fprintf(w, "  layer %d: %s %s %s, %d bytes (%d content)\n", i, state, l.MediaType, shortDigest(l.Digest), l.Size, l.ContentBytes)
+		for _, s := range l.Stripped {
+			fmt.Fprintf(w, "    stripped %s\n", s)
+		}
+	}
+}
+
+func writeCheck(w io.Writer, ch *squash.Check) {
+	if ch.OK() {
+		fmt.Fprintf(w, "  verified: same merged view, digests, config and annotations; validate.Image ok; %d bytes wasted above the base\n", ch.WastedAboveBase)
+		return
+	}
+	const most = 50
+	for i, d := range ch.Differences {
+		if i == most {
+			fmt.Fprintf(w, "  … and %d more differences\n", len(ch.Differences)-most)
+			break
+		}
+		fmt.Fprintf(w, "  DIFFERENCE %s\n", d)
+	}
+	for _, p := range ch.Problems {
+		fmt.Fprintf(w, "  PROBLEM %s\n", p)
+	}
+}

@@ -1,0 +1,200 @@
+package squash
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+	"strconv"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+)
+
+// Compression of a layer written.
+type Compression uint8
+
+// Compressions. CompressionSource keeps what the source used (gzip where
+// the source was uncompressed: layerlint never writes an uncompressed layer
+// unless asked).
+const (
+	CompressionSource Compression = iota
+	CompressionNone
+	CompressionGzip
+	CompressionZstd
+)
+
+func (c Compression) String() string {
+	switch c {
+	case CompressionSource:
+		return "source"
+	case CompressionNone:
+		return "none"
+	case CompressionGzip:
+		return "gzip"
+	case CompressionZstd:
+		return "zstd"
+	}
+	return "compression(" + strconv.Itoa(int(c)) + ")"
+}
+
+// ParseCompression reads gzip, zstd, none or "" (the source's).
+func ParseCompression(s string) (Compression, error) {
+	switch s {
+	case "", "source":
+		return CompressionSource, nil
+	case "gzip":
+		return CompressionGzip, nil
+	case "zstd":
+		return CompressionZstd, nil
+	case "none":
+		return CompressionNone, nil
+	}
+	return 0, fmt.Errorf("compression %q: want gzip, zstd or none: %w", s, ErrBadPlan)
+}
+
+// compressionOf reads a layer media type.
+func compressionOf(mt types.MediaType) Compression {
+	s := string(mt)
+	switch {
+	case strings.HasSuffix(s, "+zstd") || strings.HasSuffix(s, ".zstd"):
+		return CompressionZstd
+	case strings.HasSuffix(s, "+gzip") || strings.HasSuffix(s, ".gzip"):
+		return CompressionGzip
+	}
+	return CompressionNone
+}
+
+// Family is the media-type family of an image: a Docker image keeps Docker
+// media types, an OCI image OCI ones.
+type Family uint8
+
+// Families.
+const (
+	FamilyOCI Family = iota
+	FamilyDocker
+)
+
+func familyOf(manifest types.MediaType) Family {
+	if manifest == types.DockerManifestSchema2 {
+		return FamilyDocker
+	}
+	return FamilyOCI
+}
+
+// layerMediaType is the media type of a layer of the family.
+func layerMediaType(f Family, c Compression) (types.MediaType, error) {
+	switch f {
+	case FamilyDocker:
+		switch c {
+		case CompressionGzip:
+			return types.DockerLayer, nil
+		case CompressionNone:
+			return types.DockerUncompressedLayer, nil
+		case CompressionZstd, CompressionSource:
+		}
+		return "", fmt.Errorf("%s layers in a Docker image: Docker media types have no such layer type (convert to OCI first): %w", c, ErrBadPlan)
+	case FamilyOCI:
+		switch c {
+		case CompressionGzip:
+			return types.OCILayer, nil
+		case CompressionZstd:
+			return types.OCILayerZStd, nil
+		case CompressionNone:
+			return types.OCIUncompressedLayer, nil
+		case CompressionSource:
+		}
+	}
+	return "", fmt.Errorf("no media type for %s: %w", c, ErrBadPlan)
+}
+
+// zstdConcurrency is fixed so that the encoder's setup, and so its output,
+// never depends on the machine.
+const zstdConcurrency = 4
+
+// encoder opens a compressor writing to w. Output is deterministic for a
+// codec and level: no name or time in gzip headers, fixed zstd settings.
+func encoder(w io.Writer, c Compression, level int) (io.WriteCloser, error) {
+	switch c {
+	case CompressionGzip:
+		if level == 0 {
+			level = gzip.DefaultCompression
+		}
+		zw, err := gzip.NewWriterLevel(w, level)
+		if err != nil {
+			return nil, fmt.Errorf("gzip level %d: %w: %w", level, err, ErrBadPlan)
+		}
+		return zw, nil
+	case CompressionZstd:
+		opts := []zstd.EOption{zstd.WithEncoderConcurrency(zstdConcurrency), zstd.WithEncoderCRC(true)}
+		if level != 0 {
+			opts = append(opts, zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(level)))
+		}
+		zw, err := zstd.NewWriter(w, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("zstd level %d: %w: %w", level, err, ErrBadPlan)
+		}
+		return zw, nil
+	case CompressionNone:
+		return nopCloser{w}, nil
+	case CompressionSource:
+	}
+	return nil, fmt.Errorf("no encoder for %s: %w", c, ErrBadPlan)
+}
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
+
+// digester counts and hashes what passes through it.
+type digester struct {
+	w io.Writer
+	h hash.Hash
+	n int64
+}
+
+func newDigester(w io.Writer) *digester { return &digester{w: w, h: sha256.New()} }
+
+func (d *digester) Write(p []byte) (int, error) {
+	n, err := d.w.Write(p)
+	d.h.Write(p[:n])
+	d.n += int64(n)
+	return n, err
+}
+
+func (d *digester) digest() v1.Hash {
+	return v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(d.h.Sum(nil))}
+}
+
+// pipeline is tar → diff_id → encoder → digest → blob.
+type pipeline struct {
+	blob *digester
+	enc  io.WriteCloser
+	tar  *digester
+}
+
+func newPipeline(w io.Writer, c Compression, level int) (*pipeline, error) {
+	p := &pipeline{blob: newDigester(w)}
+	enc, err := encoder(p.blob, c, level)
+	if err != nil {
+		return nil, err
+	}
+	p.enc = enc
+	p.tar = newDigester(enc)
+	return p, nil
+}
+
+func (p *pipeline) Write(b []byte) (int, error) { return p.tar.Write(b) }
+
+// finish flushes the encoder and returns the diff_id, tar size, digest
+// and blob size.
+func (p *pipeline) finish() (diffID v1.Hash, tarSize int64, digest v1.Hash, size int64, err error) {
+	if err := p.enc.Close(); err != nil {
+		return v1.Hash{}, 0, v1.Hash{}, 0, fmt.Errorf("finishing compression: %w", err)
+	}
+	return p.tar.digest(), p.tar.n, p.blob.digest(), p.blob.n, nil
+}
