@@ -5,6 +5,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/layerlint/layerlint/overlay"
 )
@@ -22,7 +23,10 @@ func writeHeavyPaths() Rule {
 			"and declare a VOLUME (or mount one at run time). Example: a `postgres` image that runs " +
 			"`initdb` at build time ships /var/lib/postgresql; run it at start-up into " +
 			"`VOLUME /var/lib/postgresql/data` instead. The finding reports the largest file of " +
-			"each kind: its size is the copy-up cost. Paths under a declared VOLUME are LL007's.",
+			"each kind: its size is the copy-up cost. Paths under a declared VOLUME are LL007's. " +
+			"To see the cost measured rather than inferred, run `layerlint mount --probe-copy-up PATH " +
+			"--probe-output probe.json IMAGE DIR` as root, then `layerlint lint --copy-up probe.json IMAGE`: " +
+			"the finding then quotes the bytes the kernel copied up and the time it took.",
 		Check: checkWriteHeavy,
 	}
 }
@@ -71,11 +75,15 @@ func checkWriteHeavy(f *Facts) []Finding {
 		if largest == nil {
 			continue
 		}
+		msg := fmt.Sprintf("%s: %s in the image; the largest, %s (%d bytes), is copied up whole on first write",
+			k.what, plural(files, "file", "files"), abs(largest.Path), largest.Size)
+		if m, ok := f.CopyUp[largest.Path]; ok {
+			msg += fmt.Sprintf(" (measured on overlayfs: appending one byte copied up %d bytes in %s)", m.CopiedBytes, m.Duration.Round(time.Microsecond))
+		}
 		out = append(out, Finding{
-			Rule:     "LL006",
-			Severity: Info,
-			Message: fmt.Sprintf("%s: %s in the image; the largest, %s (%d bytes), is copied up whole on first write",
-				k.what, plural(files, "file", "files"), abs(largest.Path), largest.Size),
+			Rule:      "LL006",
+			Severity:  Info,
+			Message:   msg,
 			Layer:     largest.Layer,
 			Path:      largest.Path,
 			Bytes:     largest.Size,

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/layerlint/layerlint/analyze"
 	"github.com/layerlint/layerlint/overlay"
@@ -149,6 +150,21 @@ type Facts struct {
 	// Zstd holds, for the gzip layers, what zstd would make of them (see
 	// EstimateZstd); nil unless estimated. LL013 reads it.
 	Zstd []ZstdEstimate
+	// CopyUp holds copy-up costs measured on a real overlayfs mount
+	// (`layerlint mount --probe-copy-up`), by model path; nil when none
+	// were measured. LL006 quotes them.
+	CopyUp map[string]CopyUpMeasure
+}
+
+// CopyUpMeasure is what appending one byte to a file of the image cost on
+// a real overlayfs mount: the kernel copied the whole file up first.
+type CopyUpMeasure struct {
+	// Size is the file's size before the append.
+	Size int64 `json:"size"`
+	// CopiedBytes is what landed in the upper directory.
+	CopiedBytes int64 `json:"copiedBytes"`
+	// Duration is how long the open and the one-byte write took.
+	Duration time.Duration `json:"durationNs"`
 }
 
 // NewFacts gathers the facts of a; zero options take the defaults. It reads

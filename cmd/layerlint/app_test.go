@@ -161,3 +161,31 @@ func TestMountChecksCapsFirst(t *testing.T) {
 		t.Errorf("mount left files beside the target: %v", entries)
 	}
 }
+
+// TestProbeThenLint: the copy-up cost measured by mount --probe-copy-up is
+// quoted by lint's write-heavy finding.
+func TestProbeThenLint(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount overlayfs (CI runs as root)")
+	}
+	dir := t.TempDir()
+	probe := filepath.Join(dir, "probe")
+	if err := os.Mkdir(probe, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "probe.json")
+	code, _, errs := runCLI(t, "mount", "--probe-copy-up", "/var/log/app.log", "--probe-output", out, sample, probe)
+	if code != ExitOK {
+		t.Fatalf("probe: exit %d\n%s", code, errs)
+	}
+	code, stdout, errs := runCLI(t, "lint", "--copy-up", out, "--format", "json", sample)
+	if code != ExitOK {
+		t.Fatalf("lint: exit %d\n%s", code, errs)
+	}
+	if !strings.Contains(stdout, "measured on overlayfs: appending one byte copied up 57 bytes") {
+		t.Errorf("LL006 does not quote the measured copy-up:\n%s", stdout)
+	}
+	if code, _, errs := runCLI(t, "lint", "--copy-up", filepath.Join(dir, "missing.json"), sample); code != ExitInput {
+		t.Errorf("missing probe file: exit %d\n%s", code, errs)
+	}
+}

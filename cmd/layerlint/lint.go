@@ -40,6 +40,7 @@ func lintCommand() *cli.Command {
 			&cli.StringFlag{Name: "output", Value: "-", Usage: "write the output to `FILE` (- for standard output)"},
 			&cli.StringFlag{Name: "baseline", Usage: "accept the findings recorded in `FILE`"},
 			&cli.StringFlag{Name: "write-baseline", Usage: "record the current findings in `FILE` and accept them"},
+			&cli.StringFlag{Name: "copy-up", Usage: "quote the copy-up costs measured by `mount --probe-copy-up --probe-output FILE`"},
 			&cli.BoolFlag{Name: "estimate-compression", Usage: "estimate what zstd would save on each gzip layer for LL013 (reads those layers twice)"},
 			&cli.StringFlag{Name: "dockerfile", Usage: "map layers to the instructions of the Dockerfile at `PATH` (relative to the repository root for annotations)"},
 		),
@@ -90,6 +91,12 @@ func runLint(c *cli.Context) error {
 	}
 	defer src.Close() //nolint:errcheck // read-only
 	imgs := src.Images()
+	var copyUp map[string]rules.CopyUpMeasure
+	if p := c.String("copy-up"); p != "" {
+		if copyUp, err = readProbe(p); err != nil {
+			return withCode(ExitInput, err)
+		}
+	}
 	var facts []*rules.Facts
 	ruleOpts := g.RuleOptions()
 	ruleOpts.EstimateCompression = ruleOpts.EstimateCompression || c.Bool("estimate-compression")
@@ -109,6 +116,7 @@ func runLint(c *cli.Context) error {
 		if err != nil {
 			return fmt.Errorf("estimating compression of %s: %w", name, err)
 		}
+		f.CopyUp = copyUp
 		facts = append(facts, f)
 	}
 	results := evaluate(g, facts)

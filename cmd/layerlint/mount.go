@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"github.com/layerlint/layerlint/analyze/source"
 	"github.com/layerlint/layerlint/overlay"
 	"github.com/layerlint/layerlint/overlay/kernel"
+	"github.com/layerlint/layerlint/rules"
 )
 
 func mountCommand() *cli.Command {
@@ -31,6 +33,7 @@ func mountCommand() *cli.Command {
 			&cli.StringFlag{Name: "upper", Usage: "writable upper `DIR` (default: read-only mount)"},
 			&cli.StringFlag{Name: "work", Usage: "work `DIR` for the unpacked layers (default: .DIR.layerlint-work beside DIR)"},
 			&cli.StringSliceFlag{Name: "probe-copy-up", Usage: "measure the copy-up cost of appending to `PATH`"},
+			&cli.StringFlag{Name: "probe-output", Usage: "also write the --probe-copy-up figures as JSON to `FILE`, for lint --copy-up"},
 		},
 		Action: runMount,
 	}
@@ -140,6 +143,11 @@ func probeCopyUp(c *cli.Context, layers []func() (io.ReadCloser, error), target 
 	if err != nil {
 		return err
 	}
+	if out := c.String("probe-output"); out != "" {
+		if err := writeFile(out, func(w io.Writer) error { return writeProbe(w, res) }); err != nil {
+			return err
+		}
+	}
 	tw := tabwriter.NewWriter(c.App.Writer, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "PATH\tSIZE\tCOPIED UP\tALLOCATED\tTIME\n")
 	for _, r := range res {
@@ -180,4 +188,43 @@ func verifyWithKernel(c *cli.Context, a *analyze.Analysis) (bool, error) {
 		fmt.Fprintf(w, "  %s\n", d)
 	}
 	return false, nil
+}
+
+// probeFile is the JSON that `mount --probe-output` writes and `lint
+// --copy-up` reads: measured copy-up costs by image path.
+type probeFile struct {
+	SchemaVersion int                            `json:"schemaVersion"`
+	Probes        map[string]rules.CopyUpMeasure `json:"probes"`
+}
+
+func writeProbe(w io.Writer, res []kernel.CopyUpResult) error {
+	pf := probeFile{SchemaVersion: 1, Probes: map[string]rules.CopyUpMeasure{}}
+	for _, r := range res {
+		pf.Probes[r.Path] = rules.CopyUpMeasure{Size: r.Size, CopiedBytes: r.UpperBytes, Duration: r.Duration}
+	}
+	return analyze.WriteJSON(w, pf)
+}
+
+// readProbe reads a --probe-output file.
+func readProbe(p string) (map[string]rules.CopyUpMeasure, error) {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil, fmt.Errorf("reading copy-up measures: %w", err)
+	}
+	var pf probeFile
+	if err := json.Unmarshal(b, &pf); err != nil {
+		return nil, fmt.Errorf("reading copy-up measures %s: %w", p, err)
+	}
+	if pf.SchemaVersion != 1 {
+		return nil, fmt.Errorf("reading copy-up measures %s: schemaVersion %d, want 1", p, pf.SchemaVersion)
+	}
+	out := make(map[string]rules.CopyUpMeasure, len(pf.Probes))
+	for k, v := range pf.Probes {
+		cp, ok := overlay.CleanPath(k)
+		if !ok {
+			return nil, fmt.Errorf("reading copy-up measures %s: path %q climbs above the root", p, k)
+		}
+		out[cp] = v
+	}
+	return out, nil
 }
