@@ -88,17 +88,15 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 }
 
-// sharedDiveData finds ../shared/dive-data beside the repository.
+// sharedDiveData returns a file of the shared dive-data folder beside the
+// repository, or skips the test when it is not there.
 func sharedDiveData(t *testing.T, name string) string {
 	t.Helper()
-	for _, p := range []string{"../../shared/dive-data", "/work/shared/dive-data"} {
-		f := filepath.Join(p, name)
-		if _, err := os.Stat(f); err == nil {
-			return f
-		}
+	p, ok := fixtures.DiveData(name)
+	if !ok {
+		t.Skipf("%s not found: the shared dive-data folder is not beside the repository", name)
 	}
-	t.Skipf("%s not found: the shared dive-data folder is not beside the repository", name)
-	return ""
+	return p
 }
 
 // TestSampleFigures pins every figure of the sample image, worked out by

@@ -16,33 +16,19 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/layerlint/layerlint/fixtures"
 	"github.com/layerlint/layerlint/overlay"
 )
 
 // diveData finds shared/dive-data beside the repository (see its README for
-// provenance) by walking up from the package directory.
+// provenance), or skips the test.
 func diveData(t *testing.T) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
+	p, ok := fixtures.DiveData("README.md")
+	if !ok {
+		t.Skip("shared/dive-data (images from dive's test suite) not found beside the repository")
 	}
-	for {
-		p := filepath.Join(dir, "shared", "dive-data")
-		if fi, err := os.Stat(p); err == nil && fi.IsDir() {
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			break
-		}
-		dir = parent
-	}
-	if fi, err := os.Stat("/work/shared/dive-data"); err == nil && fi.IsDir() {
-		return "/work/shared/dive-data"
-	}
-	t.Skip("shared/dive-data (images from dive's test suite) not found beside the repository")
-	return ""
+	return filepath.Dir(p)
 }
 
 // readTarFiles returns the regular files of a small outer image tar.

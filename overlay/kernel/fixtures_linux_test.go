@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -18,7 +17,7 @@ import (
 // imageLayers reads the uncompressed layer tars of the only image at ref.
 func imageLayers(t *testing.T, ref string) [][]byte {
 	t.Helper()
-	src, err := source.Open(ref, source.Options{Verify: true, Platform: "linux/amd64"})
+	src, err := source.Open(ref, source.Options{Verify: true})
 	if err != nil {
 		t.Fatalf("opening %s: %v", ref, err)
 	}
@@ -75,31 +74,13 @@ func TestFixtureImagesKernelVsModel(t *testing.T) {
 		})
 	}
 	for _, name := range []string{"test-docker-image.tar", "test-oci-gzip-image.tar"} {
-		p := filepath.Join("..", "..", "..", "shared", "dive-data", name)
-		if _, err := os.Stat(p); err != nil {
+		p, ok := fixtures.DiveData(name)
+		if !ok {
 			t.Logf("skipping %s: shared dive-data not beside the repository", name)
 			continue
 		}
 		t.Run(name, func(t *testing.T) {
-			src, err := source.Open(p, source.Options{Verify: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer src.Close() //nolint:errcheck // read-only
-			var tars [][]byte
-			for _, l := range src.Images()[0].Layers {
-				s, err := l.Open(true)
-				if err != nil {
-					t.Fatal(err)
-				}
-				b, err := io.ReadAll(s)
-				if err != nil {
-					t.Fatal(err)
-				}
-				tars = append(tars, b)
-				_ = s.Close()
-			}
-			requireSameView(t, name, tars)
+			requireSameView(t, name, imageLayers(t, p))
 		})
 	}
 }

@@ -3,8 +3,6 @@ package gate_test
 import (
 	"bytes"
 	"context"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -46,17 +44,15 @@ func analyzeImage(t *testing.T, img *fixtures.Image) *analyze.Analysis {
 	return analyzeRef(t, dir)
 }
 
-// sharedDiveData finds the shared dive-data folder beside the repository.
+// sharedDiveData returns a file of the shared dive-data folder beside the
+// repository, or skips the test when it is not there.
 func sharedDiveData(t *testing.T, name string) string {
 	t.Helper()
-	for _, p := range []string{"../../../shared/dive-data", "/work/shared/dive-data"} {
-		f := filepath.Join(p, name)
-		if _, err := os.Stat(f); err == nil {
-			return f
-		}
+	p, ok := fixtures.DiveData(name)
+	if !ok {
+		t.Skipf("%s not found: the shared dive-data folder is not beside the repository", name)
 	}
-	t.Skipf("%s not found: the shared dive-data folder is not beside the repository", name)
-	return ""
+	return p
 }
 
 func parseConfig(t *testing.T, yaml string) *config.Config {
