@@ -133,7 +133,7 @@ func TestKeptMetadata(t *testing.T) {
 		fixtures.NewLayer().File("b", bytesOf("b", 100)),
 		fixtures.NewLayer().Whiteout("b"),
 		fixtures.NewLayer().File("c", nil))
-	r := fix(t, ref, squash.Options{Mode: squash.SquashAll, BaseLayers: 1}, squash.Target{Kind: squash.OutputLayout, Tag: "fixed"})
+	r := fix(t, ref, squash.Options{Mode: squash.SquashAll, BaseLayers: 1}, squash.Target{Kind: squash.OutputLayout, Tags: []string{"fixed"}})
 	res := r.outcome.Results[0]
 	var cfg ocispec.Image
 	if err := json.Unmarshal(res.Config, &cfg); err != nil {
@@ -228,7 +228,7 @@ func TestDockerFamily(t *testing.T) {
 func TestDockerArchive(t *testing.T) {
 	ref := stack(t, fixtures.NewLayer().File("a", []byte("a")), fixtures.NewLayer().File("b", bytesOf("b", 300)), fixtures.NewLayer().Whiteout("b"))
 	out := filepath.Join(t.TempDir(), "img.tar")
-	fix(t, ref, squash.Options{Mode: squash.SquashAll, BaseLayers: 1}, squash.Target{Kind: squash.OutputDockerArchive, Path: out, Tag: "example.com/app:fixed"})
+	fix(t, ref, squash.Options{Mode: squash.SquashAll, BaseLayers: 1}, squash.Target{Kind: squash.OutputDockerArchive, Path: out, Tags: []string{"example.com/app:fixed"}})
 	img, err := tarball.ImageFromPath(out, nil)
 	if err != nil {
 		t.Fatal(err)

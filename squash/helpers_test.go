@@ -95,6 +95,11 @@ func tryFix(t *testing.T, ref, platform string, opts squash.Options, target squa
 	if target.Kind == squash.OutputLayout && target.Path == "" {
 		target.Path = filepath.Join(t.TempDir(), "out")
 	}
+	if target.Source.Path == "" {
+		if sr, err := source.ParseReference(ref); err == nil {
+			target.Source = sr
+		}
+	}
 	vo := &squash.VerifyOptions{ModTime: opts.RewriteTimestamp == nil, RequireNoWaste: opts.Mode == squash.SquashAll || opts.Mode == squash.SquashAuto}
 	o, err := squash.Fix(context.Background(), imgs, opts, target, vo)
 	if err != nil {

@@ -1,11 +1,14 @@
 package squash
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,64 +20,93 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	specs "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/layerlint/layerlint/analyze/source"
 )
 
-// LayoutSink writes blobs into an OCI layout directory: each to a temp
-// file, fsynced, then renamed to its digest, so that a blob name never
-// holds partial content.
-type LayoutSink struct {
+// layoutSink writes blobs into an OCI layout directory: each to a temp
+// file in blobs/sha256, fsynced, renamed to its digest, then the directory
+// fsynced, so that a blob name never holds partial content and a blob is
+// durable before anything that names it is written.
+type layoutSink struct {
+	fs  fsys
 	dir string
-	// mu guards created: layers are written in parallel.
+	// mu guards created and temps: layers are written in parallel.
 	mu sync.Mutex
 	// created lists the blobs this sink added (not those already there),
 	// so that a failed in-place run can take them back.
 	created []v1.Hash
+	// temps are the temp files not yet renamed or removed.
+	temps map[string]bool
 }
 
-// NewLayoutSink prepares dir/blobs/sha256.
-func NewLayoutSink(dir string) (*LayoutSink, error) {
-	if err := os.MkdirAll(filepath.Join(dir, "blobs", "sha256"), 0o755); err != nil {
+// newLayoutSink prepares dir/blobs/sha256.
+func newLayoutSink(fsys fsys, dir string) (*layoutSink, error) {
+	if err := fsys.MkdirAll(filepath.Join(dir, "blobs", "sha256"), 0o755); err != nil {
 		return nil, fmt.Errorf("creating layout %s: %w", dir, err)
 	}
-	return &LayoutSink{dir: dir}, nil
+	return &layoutSink{fs: fsys, dir: dir, temps: map[string]bool{}}, nil
 }
 
-func (s *LayoutSink) blobPath(h v1.Hash) string {
+func (s *layoutSink) blobDir() string { return filepath.Join(s.dir, "blobs", "sha256") }
+
+func (s *layoutSink) blobPath(h v1.Hash) string {
 	return filepath.Join(s.dir, "blobs", h.Algorithm, h.Hex)
 }
 
 // Has reports whether the layout holds the blob.
-func (s *LayoutSink) Has(h v1.Hash) bool {
+func (s *layoutSink) Has(h v1.Hash) bool {
 	fi, err := os.Lstat(s.blobPath(h))
 	return err == nil && fi.Mode().IsRegular()
 }
 
 // Create starts a blob in a temp file next to its final place.
-func (s *LayoutSink) Create() (BlobWriter, error) {
-	f, err := os.CreateTemp(filepath.Join(s.dir, "blobs", "sha256"), ".layerlint-*.tmp")
+func (s *layoutSink) Create() (BlobWriter, error) {
+	f, err := s.fs.CreateTemp(s.blobDir(), tempPrefix+"*.tmp")
 	if err != nil {
 		return nil, fmt.Errorf("creating blob in %s: %w", s.dir, err)
 	}
+	s.mu.Lock()
+	s.temps[f.Name()] = true
+	s.mu.Unlock()
 	return &layoutBlob{s: s, f: f}, nil
 }
 
-// Remove deletes the blobs this sink created.
-func (s *LayoutSink) Remove() error {
+// removeTemp removes a temp file; one that cannot be removed now stays
+// listed for Remove.
+func (b *layoutBlob) removeTemp() error {
+	if err := b.s.fs.Remove(b.f.Name()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	b.s.mu.Lock()
+	delete(b.s.temps, b.f.Name())
+	b.s.mu.Unlock()
+	return nil
+}
+
+// Remove deletes the blobs this sink created and the temp files left.
+func (s *layoutSink) Remove() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var errs []error
 	for _, h := range s.created {
-		if err := os.Remove(s.blobPath(h)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := s.fs.Remove(s.blobPath(h)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			errs = append(errs, err)
 		}
 	}
-	s.created = nil
+	for name := range s.temps {
+		if err := s.fs.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	s.created, s.temps = nil, map[string]bool{}
 	return errors.Join(errs...)
 }
 
 type layoutBlob struct {
-	s *LayoutSink
-	f *os.File
+	s      *layoutSink
+	f      file
+	closed bool
 }
 
 func (b *layoutBlob) Write(p []byte) (int, error) { return b.f.Write(p) }
@@ -83,41 +115,58 @@ func (b *layoutBlob) Commit(h v1.Hash) error {
 	if err := b.f.Sync(); err != nil {
 		return errors.Join(fmt.Errorf("syncing blob %s: %w", h, err), b.Abort())
 	}
+	b.closed = true
 	if err := b.f.Close(); err != nil {
-		return errors.Join(fmt.Errorf("closing blob %s: %w", h, err), os.Remove(b.f.Name()))
+		return errors.Join(fmt.Errorf("closing blob %s: %w", h, err), b.removeTemp())
 	}
 	// Under the lock, so that two writers of one digest (a layer kept
 	// twice) agree on which of them created it.
 	b.s.mu.Lock()
-	defer b.s.mu.Unlock()
 	if b.s.Has(h) {
-		return os.Remove(b.f.Name()) // same digest, same bytes
+		b.s.mu.Unlock()
+		return b.removeTemp() // same digest, same bytes
 	}
-	if err := os.Rename(b.f.Name(), b.s.blobPath(h)); err != nil {
-		return errors.Join(fmt.Errorf("storing blob %s: %w", h, err), os.Remove(b.f.Name()))
+	if err := b.s.fs.Rename(b.f.Name(), b.s.blobPath(h)); err != nil {
+		b.s.mu.Unlock()
+		return errors.Join(fmt.Errorf("storing blob %s: %w", h, err), b.removeTemp())
 	}
+	delete(b.s.temps, b.f.Name())
 	b.s.created = append(b.s.created, h)
+	b.s.mu.Unlock()
+	if err := b.s.fs.SyncDir(b.s.blobDir()); err != nil {
+		return fmt.Errorf("storing blob %s: %w", h, err)
+	}
 	return nil
 }
 
 func (b *layoutBlob) Abort() error {
-	cerr := b.f.Close()
-	if err := os.Remove(b.f.Name()); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
+	var cerr error
+	if !b.closed {
+		b.closed = true
+		cerr = b.f.Close()
 	}
-	if errors.Is(cerr, os.ErrClosed) {
-		return nil
-	}
-	return cerr
+	return errors.Join(cerr, b.removeTemp())
 }
+
+// tempPrefix starts the name of every temp file and directory layerlint
+// makes in a layout; nothing else there starts with it.
+const tempPrefix = ".layerlint-"
+
+// errCollecting marks a failure of --gc after index.json changed.
+var errCollecting = errors.New("removing unused blobs")
+
+// errCommitted marks a failure after the rename of writeFileAtomic: the
+// new file is in place (its directory entry may not be durable yet).
+var errCommitted = errors.New("the new file is in place")
 
 // writeFileAtomic writes name in dir through a synced temp file and a
 // rename, then syncs the directory: a crash leaves the old file or the new
-// one, never a mix.
-func writeFileAtomic(dir, name string, data []byte) error {
-	f, err := os.CreateTemp(dir, "."+name+"-*.tmp")
+// one, never a mix. An error after the rename wraps errCommitted.
+func writeFileAtomic(fsys fsys, dir, name string, data []byte) error {
+	dst := filepath.Join(dir, name)
+	f, err := fsys.CreateTemp(dir, tempPrefix+name+"-*.tmp")
 	if err != nil {
-		return fmt.Errorf("writing %s: %w", filepath.Join(dir, name), err)
+		return fmt.Errorf("writing %s: %w", dst, err)
 	}
 	_, err = f.Write(data)
 	if err == nil {
@@ -127,16 +176,19 @@ func writeFileAtomic(dir, name string, data []byte) error {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(f.Name(), filepath.Join(dir, name))
+		err = fsys.Rename(f.Name(), dst)
 	}
 	if err != nil {
-		return errors.Join(fmt.Errorf("writing %s: %w", filepath.Join(dir, name), err), os.Remove(f.Name()))
+		rerr := fsys.Remove(f.Name())
+		if errors.Is(rerr, fs.ErrNotExist) {
+			rerr = nil
+		}
+		return errors.Join(fmt.Errorf("writing %s: %w", dst, err), rerr)
 	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
+	if err := fsys.SyncDir(dir); err != nil {
+		return fmt.Errorf("writing %s: %w: %w", dst, errCommitted, err)
 	}
-	return errors.Join(d.Sync(), d.Close())
+	return nil
 }
 
 // IndexOptions name what goes into index.json.
@@ -183,43 +235,56 @@ func Root(sink BlobSink, results []*Result, opts IndexOptions) (v1.Descriptor, e
 	return d, nil
 }
 
-// WriteLayoutIndex finishes a new OCI layout in dir: oci-layout, then
-// index.json listing root. Blobs must already be in place.
-func WriteLayoutIndex(dir string, root v1.Descriptor, annotations map[string]string) error {
-	if err := writeFileAtomic(dir, "oci-layout", []byte(`{"imageLayoutVersion":"1.0.0"}`)); err != nil {
+// writeLayoutIndex finishes a new OCI layout in dir: oci-layout, then
+// index.json listing roots. Blobs must already be in place.
+func writeLayoutIndex(fsys fsys, dir string, roots []v1.Descriptor) error {
+	if err := writeFileAtomic(fsys, dir, "oci-layout", []byte(`{"imageLayoutVersion":"1.0.0"}`)); err != nil {
 		return err
 	}
-	idx := v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: []v1.Descriptor{root}}
-	if len(annotations) > 0 {
-		idx.Annotations = annotations
-	}
+	idx := v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: roots}
 	raw, err := marshal(idx)
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(dir, "index.json", raw)
+	return writeFileAtomic(fsys, dir, "index.json", raw)
 }
 
-// PrepareOutput checks that dir can receive a new layout: absent, or an
+// prepareOutput checks that dir can receive a new layout: absent, or an
 // empty directory. layerlint never writes over something it did not make.
-func PrepareOutput(dir string) error {
+// It returns how to take the output back: remove dir if it made it, else
+// empty it again.
+func prepareOutput(fsys fsys, dir string) (undo func() error, err error) {
 	entries, err := os.ReadDir(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return os.MkdirAll(dir, 0o755)
+		if err := fsys.MkdirAll(dir, 0o755); err != nil {
+			return nil, errors.Join(fmt.Errorf("creating output %s: %w", dir, err), fsys.RemoveAll(dir))
+		}
+		return func() error { return fsys.RemoveAll(dir) }, nil
 	case err != nil:
-		return fmt.Errorf("output %s: %w", dir, err)
+		return nil, fmt.Errorf("output %s: %w", dir, err)
 	case len(entries) > 0:
-		return fmt.Errorf("output %s exists and is not empty: %w", dir, fs.ErrExist)
+		return nil, fmt.Errorf("output %s exists and is not empty: %w", dir, fs.ErrExist)
 	}
-	return nil
+	return func() error {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return err
+		}
+		var errs []error
+		for _, e := range entries {
+			errs = append(errs, fsys.RemoveAll(filepath.Join(dir, e.Name())))
+		}
+		return errors.Join(errs...)
+	}, nil
 }
 
-// WriteDockerArchive writes the image of a finished layout (one image)
-// as a `docker save` tarball at dst, through a temp file and a rename.
+// writeDockerArchive writes the image of a finished layout (one image)
+// as a `docker save` tarball at dst, named by every tag, through a temp
+// file next to dst, fsynced and renamed, then the directory fsynced.
 // ggcr's tarball writer makes manifest.json and the blob names docker
 // load expects.
-func WriteDockerArchive(layoutDir, dst, tag string) (err error) {
+func writeDockerArchive(fsys fsys, layoutDir, dst string, tags []string) (err error) {
 	p, err := layout.FromPath(layoutDir)
 	if err != nil {
 		return fmt.Errorf("reading staged layout: %w", err)
@@ -239,20 +304,27 @@ func WriteDockerArchive(layoutDir, dst, tag string) (err error) {
 	if err != nil {
 		return fmt.Errorf("reading staged image: %w", err)
 	}
-	ref, err := name.NewTag(tag, name.WeakValidation)
-	if err != nil {
-		return fmt.Errorf("tag %q for the docker archive: %w: %w", tag, err, ErrBadPlan)
+	refs := map[name.Reference]v1.Image{}
+	for _, tag := range tags {
+		ref, err := name.NewTag(tag, name.WeakValidation)
+		if err != nil {
+			return fmt.Errorf("tag %q for the docker archive: %w: %w", tag, err, ErrBadPlan)
+		}
+		refs[ref] = img
 	}
-	f, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+"-*.tmp")
+	dir := filepath.Dir(dst)
+	f, err := fsys.CreateTemp(dir, tempPrefix+filepath.Base(dst)+"-*.tmp")
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", dst, err)
 	}
 	defer func() {
-		if err != nil {
-			err = errors.Join(err, os.Remove(f.Name()))
+		if err != nil && !errors.Is(err, errCommitted) {
+			if rerr := fsys.Remove(f.Name()); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+				err = errors.Join(err, rerr)
+			}
 		}
 	}()
-	if err := tarball.Write(ref, img, f); err != nil {
+	if err := tarball.MultiRefWrite(refs, f); err != nil {
 		return errors.Join(fmt.Errorf("writing %s: %w", dst, err), f.Close())
 	}
 	if err := f.Sync(); err != nil {
@@ -261,14 +333,21 @@ func WriteDockerArchive(layoutDir, dst, tag string) (err error) {
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("writing %s: %w", dst, err)
 	}
-	return os.Rename(f.Name(), dst)
+	if err := fsys.Rename(f.Name(), dst); err != nil {
+		return fmt.Errorf("writing %s: %w", dst, err)
+	}
+	if err := fsys.SyncDir(dir); err != nil {
+		return fmt.Errorf("writing %s: %w: %w", dst, errCommitted, err)
+	}
+	return nil
 }
 
-// InPlace is an in-place update of an OCI layout: new blobs are written
+// inPlace is an in-place update of an OCI layout: new blobs are written
 // first, checked, and only then does index.json change, in one rename.
-type InPlace struct {
+type inPlace struct {
+	fs   fsys
 	Dir  string
-	Sink *LayoutSink
+	Sink *layoutSink
 	// GC removes blobs that nothing in index.json reaches any more;
 	// otherwise the old image stays listed under "<tag>-prefix".
 	GC bool
@@ -278,7 +357,7 @@ type InPlace struct {
 // of an index that leads to one) by its rewritten one. Nested indexes on
 // the way are rewritten as new blobs. Unless GC, the old top-level
 // descriptor is kept under the tag "<tag>-prefix".
-func (ip *InPlace) Swap(replace map[v1.Hash]v1.Descriptor) (kept []string, err error) {
+func (ip *inPlace) Swap(replace map[v1.Hash]v1.Descriptor) (kept []string, err error) {
 	raw, err := os.ReadFile(filepath.Join(ip.Dir, "index.json"))
 	if err != nil {
 		return nil, fmt.Errorf("reading %s/index.json: %w", ip.Dir, err)
@@ -291,10 +370,16 @@ func (ip *InPlace) Swap(replace map[v1.Hash]v1.Descriptor) (kept []string, err e
 	if err := json.Unmarshal(top["manifests"], &descs); err != nil {
 		return nil, fmt.Errorf("reading %s/index.json manifests: %w", ip.Dir, err)
 	}
+	root, err := os.OpenRoot(ip.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("opening %s: %w", ip.Dir, err)
+	}
+	defer root.Close() //nolint:errcheck // read through it only
+	rw := &rewriter{src: root, sink: ip.Sink, replace: replace}
 	var out []map[string]json.RawMessage
 	var old []map[string]json.RawMessage
 	for _, d := range descs {
-		nd, changed, err := ip.rewrite(d, replace, 0)
+		nd, changed, err := rw.rewrite(d, 0)
 		if err != nil {
 			return nil, err
 		}
@@ -332,12 +417,12 @@ func (ip *InPlace) Swap(replace map[v1.Hash]v1.Descriptor) (kept []string, err e
 	if err != nil {
 		return nil, err
 	}
-	if err := writeFileAtomic(ip.Dir, "index.json", b); err != nil {
+	if err := writeFileAtomic(ip.fs, ip.Dir, "index.json", b); err != nil {
 		return nil, err
 	}
 	if ip.GC {
 		if err := ip.collect(); err != nil {
-			return kept, fmt.Errorf("index.json updated; removing unused blobs: %w", err)
+			return kept, fmt.Errorf("index.json updated; %w: %w", errCollecting, err)
 		}
 	}
 	return kept, nil
@@ -349,9 +434,44 @@ func refOf(d map[string]json.RawMessage) string {
 	return ann[specs.AnnotationRefName]
 }
 
+// rewriter rewrites descriptors of a source layout: a replaced manifest
+// becomes its new descriptor, and an index on the way to one is written
+// again as a new blob (the same JSON but for the digests: annotations,
+// order and the other entries kept). With copyAll, everything an
+// untouched descriptor reaches (indexes, manifests, configs, layers) is
+// copied from the source into the sink, children before parents, each
+// checked against its digest.
+type rewriter struct {
+	src     *os.Root
+	sink    *layoutSink
+	replace map[v1.Hash]v1.Descriptor
+	copyAll bool
+}
+
+// maxJSONBlob bounds the index and manifest blobs read, as the reader does.
+const maxJSONBlob = 8 << 20
+
+func (rw *rewriter) readJSON(d v1.Descriptor) ([]byte, error) {
+	if d.Digest.Algorithm != "sha256" || d.Size < 0 || d.Size > maxJSONBlob {
+		return nil, fmt.Errorf("descriptor %s (%d bytes): not a blob layerlint reads", d.Digest, d.Size)
+	}
+	f, err := rw.src.Open(path.Join("blobs", d.Digest.Algorithm, d.Digest.Hex))
+	if err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxJSONBlob+1))
+	if err = errors.Join(err, f.Close()); err != nil {
+		return nil, fmt.Errorf("reading blob %s: %w", d.Digest, err)
+	}
+	if h, _, _ := v1.SHA256(bytes.NewReader(b)); h != d.Digest || int64(len(b)) != d.Size {
+		return nil, fmt.Errorf("blob %s: content is %s (%d bytes): %w", d.Digest, h, len(b), source.ErrDigestMismatch)
+	}
+	return b, nil
+}
+
 // rewrite returns d with replaced digests, writing new index blobs for the
 // indexes on the way.
-func (ip *InPlace) rewrite(d map[string]json.RawMessage, replace map[v1.Hash]v1.Descriptor, depth int) (map[string]json.RawMessage, bool, error) {
+func (rw *rewriter) rewrite(d map[string]json.RawMessage, depth int) (map[string]json.RawMessage, bool, error) {
 	var desc v1.Descriptor
 	raw, err := marshal(d)
 	if err != nil {
@@ -360,15 +480,15 @@ func (ip *InPlace) rewrite(d map[string]json.RawMessage, replace map[v1.Hash]v1.
 	if err := json.Unmarshal(raw, &desc); err != nil {
 		return nil, false, fmt.Errorf("reading descriptor: %w", err)
 	}
-	if nd, ok := replace[desc.Digest]; ok {
+	if nd, ok := rw.replace[desc.Digest]; ok {
 		return withDigest(d, nd)
 	}
 	if !desc.MediaType.IsIndex() || depth > 8 {
-		return d, false, nil
+		return d, false, rw.copyTree(desc, depth)
 	}
-	b, err := os.ReadFile(filepath.Join(ip.Dir, "blobs", desc.Digest.Algorithm, desc.Digest.Hex))
+	b, err := rw.readJSON(desc)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
+		if errors.Is(err, fs.ErrNotExist) && !rw.copyAll {
 			return d, false, nil // an index whose blob is absent leads nowhere
 		}
 		return nil, false, fmt.Errorf("reading index %s: %w", desc.Digest, err)
@@ -383,14 +503,14 @@ func (ip *InPlace) rewrite(d map[string]json.RawMessage, replace map[v1.Hash]v1.
 	}
 	changed := false
 	for i, k := range kids {
-		nk, c, err := ip.rewrite(k, replace, depth+1)
+		nk, c, err := rw.rewrite(k, depth+1)
 		if err != nil {
 			return nil, false, err
 		}
 		kids[i], changed = nk, changed || c
 	}
 	if !changed {
-		return d, false, nil
+		return d, false, rw.putRaw(desc.Digest, b)
 	}
 	if idx["manifests"], err = marshal(kids); err != nil {
 		return nil, false, err
@@ -399,11 +519,161 @@ func (ip *InPlace) rewrite(d map[string]json.RawMessage, replace map[v1.Hash]v1.
 	if err != nil {
 		return nil, false, err
 	}
-	h, err := putBlob(ip.Sink, nb)
+	h, err := putBlob(rw.sink, nb)
 	if err != nil {
 		return nil, false, fmt.Errorf("writing index: %w", err)
 	}
 	return withDigest(d, v1.Descriptor{MediaType: desc.MediaType, Digest: h, Size: int64(len(nb))})
+}
+
+func (rw *rewriter) putRaw(h v1.Hash, b []byte) error {
+	if !rw.copyAll {
+		return nil
+	}
+	_, err := putBlob(rw.sink, b)
+	return err
+}
+
+// copyTree copies, with copyAll, an untouched descriptor and what it
+// reaches. A layer blob absent from the source (a foreign layer) stays
+// absent.
+func (rw *rewriter) copyTree(d v1.Descriptor, depth int) error {
+	if !rw.copyAll || rw.sink.Has(d.Digest) {
+		return nil // children are written before their parent
+	}
+	switch {
+	case d.MediaType.IsIndex():
+		_, _, err := rw.rewrite(map[string]json.RawMessage{
+			"mediaType": mustJSON(d.MediaType), "digest": mustJSON(d.Digest.String()), "size": mustJSON(d.Size),
+		}, depth)
+		return err
+	case d.MediaType.IsImage():
+		b, err := rw.readJSON(d)
+		if err != nil {
+			return fmt.Errorf("copying manifest %s: %w", d.Digest, err)
+		}
+		var m v1.Manifest
+		if err := json.Unmarshal(b, &m); err != nil {
+			return fmt.Errorf("copying manifest %s: %w", d.Digest, err)
+		}
+		for _, c := range append([]v1.Descriptor{m.Config}, m.Layers...) {
+			if err := rw.copyBlob(c); err != nil {
+				return fmt.Errorf("copying manifest %s: %w", d.Digest, err)
+			}
+		}
+		_, err = putBlob(rw.sink, b)
+		return err
+	}
+	return rw.copyBlob(d)
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, _ := json.Marshal(v) //nolint:errchkjson // strings and numbers
+	return b
+}
+
+// copyBlob streams one blob from the source into the sink, checking its
+// digest and size.
+func (rw *rewriter) copyBlob(d v1.Descriptor) (err error) {
+	if rw.sink.Has(d.Digest) {
+		return nil
+	}
+	if d.Digest.Algorithm != "sha256" {
+		return fmt.Errorf("blob %s: unsupported digest algorithm", d.Digest)
+	}
+	f, err := rw.src.Open(path.Join("blobs", d.Digest.Algorithm, d.Digest.Hex))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, f.Close()) }()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return fmt.Errorf("blob %s: not a regular file: %w", d.Digest, err)
+	}
+	bw, err := rw.sink.Create()
+	if err != nil {
+		return err
+	}
+	dg := newDigester(bw)
+	if _, err := io.Copy(dg, f); err != nil {
+		return errors.Join(fmt.Errorf("copying blob %s: %w", d.Digest, err), bw.Abort())
+	}
+	if got := dg.digest(); got != d.Digest || dg.n != d.Size {
+		return errors.Join(fmt.Errorf("blob %s: content is %s (%d bytes): %w", d.Digest, got, dg.n, source.ErrDigestMismatch), bw.Abort())
+	}
+	return bw.Commit(d.Digest)
+}
+
+// keepOthers writes, for an output layout read from an OCI layout, the
+// source's selected top-level index again with the rewritten manifests in
+// place of the old ones and every other entry (other platforms,
+// attestations) copied as it was. ok is false when the selection is not
+// an index of that layout: the caller then lists the rewritten images
+// itself.
+func keepOthers(sink *layoutSink, ref source.Reference, replace map[v1.Hash]v1.Descriptor) (v1.Descriptor, bool, error) {
+	if ref.Format != source.FormatOCILayout && ref.Format != source.FormatAuto {
+		return v1.Descriptor{}, false, nil
+	}
+	root, err := os.OpenRoot(ref.Path)
+	if err != nil {
+		return v1.Descriptor{}, false, nil //nolint:nilerr // not a layout directory: no index to keep
+	}
+	defer root.Close() //nolint:errcheck // read-only
+	raw, err := root.ReadFile("index.json")
+	if err != nil {
+		return v1.Descriptor{}, false, nil //nolint:nilerr // a docker archive or no layout
+	}
+	var top struct {
+		Manifests []map[string]json.RawMessage `json:"manifests"`
+	}
+	if err := json.Unmarshal(raw, &top); err != nil {
+		return v1.Descriptor{}, false, fmt.Errorf("reading %s/index.json: %w", ref.Path, err)
+	}
+	var sel map[string]json.RawMessage
+	for _, d := range top.Manifests {
+		var desc v1.Descriptor
+		b, _ := json.Marshal(d) //nolint:errchkjson // raw JSON re-encodes
+		if json.Unmarshal(b, &desc) != nil {
+			continue
+		}
+		switch {
+		case ref.Digest != (v1.Hash{}):
+			if desc.Digest == ref.Digest {
+				sel = d
+			}
+		case ref.Tag != "":
+			if refOf(d) == ref.Tag {
+				sel = d
+			}
+		case len(top.Manifests) == 1:
+			sel = d
+		}
+		if sel != nil {
+			if !desc.MediaType.IsIndex() {
+				return v1.Descriptor{}, false, nil
+			}
+			break
+		}
+	}
+	if sel == nil {
+		return v1.Descriptor{}, false, nil
+	}
+	rw := &rewriter{src: root, sink: sink, replace: replace, copyAll: true}
+	nd, _, err := rw.rewrite(sel, 0)
+	if err != nil {
+		return v1.Descriptor{}, false, err
+	}
+	b, err := marshal(nd)
+	if err != nil {
+		return v1.Descriptor{}, false, err
+	}
+	var out v1.Descriptor
+	if err := json.Unmarshal(b, &out); err != nil {
+		return v1.Descriptor{}, false, err
+	}
+	return out, true, nil
 }
 
 func withDigest(d map[string]json.RawMessage, nd v1.Descriptor) (map[string]json.RawMessage, bool, error) {
@@ -422,7 +692,7 @@ func withDigest(d map[string]json.RawMessage, nd v1.Descriptor) (map[string]json
 }
 
 // collect removes the blobs that index.json no longer reaches.
-func (ip *InPlace) collect() error {
+func (ip *inPlace) collect() error {
 	p, err := layout.FromPath(ip.Dir)
 	if err != nil {
 		return err
@@ -445,7 +715,7 @@ func (ip *InPlace) collect() error {
 		if !e.Type().IsRegular() || strings.HasPrefix(e.Name(), ".") || reach[e.Name()] {
 			continue
 		}
-		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+		if err := ip.fs.Remove(filepath.Join(dir, e.Name())); err != nil {
 			errs = append(errs, err)
 		}
 	}

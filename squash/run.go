@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	specs "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/layerlint/layerlint/analyze"
 	"github.com/layerlint/layerlint/analyze/source"
@@ -51,12 +54,22 @@ type Target struct {
 	// Path is the new layout directory, the archive file, or the source
 	// layout for in-place.
 	Path string
-	// Tag names the new image (ref.name in a layout, REPO:TAG in a docker
-	// archive).
-	Tag string
+	// Tags name the new image: one index.json entry each (ref.name) in a
+	// layout, one REPO:TAG each in a docker archive. Default: the source's
+	// name of the image.
+	Tags []string
 	// GC, in place, removes the blobs nothing reaches any more instead of
 	// keeping the old image under "<tag>-prefix".
 	GC bool
+	// Source is the reference the images were read from. For an output
+	// layout read from an OCI layout whose selection is an index, the
+	// index is written again with only the fixed manifests replaced: the
+	// platforms not selected, its annotations and its order are kept.
+	Source source.Reference
+
+	// fs is what every write goes through (tests inject faults); nil is
+	// the OS.
+	fs fsys
 }
 
 // Image is one image to fix: its analysis and plan.
@@ -86,43 +99,53 @@ func (o *Outcome) OK() bool {
 }
 
 // Fix builds every image, writes them to the target and, unless verify is
-// nil, verifies them. On a failed check nothing of the source changes, and
-// a new output is removed again. Fix returns an Outcome with failed checks
-// and a nil error when the rewrite ran but the proof failed; the caller
-// decides how to say so.
+// nil, verifies them. On a failed check or an error nothing of the source
+// changes, a new output is removed again and no temp file stays behind.
+// Fix returns an Outcome with failed checks and a nil error when the
+// rewrite ran but the proof failed; the caller decides how to say so.
+//
+// In place, Fix holds the layout's lock (LockName) from start to end, and
+// fails with ErrLocked when another run holds it.
 func Fix(ctx context.Context, imgs []Image, opts Options, t Target, verify *VerifyOptions) (_ *Outcome, err error) {
 	out := &Outcome{}
-	var sink BlobSink
-	var ls *LayoutSink
+	fsys := fsOf(t)
+	var sink BlobSink = Discard{}
+	var ls *layoutSink
 	dir := t.Path
 	cleanup := func() error { return nil }
 	switch t.Kind {
 	case OutputNone:
-		sink = Discard{}
 	case OutputLayout:
-		if err := PrepareOutput(dir); err != nil {
+		if cleanup, err = prepareOutput(fsys, dir); err != nil {
 			return nil, err
 		}
-		cleanup = func() error { return os.RemoveAll(dir) }
 	case OutputDockerArchive:
-		stage, err := os.MkdirTemp(filepath.Dir(t.Path), ".layerlint-stage-")
+		if len(imgs) != 1 {
+			return nil, fmt.Errorf("a docker archive holds one image per platform; select one with --platform: %w", ErrBadPlan)
+		}
+		stage, err := fsys.MkdirTemp(filepath.Dir(t.Path), tempPrefix+"stage-")
 		if err != nil {
 			return nil, fmt.Errorf("staging %s: %w", t.Path, err)
 		}
 		dir = stage
-		defer func() { err = errors.Join(err, os.RemoveAll(stage)) }()
-		if len(imgs) != 1 {
-			return nil, fmt.Errorf("a docker archive holds one image per platform; select one with --platform: %w", ErrBadPlan)
-		}
+		defer func() { err = errors.Join(err, removeAll(fsys, stage)) }()
 	case OutputInPlace:
 		for _, im := range imgs {
 			if im.Analysis.Image.Format != source.FormatOCILayout {
 				return nil, fmt.Errorf("--in-place needs an OCI layout directory, not a %s: %w", im.Analysis.Image.Format, ErrBadPlan)
 			}
 		}
+		unlock, err := lockLayout(dir)
+		if err != nil {
+			return nil, err
+		}
+		defer func() { err = errors.Join(err, unlock()) }()
+		if err := removeStale(fsys, dir); err != nil {
+			return nil, err
+		}
 	}
 	if t.Kind != OutputNone {
-		if ls, err = NewLayoutSink(dir); err != nil {
+		if ls, err = newLayoutSink(fsys, dir); err != nil {
 			return nil, errors.Join(err, cleanup())
 		}
 		sink = ls
@@ -141,35 +164,50 @@ func Fix(ctx context.Context, imgs []Image, opts Options, t Target, verify *Veri
 	if t.Kind == OutputNone {
 		return out, nil
 	}
-	tag := t.Tag
-	if tag == "" && len(imgs) > 0 {
-		tag = imgs[0].Analysis.Image.Ref
+	tags := t.Tags
+	if len(tags) == 0 && len(imgs) > 0 && imgs[0].Analysis.Image.Ref != "" {
+		tags = []string{imgs[0].Analysis.Image.Ref}
 	}
-	var ann map[string]string
-	if len(imgs) > 1 {
-		ann = imgs[0].Analysis.Image.IndexAnnotations
+	replace := map[v1.Hash]v1.Descriptor{}
+	for _, r := range out.Results {
+		replace[r.Source.ManifestDigest] = r.Descriptor()
 	}
-	if out.Root, err = Root(sink, out.Results, IndexOptions{Tag: tag, Annotations: ann}); err != nil {
-		return fail(err)
+	kept := false
+	if t.Kind == OutputLayout {
+		if out.Root, kept, err = keepOthers(ls, t.Source, replace); err != nil {
+			return fail(err)
+		}
+	}
+	if !kept {
+		var ann map[string]string
+		if len(imgs) > 1 {
+			ann = imgs[0].Analysis.Image.IndexAnnotations
+		}
+		if out.Root, err = Root(sink, out.Results, IndexOptions{Annotations: ann}); err != nil {
+			return fail(err)
+		}
 	}
 	var check func() error
 	switch t.Kind {
 	case OutputLayout:
-		if err := WriteLayoutIndex(dir, out.Root, nil); err != nil {
+		if err := writeLayoutIndex(fsys, dir, tagged(out.Root, tags)); err != nil {
 			return fail(err)
 		}
-		check = func() error { return verifyAll(ctx, imgs, out, "oci:"+dir, verify, dir) }
+		check = func() error { return verifyAll(ctx, imgs, out, "oci:"+dir+"@"+out.Root.Digest.String(), verify, dir) }
 	case OutputDockerArchive:
-		if tag == "" {
+		if len(tags) == 0 {
 			return fail(fmt.Errorf("a docker archive needs a REPO:TAG (--tag): %w", ErrBadPlan))
 		}
-		if err := WriteLayoutIndex(dir, out.Root, nil); err != nil {
+		if err := writeLayoutIndex(fsys, dir, []v1.Descriptor{out.Root}); err != nil {
 			return fail(err)
 		}
-		if err := WriteDockerArchive(dir, t.Path, tag); err != nil {
+		if err := writeDockerArchive(fsys, dir, t.Path, tags); err != nil {
+			if errors.Is(err, errCommitted) {
+				err = errors.Join(err, fsys.Remove(t.Path))
+			}
 			return fail(err)
 		}
-		cleanup = func() error { return os.Remove(t.Path) }
+		cleanup = func() error { return fsys.Remove(t.Path) }
 		check = func() error {
 			if err := verifyAll(ctx, imgs, out, "docker-archive:"+t.Path, verify, ""); err != nil {
 				return err
@@ -180,12 +218,12 @@ func Fix(ctx context.Context, imgs []Image, opts Options, t Target, verify *Veri
 			return nil
 		}
 	case OutputInPlace:
-		check = func() error {
-			stage, err := StageForVerify(dir, out.Root, out.Results)
+		check = func() (err error) {
+			stage, err := stageForVerify(fsys, dir, out.Root, out.Results)
 			if err != nil {
 				return err
 			}
-			defer func() { err = errors.Join(err, os.RemoveAll(stage)) }()
+			defer func() { err = errors.Join(err, removeAll(fsys, stage)) }()
 			return verifyAll(ctx, imgs, out, "oci:"+stage+":verify", verify, stage)
 		}
 	case OutputNone:
@@ -199,16 +237,69 @@ func Fix(ctx context.Context, imgs []Image, opts Options, t Target, verify *Veri
 		}
 	}
 	if t.Kind == OutputInPlace {
-		replace := map[v1.Hash]v1.Descriptor{}
-		for _, r := range out.Results {
-			replace[r.Source.ManifestDigest] = r.Descriptor()
-		}
-		ip := &InPlace{Dir: dir, Sink: ls, GC: t.GC}
+		ip := &inPlace{fs: fsys, Dir: dir, Sink: ls, GC: t.GC}
 		if out.Kept, err = ip.Swap(replace); err != nil {
-			return out, err
+			if errors.Is(err, errCommitted) || errors.Is(err, errCollecting) {
+				// index.json names the new blobs now: they stay.
+				return out, err
+			}
+			return fail(err)
 		}
 	}
 	return out, nil
+}
+
+// tagged returns one descriptor of root per tag (ref.name), or root alone
+// without a ref.name.
+func tagged(root v1.Descriptor, tags []string) []v1.Descriptor {
+	if len(tags) == 0 {
+		return []v1.Descriptor{root}
+	}
+	var out []v1.Descriptor
+	for _, tag := range tags {
+		d := root
+		d.Annotations = maps.Clone(root.Annotations)
+		if d.Annotations == nil {
+			d.Annotations = map[string]string{}
+		}
+		d.Annotations[specs.AnnotationRefName] = tag
+		out = append(out, d)
+	}
+	return out
+}
+
+// removeAll removes a temp tree, trying twice: a cleanup that fails once
+// (an interrupted call) should still not leave the tree behind.
+func removeAll(fsys fsys, p string) error {
+	if err := fsys.RemoveAll(p); err == nil {
+		return nil
+	}
+	return fsys.RemoveAll(p)
+}
+
+// removeStale deletes what a killed run left in a layout: temp blobs, temp
+// index files and verification stages, all named tempPrefix*. It runs
+// under the layout's lock, so none of them belongs to a live run.
+func removeStale(fsys fsys, dir string) error {
+	var errs []error
+	for _, d := range []string{dir, filepath.Join(dir, "blobs", "sha256")} {
+		entries, err := os.ReadDir(d)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			return fmt.Errorf("cleaning %s: %w", d, err)
+		}
+		for _, e := range entries {
+			if strings.HasPrefix(e.Name(), tempPrefix) {
+				errs = append(errs, removeAll(fsys, filepath.Join(d, e.Name())))
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("removing what an earlier run left in %s: %w", dir, err)
+	}
+	return nil
 }
 
 // verifyAll opens the written images and checks each against its input.
@@ -218,14 +309,24 @@ func verifyAll(ctx context.Context, imgs []Image, out *Outcome, ref string, opts
 		return fmt.Errorf("re-opening the output %s: %w", ref, err)
 	}
 	defer src.Close() //nolint:errcheck // read-only
-	got := src.Images()
+	// By manifest digest: an output layout may list other platforms too.
+	// A docker archive has no manifest blob (its digest is synthesised)
+	// and holds exactly the images written, in order.
+	got := map[v1.Hash]*source.Image{}
+	for i, g := range src.Images() {
+		if strings.HasPrefix(ref, "docker-archive:") && i < len(out.Results) {
+			got[out.Results[i].ManifestDigest] = g
+			continue
+		}
+		got[g.ManifestDigest] = g
+	}
 	for i, im := range imgs {
 		vo := *opts
 		vo.Strip = im.Plan.Strip
 		vo.NoAnnotations = strings.HasPrefix(ref, "docker-archive:")
 		c := &Check{}
-		if i < len(got) {
-			if c, err = Verify(ctx, im.Analysis, got[i], out.Results[i], vo); err != nil {
+		if g := got[out.Results[i].ManifestDigest]; g != nil {
+			if c, err = Verify(ctx, im.Analysis, g, out.Results[i], vo); err != nil {
 				return err
 			}
 			if layoutDir != "" {
@@ -234,7 +335,7 @@ func verifyAll(ctx context.Context, imgs []Image, out *Outcome, ref string, opts
 				}
 			}
 		} else {
-			c.Problems = append(c.Problems, fmt.Sprintf("the output holds %d images, want %d", len(got), len(imgs)))
+			c.Problems = append(c.Problems, fmt.Sprintf("the output does not list manifest %s", out.Results[i].ManifestDigest))
 		}
 		out.Checks = append(out.Checks, c)
 	}

@@ -234,17 +234,17 @@ func ValidateDockerArchive(path string, written map[v1.Hash]bool) error {
 	return validateImage(img, path, written, true)
 }
 
-// StageForVerify makes a throw-away layout under dir whose index.json
+// stageForVerify makes a throw-away layout under dir whose index.json
 // lists root, its blobs hard links to those of the layout at dir, so that
 // an in-place rewrite can be read and checked before index.json changes.
 // The caller removes the returned directory.
-func StageForVerify(dir string, root v1.Descriptor, results []*Result) (string, error) {
-	stage, err := os.MkdirTemp(dir, ".layerlint-verify-")
+func stageForVerify(fsys fsys, dir string, root v1.Descriptor, results []*Result) (string, error) {
+	stage, err := fsys.MkdirTemp(dir, tempPrefix+"verify-")
 	if err != nil {
 		return "", fmt.Errorf("staging verification in %s: %w", dir, err)
 	}
-	fail := func(err error) (string, error) { return "", errors.Join(err, os.RemoveAll(stage)) }
-	if err := os.MkdirAll(filepath.Join(stage, "blobs", "sha256"), 0o755); err != nil {
+	fail := func(err error) (string, error) { return "", errors.Join(err, removeAll(fsys, stage)) }
+	if err := fsys.MkdirAll(filepath.Join(stage, "blobs", "sha256"), 0o755); err != nil {
 		return fail(err)
 	}
 	link := func(h v1.Hash) error {
@@ -252,7 +252,7 @@ func StageForVerify(dir string, root v1.Descriptor, results []*Result) (string, 
 		if _, err := os.Lstat(dst); err == nil {
 			return nil
 		}
-		return os.Link(filepath.Join(dir, "blobs", h.Algorithm, h.Hex), dst)
+		return fsys.Link(filepath.Join(dir, "blobs", h.Algorithm, h.Hex), dst)
 	}
 	hs := []v1.Hash{root.Digest}
 	for _, r := range results {
@@ -274,7 +274,7 @@ func StageForVerify(dir string, root v1.Descriptor, results []*Result) (string, 
 		}
 	}
 	root.Annotations = map[string]string{specs.AnnotationRefName: "verify"}
-	if err := WriteLayoutIndex(stage, root, nil); err != nil {
+	if err := writeLayoutIndex(fsys, stage, []v1.Descriptor{root}); err != nil {
 		return fail(err)
 	}
 	return stage, nil

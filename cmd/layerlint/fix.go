@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/layerlint/layerlint/analyze"
 	"github.com/layerlint/layerlint/analyze/source"
+	"github.com/layerlint/layerlint/overlay"
+	"github.com/layerlint/layerlint/rules"
 	"github.com/layerlint/layerlint/squash"
 )
 
@@ -28,7 +31,7 @@ func fixCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "squash", Usage: "`FROM..TO` (repeatable), all (every layer above the base) or auto (fewest merges removing all waste above the base)"},
 			&cli.BoolFlag{Name: "reorder", Usage: "move layers that commute: stable first, volatile last"},
 			&cli.StringSliceFlag{Name: "previous", Usage: "an earlier build's `IMAGE`: layers it shares are stable (repeatable)"},
-			&cli.StringSliceFlag{Name: "strip", Usage: "drop paths matching `GLOB` (and what is under them) from the final view (repeatable)"},
+			&cli.StringSliceFlag{Name: "strip", Usage: "drop paths matching `GLOB` (and what is under them), or named by the findings of rule LLxxx, from the final view (repeatable)"},
 			&cli.StringFlag{Name: "compression", Usage: "`gzip`, zstd or none for the layers written (default: the source's; never none unless asked)"},
 			&cli.IntFlag{Name: "level", Usage: "compression level (0: the codec's default)"},
 			&cli.BoolFlag{Name: "force-compression", Usage: "recompress untouched layers too"},
@@ -36,8 +39,8 @@ func fixCommand() *cli.Command {
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the plan and the exact savings (layers are produced, then dropped)"},
 			&cli.StringFlag{Name: "output", Usage: "write a new image to `PATH` (an OCI layout directory, or a file with --output-format docker-archive)"},
 			&cli.StringFlag{Name: "output-format", Value: "oci", Usage: "`oci` layout or docker-archive (docker load)"},
-			&cli.StringFlag{Name: "tag", Usage: "name of the new image (ref.name in a layout, REPO:TAG in a docker archive)"},
-			&cli.BoolFlag{Name: "in-place", Usage: "update the source OCI layout: new blobs, then an atomic index.json swap; the old image stays as <tag>-prefix"},
+			&cli.StringSliceFlag{Name: "tag", Usage: "name of the new image (ref.name in a layout, REPO:TAG in a docker archive; repeatable)"},
+			&cli.BoolFlag{Name: "in-place", Usage: "update the source OCI layout under its lock (.layerlint.lock): new blobs, then an atomic index.json swap; the old image stays as <tag>-prefix"},
 			&cli.BoolFlag{Name: "gc", Usage: "with --in-place, delete blobs nothing references instead of keeping the old image"},
 		),
 		Action: runFix,
@@ -49,6 +52,9 @@ type fixFlags struct {
 	opts   squash.Options
 	target squash.Target
 	verify bool
+	// stripRules are the rule IDs of --strip LLxxx: their findings' paths
+	// are stripped, per image.
+	stripRules []string
 }
 
 func readFixFlags(c *cli.Context) (*fixFlags, error) {
@@ -79,7 +85,13 @@ func readFixFlags(c *cli.Context) (*fixFlags, error) {
 		}
 	}
 	f.opts.Reorder = c.Bool("reorder")
-	f.opts.Strip = c.StringSlice("strip")
+	for _, s := range c.StringSlice("strip") {
+		if r, ok := ruleNamed(s); ok {
+			f.stripRules = append(f.stripRules, r.ID)
+			continue
+		}
+		f.opts.Strip = append(f.opts.Strip, s)
+	}
 	comp, err := squash.ParseCompression(c.String("compression"))
 	if err != nil {
 		return nil, withCode(ExitInput, err)
@@ -120,7 +132,7 @@ func readFixFlags(c *cli.Context) (*fixFlags, error) {
 	if c.Bool("gc") && f.target.Kind != squash.OutputInPlace {
 		return nil, bad("--gc only applies to --in-place")
 	}
-	f.target.Tag, f.target.GC = c.String("tag"), c.Bool("gc")
+	f.target.Tags, f.target.GC = c.StringSlice("tag"), c.Bool("gc")
 	return f, nil
 }
 
@@ -134,6 +146,7 @@ func runFix(c *cli.Context) error {
 		return err
 	}
 	defer src.Close() //nolint:errcheck // read-only until Fix, which writes through its own files
+	f.target.Source = src.Reference()
 	if f.target.Kind == squash.OutputInPlace {
 		f.target.Path = src.Reference().Path
 	}
@@ -150,6 +163,7 @@ func runFix(c *cli.Context) error {
 			return fmt.Errorf("analyzing %s: %w", name, err)
 		}
 		opts := f.opts
+		opts.Strip = append(slices.Clone(opts.Strip), stripByRules(a, f.stripRules)...)
 		opts.BaseLayers = a.Report.Image.Base.Layers
 		if !ao.BaseFromAnnotation && c.IsSet("base-layers") && c.Int("base-layers") == 0 {
 			opts.BaseLayers = 0 // analyze reads 0 as its default of 1
@@ -286,4 +300,49 @@ func writeCheck(w io.Writer, ch *squash.Check) {
 	for _, p := range ch.Problems {
 		fmt.Fprintf(w, "  PROBLEM %s\n", p)
 	}
+}
+
+// ruleNamed finds a lint rule by ID or name, for --strip LLxxx.
+func ruleNamed(s string) (rules.Rule, bool) {
+	for _, r := range rules.All() {
+		if s == r.ID || s == r.Name {
+			return r, true
+		}
+	}
+	return rules.Rule{}, false
+}
+
+// stripByRules turns the findings of the given rules into strip globs: a
+// file is stripped, a directory loses what is in it (the directory stays,
+// as `rm -rf dir/*` leaves it).
+func stripByRules(a *analyze.Analysis, ids []string) []string {
+	if len(ids) == 0 {
+		return nil
+	}
+	var globs []string
+	for _, f := range rules.Run(rules.NewFacts(a, rules.Options{})) {
+		if f.Path == "" || !slices.Contains(ids, f.Rule) {
+			continue
+		}
+		g := globEscape(f.Path)
+		if fl, ok := a.Model.Lookup(f.Path); ok && fl.Type == overlay.TypeDir {
+			g += "/*"
+		}
+		if !slices.Contains(globs, g) {
+			globs = append(globs, g)
+		}
+	}
+	return globs
+}
+
+// globEscape quotes the characters path.Match treats specially.
+func globEscape(p string) string {
+	var b strings.Builder
+	for _, r := range p {
+		if strings.ContainsRune(`*?[\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
