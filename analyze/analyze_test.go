@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
@@ -430,5 +431,92 @@ func TestNonDistributableLayerAbsent(t *testing.T) {
 	var text bytes.Buffer
 	if err := analyze.WriteText(&text, r, analyze.TextOptions{}); err != nil || !strings.Contains(text.String(), "not analyzed") {
 		t.Errorf("text report lacks the not-analyzed layer: %v\n%s", err, text.String())
+	}
+}
+
+// TestBaseFromAnnotations: when the base image named by the manifest's
+// org.opencontainers.image.base.digest annotation is in the same layout and
+// its layers match, the base/user split comes from it.
+func TestBaseFromAnnotations(t *testing.T) {
+	l0 := fixtures.NewLayer().File("etc/os-release", []byte("ID=base\n"))
+	l1 := fixtures.NewLayer().File("usr/lib/libbase.so", bytes.Repeat([]byte("b"), 300))
+	app := fixtures.NewLayer().File("app/main", []byte("main")).Whiteout("usr/lib/libbase.so")
+	base := fixtures.NewImage().Add(l0).Add(l1)
+	w, err := base.WriteOCILayout(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	derived := fixtures.NewImage().Add(l0).Add(l1).Add(app).SetBase("example.test/base:1", w.Manifest.Digest)
+	dir := t.TempDir()
+	if _, err := fixtures.NewIndex(base, derived).WriteOCILayout(dir); err != nil {
+		t.Fatal(err)
+	}
+	// The layout lists the two images through a nested index: list them in
+	// index.json itself, tagged, as a build tool that keeps its base does.
+	if err := fixtures.EditIndexJSON(dir, func(ix *ocispec.Index) {
+		raw, err := os.ReadFile(fixtures.BlobPath(dir, ix.Manifests[0].Digest))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var inner ocispec.Index
+		if err := json.Unmarshal(raw, &inner); err != nil {
+			t.Fatal(err)
+		}
+		ix.Manifests = inner.Manifests
+		for i, tag := range []string{"base", "app"} {
+			if ix.Manifests[i].Annotations == nil {
+				ix.Manifests[i].Annotations = map[string]string{}
+			}
+			ix.Manifests[i].Annotations[ocispec.AnnotationRefName] = tag
+			ix.Manifests[i].Platform = nil
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	src, err := source.Open("oci:"+dir+":app", source.Options{Verify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close() //nolint:errcheck // test
+	img := src.Images()[0]
+	lookup := func(d string) (*source.Image, error) {
+		h, err := v1.NewHash(d)
+		if err != nil {
+			return nil, err
+		}
+		ref := src.Reference()
+		ref.Tag, ref.Digest = "", h
+		bs, err := source.OpenReference(ref, source.Options{})
+		if err != nil {
+			return nil, err
+		}
+		t.Cleanup(func() { _ = bs.Close() })
+		return bs.Images()[0], nil
+	}
+	n, ok := analyze.BaseLayersFromAnnotations(img, lookup)
+	if !ok || n != 2 {
+		t.Fatalf("base layers %d, %v; want 2 from the annotation", n, ok)
+	}
+	a, err := analyze.Analyze(context.Background(), img, analyze.Options{BaseLayers: n, BaseFromAnnotation: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := a.Report.Image.Base
+	if b.Layers != 2 || b.Source != "annotation" || b.Name != "example.test/base:1" || b.Digest != w.Manifest.Digest.String() {
+		t.Errorf("base %+v", b)
+	}
+	// The app layer deletes 300 bytes that the base shipped: waste caused
+	// above the base, over the 4 bytes it adds.
+	if s := a.Report.Summary; s.UserWastedBytes != 300 || s.UserContentBytes != 4 {
+		t.Errorf("user wasted %d of %d", s.UserWastedBytes, s.UserContentBytes)
+	}
+	// A base whose layers differ does not count.
+	other := func(string) (*source.Image, error) {
+		o := *img
+		o.Layers = []*source.Layer{img.Layers[1], img.Layers[0]}
+		return &o, nil
+	}
+	if _, ok := analyze.BaseLayersFromAnnotations(img, other); ok {
+		t.Error("a base with other layers was accepted")
 	}
 }
