@@ -117,16 +117,19 @@ func layerMediaType(f Family, c Compression) (types.MediaType, error) {
 const zstdConcurrency = 4
 
 // encoder opens a compressor writing to w. Output is deterministic for a
-// codec and level: no name or time in gzip headers, fixed zstd settings.
+// codec and level: no name or time in gzip headers, fixed gzip block size,
+// fixed zstd settings.
 func encoder(w io.Writer, c Compression, level int) (io.WriteCloser, error) {
 	switch c {
 	case CompressionGzip:
 		if level == 0 {
 			level = gzip.DefaultCompression
 		}
-		zw, err := gzip.NewWriterLevel(w, level)
+		// Compressed on every core, in fixed-size blocks so the bytes do
+		// not depend on how many there are (see parallelGzip).
+		zw, err := newParallelGzip(w, level)
 		if err != nil {
-			return nil, fmt.Errorf("gzip level %d: %w: %w", level, err, ErrBadPlan)
+			return nil, fmt.Errorf("%w: %w", err, ErrBadPlan)
 		}
 		return zw, nil
 	case CompressionZstd:

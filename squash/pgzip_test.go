@@ -1,0 +1,106 @@
+package squash
+
+import (
+	"bytes"
+	stdgzip "compress/gzip"
+	"io"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/klauspost/compress/gzip"
+)
+
+// sampleText is compressible input with some structure, larger than a few
+// blocks.
+func sampleText(n int) []byte {
+	r := rand.New(rand.NewPCG(3, 4))
+	words := []string{"layer ", "overlay ", "whiteout ", "opaque ", "digest ", "sha256:", "\n", "usr/lib/", "0x1f8b "}
+	var b bytes.Buffer
+	for b.Len() < n {
+		if r.IntN(10) == 0 {
+			b.WriteByte(byte(r.IntN(256)))
+			continue
+		}
+		b.WriteString(words[r.IntN(len(words))])
+	}
+	return b.Bytes()[:n]
+}
+
+func compressParallel(t *testing.T, in []byte, level, workers int, chunk int) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	z, err := newParallelGzip(&out, level)
+	if err != nil {
+		t.Fatal(err)
+	}
+	z.workers = workers
+	for p := in; len(p) > 0; {
+		k := min(chunk, len(p))
+		if _, err := z.Write(p[:k]); err != nil {
+			t.Fatal(err)
+		}
+		p = p[k:]
+	}
+	if err := z.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+// TestParallelGzip: the output is one gzip member that standard readers
+// decode to the input, byte-identical whatever the number of workers and
+// the write sizes, and nearly as small as a single-stream gzip.
+func TestParallelGzip(t *testing.T) {
+	for _, n := range []int{0, 1, gzipDictSize - 1, gzipBlockSize, gzipBlockSize + 1, 3*gzipBlockSize + 12345} {
+		in := sampleText(n)
+		ref := compressParallel(t, in, gzip.DefaultCompression, 1, 1<<16)
+		for _, workers := range []int{2, 7} {
+			for _, chunk := range []int{1000, 1 << 20} {
+				if got := compressParallel(t, in, gzip.DefaultCompression, workers, chunk); !bytes.Equal(got, ref) {
+					t.Fatalf("n=%d: %d workers, writes of %d: output differs", n, workers, chunk)
+				}
+			}
+		}
+		zr, err := stdgzip.NewReader(bytes.NewReader(ref))
+		if err != nil {
+			t.Fatalf("n=%d: %v", n, err)
+		}
+		zr.Multistream(false)
+		back, err := io.ReadAll(zr)
+		if err != nil || !bytes.Equal(back, in) {
+			t.Fatalf("n=%d: round trip: %v (got %d bytes)", n, err, len(back))
+		}
+		if n >= gzipBlockSize {
+			var single bytes.Buffer
+			zw, _ := gzip.NewWriterLevel(&single, gzip.DefaultCompression)
+			_, _ = zw.Write(in)
+			_ = zw.Close()
+			if float64(len(ref)) > 1.02*float64(single.Len()) {
+				t.Errorf("n=%d: parallel %d bytes, single stream %d: more than 2%% larger", n, len(ref), single.Len())
+			}
+		}
+	}
+	if _, err := newParallelGzip(io.Discard, 42); err == nil {
+		t.Error("level 42 accepted")
+	}
+}
+
+func BenchmarkGzipSingle(b *testing.B) {
+	in := sampleText(16 << 20)
+	b.SetBytes(int64(len(in)))
+	for b.Loop() {
+		zw, _ := gzip.NewWriterLevel(io.Discard, gzip.DefaultCompression)
+		_, _ = zw.Write(in)
+		_ = zw.Close()
+	}
+}
+
+func BenchmarkGzipParallel(b *testing.B) {
+	in := sampleText(16 << 20)
+	b.SetBytes(int64(len(in)))
+	for b.Loop() {
+		z, _ := newParallelGzip(io.Discard, gzip.DefaultCompression)
+		_, _ = z.Write(in)
+		_ = z.Close()
+	}
+}
