@@ -70,22 +70,8 @@ func sampleLayout(t *testing.T) string {
 
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	p := filepath.Join("testdata", "golden", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (run go test ./analyze -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (go test ./analyze -update rewrites it):\n--- got\n%s\n--- want\n%s", name, got, want)
+	if err := fixtures.Golden(filepath.Join("testdata", "golden", name), got, *update, "analyze"); err != nil {
+		t.Error(err)
 	}
 }
 

@@ -6,10 +6,7 @@ package analyze_test
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
-	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -62,34 +59,14 @@ func TestCapErrors(t *testing.T) {
 	}
 }
 
-// fsState records every path under root with its type, mode, size,
-// modification time and content hash.
+// fsState records every path under root (see fixtures.TreeState).
 func fsState(t *testing.T, root string) map[string]string {
 	t.Helper()
-	out := map[string]string{}
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		fi, err := os.Lstat(p)
-		if err != nil {
-			return err
-		}
-		desc := fmt.Sprintf("%v %d %d", fi.Mode(), fi.Size(), fi.ModTime().UnixNano())
-		if fi.Mode().IsRegular() {
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			desc += fmt.Sprintf(" %x", sha256.Sum256(b))
-		}
-		out[p] = desc
-		return nil
-	})
+	s, err := fixtures.TreeState(root)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return out
+	return s
 }
 
 func sameState(t *testing.T, what string, before, after map[string]string) {

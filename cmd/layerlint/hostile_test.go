@@ -1161,27 +1161,12 @@ func mkfifo(t *testing.T, p string) {
 	noErr(t, unix.Mkfifo(p, 0o644))
 }
 
-// treeState records every path under root with its mode, size, time and
-// content.
+// treeState records every path under root (see fixtures.TreeState).
 func treeState(t *testing.T, root string) map[string]string {
 	t.Helper()
-	out := map[string]string{}
-	noErr(t, filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		desc := fmt.Sprintf("%v %d %d", fi.Mode(), fi.Size(), fi.ModTime().UnixNano())
-		if fi.Mode().IsRegular() {
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			desc += fmt.Sprintf(" %x", sha256.Sum256(b))
-		}
-		out[p] = desc
-		return nil
-	}))
-	return out
+	s, err := fixtures.TreeState(root)
+	noErr(t, err)
+	return s
 }
 
 // TestCLIWritesNothing: analyze and ls, on good and bad images, leave the

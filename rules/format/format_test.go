@@ -38,22 +38,8 @@ func TestUpdateIsOff(t *testing.T) {
 
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	p := filepath.Join("testdata", "golden", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (run go test ./rules/format -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (go test ./rules/format -update rewrites it):\n--- got\n%s\n--- want\n%s", name, got, want)
+	if err := fixtures.Golden(filepath.Join("testdata", "golden", name), got, *update, "rules/format"); err != nil {
+		t.Error(err)
 	}
 }
 
