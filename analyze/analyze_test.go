@@ -19,6 +19,7 @@ import (
 	"github.com/layerlint/layerlint/analyze"
 	"github.com/layerlint/layerlint/analyze/source"
 	"github.com/layerlint/layerlint/fixtures"
+	"github.com/layerlint/layerlint/internal/testsupport"
 	"github.com/layerlint/layerlint/overlay"
 )
 
@@ -70,7 +71,7 @@ func sampleLayout(t *testing.T) string {
 
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	if err := fixtures.Golden(filepath.Join("testdata", "golden", name), got, *update, "analyze"); err != nil {
+	if err := testsupport.Golden(filepath.Join("testdata", "golden", name), got, *update, "analyze"); err != nil {
 		t.Error(err)
 	}
 }
@@ -79,7 +80,7 @@ func golden(t *testing.T, name string, got []byte) {
 // repository, or skips the test when it is not there.
 func sharedDiveData(t *testing.T, name string) string {
 	t.Helper()
-	p, ok := fixtures.DiveData(name)
+	p, ok := testsupport.DiveData(name)
 	if !ok {
 		t.Skipf("%s not found: the shared dive-data folder is not beside the repository", name)
 	}
@@ -315,7 +316,7 @@ func TestDigestMismatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := fixtures.CorruptBlob(dir, w.Layers[2].Digest); err != nil {
+	if err := testsupport.CorruptBlob(dir, w.Layers[2].Digest); err != nil {
 		t.Fatal(err)
 	}
 	img := openOne(t, dir, source.Options{Verify: true})
@@ -379,7 +380,7 @@ func TestNonDistributableLayerAbsent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := os.ReadFile(fixtures.BlobPath(dir, w.Manifest.Digest))
+	raw, err := os.ReadFile(testsupport.BlobPath(dir, w.Manifest.Digest))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -394,14 +395,14 @@ func TestNonDistributableLayerAbsent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := fixtures.PutBlob(dir, raw)
+	d, err := testsupport.PutBlob(dir, raw)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := fixtures.RemoveBlob(dir, w.Layers[0].Digest); err != nil {
+	if err := testsupport.RemoveBlob(dir, w.Layers[0].Digest); err != nil {
 		t.Fatal(err)
 	}
-	if err := fixtures.EditIndexJSON(dir, func(ix *ocispec.Index) {
+	if err := testsupport.EditIndexJSON(dir, func(ix *ocispec.Index) {
 		ix.Manifests[0].Digest, ix.Manifests[0].Size = d, int64(len(raw))
 	}); err != nil {
 		t.Fatal(err)
@@ -439,8 +440,8 @@ func TestBaseFromAnnotations(t *testing.T) {
 	}
 	// The layout lists the two images through a nested index: list them in
 	// index.json itself, tagged, as a build tool that keeps its base does.
-	if err := fixtures.EditIndexJSON(dir, func(ix *ocispec.Index) {
-		raw, err := os.ReadFile(fixtures.BlobPath(dir, ix.Manifests[0].Digest))
+	if err := testsupport.EditIndexJSON(dir, func(ix *ocispec.Index) {
+		raw, err := os.ReadFile(testsupport.BlobPath(dir, ix.Manifests[0].Digest))
 		if err != nil {
 			t.Fatal(err)
 		}

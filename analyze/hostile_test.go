@@ -15,6 +15,7 @@ import (
 	"github.com/layerlint/layerlint/analyze"
 	"github.com/layerlint/layerlint/analyze/source"
 	"github.com/layerlint/layerlint/fixtures"
+	"github.com/layerlint/layerlint/internal/testsupport"
 )
 
 // TestCapErrors: every cap ends in ErrCapExceeded, names the layer, the
@@ -59,10 +60,10 @@ func TestCapErrors(t *testing.T) {
 	}
 }
 
-// fsState records every path under root (see fixtures.TreeState).
+// fsState records every path under root (see testsupport.TreeState).
 func fsState(t *testing.T, root string) map[string]string {
 	t.Helper()
-	s, err := fixtures.TreeState(root)
+	s, err := testsupport.TreeState(root)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +105,7 @@ func TestAnalysisWritesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := fixtures.CorruptBlob(bad, w.Layers[2].Digest); err != nil {
+	if err := testsupport.CorruptBlob(bad, w.Layers[2].Digest); err != nil {
 		t.Fatal(err)
 	}
 	tmp := t.TempDir()

@@ -3,8 +3,6 @@ package overlay
 import (
 	"cmp"
 	"errors"
-	"fmt"
-	"io"
 	"maps"
 	"slices"
 	"strings"
@@ -96,21 +94,6 @@ func (m *Model) Apply(cs *Changeset) LayerStats {
 	m.flushPending(int(a.layer))
 	m.layers++
 	return a.stats
-}
-
-// Merge reads each uncompressed layer tar in order and returns the model of
-// their stack. It is a convenience for tests and small tools: real callers
-// read layers in parallel with ReadChangeset and apply them in order.
-func Merge(layers ...io.Reader) (*Model, error) {
-	m := NewModel()
-	for i, r := range layers {
-		cs, err := ReadChangeset(r, ReadOptions{})
-		if err != nil {
-			return nil, fmt.Errorf("reading layer %d: %w", i, err)
-		}
-		m.Apply(cs)
-	}
-	return m, nil
 }
 
 type applier struct {

@@ -20,33 +20,33 @@ import (
 	"github.com/layerlint/layerlint/overlay"
 )
 
-// BlobSink receives the blobs of a rewritten image.
-type BlobSink interface {
+// blobSink receives the blobs of a rewritten image.
+type blobSink interface {
 	// Create starts a new blob.
-	Create() (BlobWriter, error)
+	Create() (blobWriter, error)
 	// Has reports whether the sink already holds a blob, so that copying
 	// it can be skipped.
 	Has(v1.Hash) bool
 }
 
-// BlobWriter is one blob being written. Exactly one of Commit or Abort
+// blobWriter is one blob being written. Exactly one of Commit or Abort
 // ends it.
-type BlobWriter interface {
+type blobWriter interface {
 	io.Writer
 	// Commit stores the blob under its digest.
 	Commit(digest v1.Hash) error
 	Abort() error
 }
 
-// Discard is the sink of a dry run: blobs are produced (so sizes are
+// discard is the sink of a dry run: blobs are produced (so sizes are
 // exact) and dropped.
-type Discard struct{}
+type discard struct{}
 
 // Create returns a writer that drops what it gets.
-func (Discard) Create() (BlobWriter, error) { return discardBlob{}, nil }
+func (discard) Create() (blobWriter, error) { return discardBlob{}, nil }
 
 // Has says yes: a dry run never copies untouched blobs.
-func (Discard) Has(v1.Hash) bool { return true }
+func (discard) Has(v1.Hash) bool { return true }
 
 type discardBlob struct{}
 
@@ -96,9 +96,9 @@ func (r *Result) Descriptor() v1.Descriptor {
 	return v1.Descriptor{MediaType: r.ManifestType, Digest: r.ManifestDigest, Size: int64(len(r.Manifest)), Platform: r.Source.Platform}
 }
 
-// Build writes the layers the plan asks for, then the config and manifest,
+// build writes the layers the plan asks for, then the config and manifest,
 // into sink. The analysis must be complete (every layer analyzed).
-func Build(ctx context.Context, a *analyze.Analysis, plan *Plan, opts Options, sink BlobSink, verify bool) (*Result, error) {
+func build(ctx context.Context, a *analyze.Analysis, plan *Plan, opts Options, sink blobSink, verify bool) (*Result, error) {
 	img := a.Image
 	fam := familyOf(img.ManifestMediaType)
 	res := &Result{Source: img, Plan: plan, ManifestType: img.ManifestMediaType}
@@ -119,7 +119,7 @@ func Build(ctx context.Context, a *analyze.Analysis, plan *Plan, opts Options, s
 	// One origin model, applied group by group: before a rewritten group
 	// its view is the group's lower view, after it the upper one.
 	model := overlay.NewModel()
-	strip := StripMatcher(plan.Strip)
+	strip := stripMatcher(plan.Strip)
 	type job struct {
 		i    int
 		spec *layerSpec
@@ -277,7 +277,7 @@ func fileHashIndex(a *analyze.Analysis) func(overlay.Hash) (overlay.Hash, bool) 
 }
 
 // writeMerged writes a rewritten layer.
-func writeMerged(ctx context.Context, sink BlobSink, lr *LayerResult, spec *layerSpec, layers []*source.Layer, c Compression, level int, topts tarOptions) (err error) {
+func writeMerged(ctx context.Context, sink blobSink, lr *LayerResult, spec *layerSpec, layers []*source.Layer, c Compression, level int, topts tarOptions) (err error) {
 	bw, err := sink.Create()
 	if err != nil {
 		return err
@@ -301,7 +301,7 @@ func writeMerged(ctx context.Context, sink BlobSink, lr *LayerResult, spec *laye
 }
 
 // recompress re-encodes a kept layer; its diff_id does not change.
-func recompress(ctx context.Context, sink BlobSink, lr *LayerResult, l *source.Layer, c Compression, level int, verify bool) (err error) {
+func recompress(ctx context.Context, sink blobSink, lr *LayerResult, l *source.Layer, c Compression, level int, verify bool) (err error) {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -341,7 +341,7 @@ func recompress(ctx context.Context, sink BlobSink, lr *LayerResult, l *source.L
 }
 
 // copyBlob copies a kept layer's blob as it is.
-func copyBlob(sink BlobSink, l *source.Layer, verify bool) (err error) {
+func copyBlob(sink blobSink, l *source.Layer, verify bool) (err error) {
 	if l.Missing || sink.Has(l.Digest) {
 		return nil
 	}
@@ -364,7 +364,7 @@ func copyBlob(sink BlobSink, l *source.Layer, verify bool) (err error) {
 	return bw.Commit(l.Digest)
 }
 
-func putBlob(sink BlobSink, b []byte) (v1.Hash, error) {
+func putBlob(sink blobSink, b []byte) (v1.Hash, error) {
 	h, _, err := v1.SHA256(bytes.NewReader(b))
 	if err != nil {
 		return v1.Hash{}, err

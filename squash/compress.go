@@ -69,27 +69,27 @@ func compressionOf(mt types.MediaType) Compression {
 	return CompressionNone
 }
 
-// Family is the media-type family of an image: a Docker image keeps Docker
+// family is the media-type family of an image: a Docker image keeps Docker
 // media types, an OCI image OCI ones.
-type Family uint8
+type family uint8
 
 // Families.
 const (
-	FamilyOCI Family = iota
-	FamilyDocker
+	familyOCI family = iota
+	familyDocker
 )
 
-func familyOf(manifest types.MediaType) Family {
+func familyOf(manifest types.MediaType) family {
 	if manifest == types.DockerManifestSchema2 {
-		return FamilyDocker
+		return familyDocker
 	}
-	return FamilyOCI
+	return familyOCI
 }
 
 // layerMediaType is the media type of a layer of the family.
-func layerMediaType(f Family, c Compression) (types.MediaType, error) {
+func layerMediaType(f family, c Compression) (types.MediaType, error) {
 	switch f {
-	case FamilyDocker:
+	case familyDocker:
 		switch c {
 		case CompressionGzip:
 			return types.DockerLayer, nil
@@ -98,7 +98,7 @@ func layerMediaType(f Family, c Compression) (types.MediaType, error) {
 		case CompressionZstd, CompressionSource:
 		}
 		return "", fmt.Errorf("%s layers in a Docker image: Docker media types have no such layer type (convert to OCI first): %w", c, ErrBadPlan)
-	case FamilyOCI:
+	case familyOCI:
 		switch c {
 		case CompressionGzip:
 			return types.OCILayer, nil

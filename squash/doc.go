@@ -3,11 +3,12 @@
 // that commute (reorder), drops chosen paths (strip) and recompresses, then
 // proves the result by re-reading it.
 //
-// Data flows one way: an analysis (analyze.Analysis, with its changesets
-// and model) and Options give a Plan; Build turns the plan into layer blobs,
-// a config and a manifest in a BlobSink; the output writers put them in an
-// OCI layout or a docker archive; Verify re-opens what was written and
-// compares its merged view with the input's.
+// The API is small: NewPlan turns an analysis (analyze.Analysis, with its
+// changesets and model) and Options into a Plan; Fix builds the planned
+// layers, a config and a manifest, writes them to a Target (a new OCI
+// layout, the source layout in place, or a docker archive) and, with
+// VerifyOptions, re-opens what it wrote and compares its merged view with
+// the input's (the Check of each image in the Outcome).
 //
 // A merged layer is computed from two views of the overlay model: the view
 // below the range (lower) and the view after it (upper). Every path of the

@@ -110,10 +110,10 @@ func (v *view) subtree(p string, fn func(f *overlay.File)) {
 	}
 }
 
-// StripMatcher reports whether a path is dropped by the globs: a glob
+// stripMatcher reports whether a path is dropped by the globs: a glob
 // matches the path or one of its ancestors (so "var/cache" drops the
 // whole directory).
-func StripMatcher(globs []string) func(string) bool {
+func stripMatcher(globs []string) func(string) bool {
 	if len(globs) == 0 {
 		return func(string) bool { return false }
 	}

@@ -61,7 +61,7 @@ func (s *layoutSink) Has(h v1.Hash) bool {
 }
 
 // Create starts a blob in a temp file next to its final place.
-func (s *layoutSink) Create() (BlobWriter, error) {
+func (s *layoutSink) Create() (blobWriter, error) {
 	f, err := s.fs.CreateTemp(s.blobDir(), tempPrefix+"*.tmp")
 	if err != nil {
 		return nil, fmt.Errorf("creating blob in %s: %w", s.dir, err)
@@ -191,8 +191,8 @@ func writeFileAtomic(fsys fsys, dir, name string, data []byte) error {
 	return nil
 }
 
-// IndexOptions name what goes into index.json.
-type IndexOptions struct {
+// indexOptions name what goes into index.json.
+type indexOptions struct {
 	// Tag is the org.opencontainers.image.ref.name of the new image.
 	Tag string
 	// Annotations go on the index that lists several images (the source
@@ -200,10 +200,10 @@ type IndexOptions struct {
 	Annotations map[string]string
 }
 
-// Root writes the manifest list of several rewritten images (one per
+// writeRoot writes the manifest list of several rewritten images (one per
 // platform) into sink, or returns the single image's descriptor, and
 // returns the descriptor index.json should list.
-func Root(sink BlobSink, results []*Result, opts IndexOptions) (v1.Descriptor, error) {
+func writeRoot(sink blobSink, results []*Result, opts indexOptions) (v1.Descriptor, error) {
 	if len(results) == 1 {
 		d := results[0].Descriptor()
 		d.Platform = nil
@@ -213,7 +213,7 @@ func Root(sink BlobSink, results []*Result, opts IndexOptions) (v1.Descriptor, e
 		return d, nil
 	}
 	mt := types.OCIImageIndex
-	if familyOf(results[0].ManifestType) == FamilyDocker {
+	if familyOf(results[0].ManifestType) == familyDocker {
 		mt = types.DockerManifestList
 	}
 	idx := v1.IndexManifest{SchemaVersion: 2, MediaType: mt, Annotations: opts.Annotations}

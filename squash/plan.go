@@ -22,8 +22,6 @@ var (
 	// safely (a range touching the base, a bad range, a reorder of
 	// layers that do not commute, a squash of an absent foreign layer).
 	ErrBadPlan = errors.New("cannot plan this rewrite")
-	// ErrVerify: the written image does not show the same container.
-	ErrVerify = errors.New("verification failed")
 )
 
 // Mode says which layers merge.

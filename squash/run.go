@@ -109,7 +109,7 @@ func (o *Outcome) OK() bool {
 func Fix(ctx context.Context, imgs []Image, opts Options, t Target, verify *VerifyOptions) (_ *Outcome, err error) {
 	out := &Outcome{}
 	fsys := fsOf(t)
-	var sink BlobSink = Discard{}
+	var sink blobSink = discard{}
 	var ls *layoutSink
 	dir := t.Path
 	cleanup := func() error { return nil }
@@ -155,7 +155,7 @@ func Fix(ctx context.Context, imgs []Image, opts Options, t Target, verify *Veri
 	}
 	fail := func(err error) (*Outcome, error) { return nil, errors.Join(err, cleanup()) }
 	for _, im := range imgs {
-		r, err := Build(ctx, im.Analysis, im.Plan, opts, sink, verify != nil)
+		r, err := build(ctx, im.Analysis, im.Plan, opts, sink, verify != nil)
 		if err != nil {
 			return fail(err)
 		}
@@ -183,7 +183,7 @@ func Fix(ctx context.Context, imgs []Image, opts Options, t Target, verify *Veri
 		if len(imgs) > 1 {
 			ann = imgs[0].Analysis.Image.IndexAnnotations
 		}
-		if out.Root, err = Root(sink, out.Results, IndexOptions{Annotations: ann}); err != nil {
+		if out.Root, err = writeRoot(sink, out.Results, indexOptions{Annotations: ann}); err != nil {
 			return fail(err)
 		}
 	}
@@ -212,7 +212,7 @@ func Fix(ctx context.Context, imgs []Image, opts Options, t Target, verify *Veri
 			if err := verifyAll(ctx, imgs, out, "docker-archive:"+t.Path, verify, ""); err != nil {
 				return err
 			}
-			if err := ValidateDockerArchive(t.Path, out.Results[0].Written()); err != nil {
+			if err := validateDockerArchive(t.Path, out.Results[0].Written()); err != nil {
 				out.Checks[0].Problems = append(out.Checks[0].Problems, err.Error())
 			}
 			return nil
@@ -326,11 +326,11 @@ func verifyAll(ctx context.Context, imgs []Image, out *Outcome, ref string, opts
 		vo.NoAnnotations = strings.HasPrefix(ref, "docker-archive:")
 		c := &Check{}
 		if g := got[out.Results[i].ManifestDigest]; g != nil {
-			if c, err = Verify(ctx, im.Analysis, g, out.Results[i], vo); err != nil {
+			if c, err = verifyImage(ctx, im.Analysis, g, out.Results[i], vo); err != nil {
 				return err
 			}
 			if layoutDir != "" {
-				if err := ValidateLayout(layoutDir, out.Results[i].ManifestDigest, out.Results[i].Written()); err != nil {
+				if err := validateLayout(layoutDir, out.Results[i].ManifestDigest, out.Results[i].Written()); err != nil {
 					c.Problems = append(c.Problems, err.Error())
 				}
 			}

@@ -38,9 +38,9 @@ type Check struct {
 // OK reports a clean check.
 func (c *Check) OK() bool { return len(c.Differences) == 0 && len(c.Problems) == 0 }
 
-// VerifyOptions tune Verify.
+// VerifyOptions tune the proof Fix runs on what it wrote.
 type VerifyOptions struct {
-	// Analyze tunes the re-analysis; Verify is forced on.
+	// Analyze tunes the re-analysis; its Verify is forced on.
 	Analyze analyze.Options
 	// RequireNoWaste fails when the output still wastes bytes above the
 	// base (after --squash auto or all).
@@ -54,10 +54,10 @@ type VerifyOptions struct {
 	NoAnnotations bool
 }
 
-// Verify re-analyzes out, the written image (every digest and diff_id is
+// verifyImage re-analyzes out, the written image (every digest and diff_id is
 // checked while it streams), and compares it with in, the analysis of the
 // input.
-func Verify(ctx context.Context, in *analyze.Analysis, out *source.Image, res *Result, opts VerifyOptions) (*Check, error) {
+func verifyImage(ctx context.Context, in *analyze.Analysis, out *source.Image, res *Result, opts VerifyOptions) (*Check, error) {
 	ao := opts.Analyze
 	ao.Verify = true
 	ao.BaseLayers = res.Plan.Base
@@ -68,7 +68,7 @@ func Verify(ctx context.Context, in *analyze.Analysis, out *source.Image, res *R
 		return nil, fmt.Errorf("re-reading the output: %w", err)
 	}
 	c := &Check{}
-	strip := StripMatcher(opts.Strip)
+	strip := stripMatcher(opts.Strip)
 	var want []overlay.File
 	for _, f := range in.Model.Files() {
 		if !strip(f.Path) {
@@ -128,14 +128,14 @@ func sameConfig(a, b *source.Image) []string {
 	return out
 }
 
-// ValidateLayout runs ggcr's validate.Image on the image of manifest
+// validateLayout runs ggcr's validate.Image on the image of manifest
 // digest d in the layout at dir: manifest, config and layer presence, and
 // the full validate.Layer (content read again: digest, diff_id, size,
 // duplicate paths) on each layer whose digest is in written. Layers kept
 // as they were are byte-identical to the source's, whose digests the
 // re-analysis checks; a full check of those would only hold the source's
 // own quirks (such as a duplicate entry) against the rewrite.
-func ValidateLayout(dir string, d v1.Hash, written map[v1.Hash]bool) error {
+func validateLayout(dir string, d v1.Hash, written map[v1.Hash]bool) error {
 	p, err := layout.FromPath(dir)
 	if err != nil {
 		return err
@@ -224,9 +224,9 @@ func findImage(ii v1.ImageIndex, d v1.Hash, depth int) (v1.Image, error) {
 	return nil, fmt.Errorf("manifest %s not in the layout", d)
 }
 
-// ValidateDockerArchive runs validate.Image on a docker archive, as
-// ValidateLayout does.
-func ValidateDockerArchive(path string, written map[v1.Hash]bool) error {
+// validateDockerArchive runs validate.Image on a docker archive, as
+// validateLayout does.
+func validateDockerArchive(path string, written map[v1.Hash]bool) error {
 	img, err := tarball.ImageFromPath(path, nil)
 	if err != nil {
 		return err

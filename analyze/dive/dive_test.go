@@ -16,7 +16,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 
-	"github.com/layerlint/layerlint/fixtures"
+	"github.com/layerlint/layerlint/internal/testsupport"
 	"github.com/layerlint/layerlint/overlay"
 )
 
@@ -24,7 +24,7 @@ import (
 // provenance), or skips the test.
 func diveData(t *testing.T) string {
 	t.Helper()
-	p, ok := fixtures.DiveData("README.md")
+	p, ok := testsupport.DiveData("README.md")
 	if !ok {
 		t.Skip("shared/dive-data (images from dive's test suite) not found beside the repository")
 	}

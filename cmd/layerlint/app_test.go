@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/layerlint/layerlint/fixtures"
+	"github.com/layerlint/layerlint/internal/testsupport"
 )
 
 func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -27,7 +28,7 @@ func corruptLayout(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := fixtures.CorruptBlob(dir, w.Layers[1].Digest); err != nil {
+	if err := testsupport.CorruptBlob(dir, w.Layers[1].Digest); err != nil {
 		t.Fatal(err)
 	}
 	return dir

@@ -5,7 +5,7 @@ import (
 
 	"github.com/layerlint/layerlint/analyze"
 	"github.com/layerlint/layerlint/analyze/source"
-	"github.com/layerlint/layerlint/overlay/kernel"
+	"github.com/layerlint/layerlint/internal/kernel"
 )
 
 // Exit codes, documented in docs/exit-codes.md. They are part of the CLI's

@@ -29,6 +29,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/layerlint/layerlint/fixtures"
+	"github.com/layerlint/layerlint/internal/testsupport"
 )
 
 // hostileCase is one bad image: build returns the IMAGE argument (and may
@@ -127,21 +128,21 @@ func toJSON(t *testing.T, v any) []byte {
 // pointIndex makes index.json list one descriptor.
 func pointIndex(t *testing.T, dir string, d ocispec.Descriptor) {
 	t.Helper()
-	noErr(t, fixtures.EditIndexJSON(dir, func(idx *ocispec.Index) { idx.Manifests = []ocispec.Descriptor{d} }))
+	noErr(t, testsupport.EditIndexJSON(dir, func(idx *ocispec.Index) { idx.Manifests = []ocispec.Descriptor{d} }))
 }
 
 // editManifest rewrites the manifest of a one-image layout through edit,
 // stores it and points index.json at it.
 func editManifest(t *testing.T, dir string, w *fixtures.Written, edit func(m map[string]any)) digest.Digest {
 	t.Helper()
-	m := readJSONFile(t, fixtures.BlobPath(dir, w.Manifest.Digest))
+	m := readJSONFile(t, testsupport.BlobPath(dir, w.Manifest.Digest))
 	edit(m)
 	return putManifest(t, dir, toJSON(t, m))
 }
 
 func putManifest(t *testing.T, dir string, raw []byte) digest.Digest {
 	t.Helper()
-	d, err := fixtures.PutBlob(dir, raw)
+	d, err := testsupport.PutBlob(dir, raw)
 	noErr(t, err)
 	pointIndex(t, dir, ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: d, Size: int64(len(raw))})
 	return d
@@ -150,10 +151,10 @@ func putManifest(t *testing.T, dir string, raw []byte) digest.Digest {
 // editConfig rewrites the config through edit and the manifest to match.
 func editConfig(t *testing.T, dir string, w *fixtures.Written, edit func(c map[string]any)) digest.Digest {
 	t.Helper()
-	c := readJSONFile(t, fixtures.BlobPath(dir, w.Config.Digest))
+	c := readJSONFile(t, testsupport.BlobPath(dir, w.Config.Digest))
 	edit(c)
 	raw := toJSON(t, c)
-	d, err := fixtures.PutBlob(dir, raw)
+	d, err := testsupport.PutBlob(dir, raw)
 	noErr(t, err)
 	editManifest(t, dir, w, func(m map[string]any) {
 		m["config"] = map[string]any{"mediaType": ocispec.MediaTypeImageConfig, "digest": d.String(), "size": len(raw)}
@@ -230,7 +231,7 @@ func blobLayout(t *testing.T, layers ...blobLayer) string {
 		}
 		noErr(t, f.Close())
 		d := digest.NewDigestFromBytes(digest.SHA256, blobW.h.Sum(nil))
-		noErr(t, os.Rename(tmp, fixtures.BlobPath(dir, d)))
+		noErr(t, os.Rename(tmp, testsupport.BlobPath(dir, d)))
 		descs = append(descs, map[string]any{"mediaType": mt, "digest": d.String(), "size": blobW.n})
 		diffIDs = append(diffIDs, diffID.String())
 	}
@@ -242,7 +243,7 @@ func blobLayout(t *testing.T, layers ...blobLayer) string {
 		"architecture": "amd64", "os": "linux",
 		"rootfs": map[string]any{"type": "layers", "diff_ids": diffIDs},
 	})
-	cd, err := fixtures.PutBlob(dir, cfg)
+	cd, err := testsupport.PutBlob(dir, cfg)
 	noErr(t, err)
 	m := toJSON(t, map[string]any{
 		"schemaVersion": 2, "mediaType": ocispec.MediaTypeImageManifest,
@@ -350,19 +351,19 @@ func TestHostileLayout(t *testing.T) {
 		{name: "index.json schemaVersion 1", code: ExitInput, has: []string{"index.json of $DIR", "schemaVersion 1"},
 			build: func(t *testing.T) (string, []string) {
 				dir, _ := layoutOf(t, smallImage())
-				noErr(t, fixtures.EditIndexJSON(dir, func(idx *ocispec.Index) { idx.SchemaVersion = 1 }))
+				noErr(t, testsupport.EditIndexJSON(dir, func(idx *ocispec.Index) { idx.SchemaVersion = 1 }))
 				return dir, nil
 			}},
 		{name: "index.json wrong media type", code: ExitInput, has: []string{"index.json of $DIR", "application/vnd.oci.image.manifest.v1+json"},
 			build: func(t *testing.T) (string, []string) {
 				dir, _ := layoutOf(t, smallImage())
-				noErr(t, fixtures.EditIndexJSON(dir, func(idx *ocispec.Index) { idx.MediaType = ocispec.MediaTypeImageManifest }))
+				noErr(t, testsupport.EditIndexJSON(dir, func(idx *ocispec.Index) { idx.MediaType = ocispec.MediaTypeImageManifest }))
 				return dir, nil
 			}},
 		{name: "index.json lists nothing", code: ExitInput, has: []string{"index.json of $DIR lists no manifests"},
 			build: func(t *testing.T) (string, []string) {
 				dir, _ := layoutOf(t, smallImage())
-				noErr(t, fixtures.EditIndexJSON(dir, func(idx *ocispec.Index) { idx.Manifests = nil }))
+				noErr(t, testsupport.EditIndexJSON(dir, func(idx *ocispec.Index) { idx.Manifests = nil }))
 				return dir, nil
 			}},
 		{name: "manifest not JSON", code: ExitInput, has: []string{"manifest sha256:", "parsing manifest"},
@@ -395,7 +396,7 @@ func TestHostileLayout(t *testing.T) {
 			build: func(t *testing.T) (string, []string) {
 				dir, w := layoutOf(t, smallImage())
 				raw := []byte(`{"rootfs": {"diff_ids": [1, 2`)
-				d, err := fixtures.PutBlob(dir, raw)
+				d, err := testsupport.PutBlob(dir, raw)
 				noErr(t, err)
 				editManifest(t, dir, w, func(m map[string]any) {
 					m["config"] = map[string]any{"mediaType": ocispec.MediaTypeImageConfig, "digest": d.String(), "size": len(raw)}
@@ -428,13 +429,13 @@ func TestHostileLayout(t *testing.T) {
 		{name: "negative manifest size", code: ExitInput, has: []string{"index.json in $DIR", "size -1 out of range"},
 			build: func(t *testing.T) (string, []string) {
 				dir, _ := layoutOf(t, smallImage())
-				noErr(t, fixtures.EditIndexJSON(dir, func(idx *ocispec.Index) { idx.Manifests[0].Size = -1 }))
+				noErr(t, testsupport.EditIndexJSON(dir, func(idx *ocispec.Index) { idx.Manifests[0].Size = -1 }))
 				return dir, nil
 			}},
 		{name: "absurd manifest size", code: ExitInput, has: []string{"size 4611686018427387904 out of range"},
 			build: func(t *testing.T) (string, []string) {
 				dir, _ := layoutOf(t, smallImage())
-				noErr(t, fixtures.EditIndexJSON(dir, func(idx *ocispec.Index) { idx.Manifests[0].Size = 1 << 62 }))
+				noErr(t, testsupport.EditIndexJSON(dir, func(idx *ocispec.Index) { idx.Manifests[0].Size = 1 << 62 }))
 				return dir, nil
 			}},
 		{name: "absurd layer size", code: ExitInput, has: []string{"layer 0 of manifest sha256:", "out of range"},
@@ -452,19 +453,19 @@ func TestHostileLayout(t *testing.T) {
 		{name: "manifest size disagrees with blob", code: ExitIntegrity, has: []string{"needed by index.json", "descriptor says", "digest mismatch"},
 			build: func(t *testing.T) (string, []string) {
 				dir, _ := layoutOf(t, smallImage())
-				noErr(t, fixtures.EditIndexJSON(dir, func(idx *ocispec.Index) { idx.Manifests[0].Size++ }))
+				noErr(t, testsupport.EditIndexJSON(dir, func(idx *ocispec.Index) { idx.Manifests[0].Size++ }))
 				return dir, nil
 			}},
 		{name: "manifest digest disagrees with blob", code: ExitIntegrity, has: []string{"needed by index.json", "content has digest", "digest mismatch"},
 			build: func(t *testing.T) (string, []string) {
 				dir, w := layoutOf(t, smallImage())
-				noErr(t, fixtures.CorruptBlob(dir, w.Manifest.Digest))
+				noErr(t, testsupport.CorruptBlob(dir, w.Manifest.Digest))
 				return dir, nil
 			}},
 		{name: "config digest disagrees with blob", code: ExitIntegrity, has: []string{"needed by manifest sha256:", "digest mismatch"},
 			build: func(t *testing.T) (string, []string) {
 				dir, w := layoutOf(t, smallImage())
-				noErr(t, fixtures.CorruptBlob(dir, w.Config.Digest))
+				noErr(t, testsupport.CorruptBlob(dir, w.Config.Digest))
 				return dir, nil
 			}},
 		{name: "layer size disagrees with blob", code: ExitIntegrity, has: []string{"layer 0 blob sha256:", "descriptor says", "digest mismatch"},
@@ -479,44 +480,44 @@ func TestHostileLayout(t *testing.T) {
 		{name: "missing manifest blob", code: ExitInput, has: []string{"blob sha256:", "needed by index.json", "not found"},
 			build: func(t *testing.T) (string, []string) {
 				dir, w := layoutOf(t, smallImage())
-				noErr(t, fixtures.RemoveBlob(dir, w.Manifest.Digest))
+				noErr(t, testsupport.RemoveBlob(dir, w.Manifest.Digest))
 				return dir, nil
 			}},
 		{name: "missing config blob", code: ExitInput, has: []string{"blob sha256:", "needed by manifest sha256:", "not found"},
 			build: func(t *testing.T) (string, []string) {
 				dir, w := layoutOf(t, smallImage())
-				noErr(t, fixtures.RemoveBlob(dir, w.Config.Digest))
+				noErr(t, testsupport.RemoveBlob(dir, w.Config.Digest))
 				return dir, nil
 			}},
 		{name: "missing layer blob", code: ExitInput, has: []string{"layer 0 blob sha256:", "needed by manifest sha256:", "not found"},
 			build: func(t *testing.T) (string, []string) {
 				dir, w := layoutOf(t, smallImage())
-				noErr(t, fixtures.RemoveBlob(dir, w.Layers[0].Digest))
+				noErr(t, testsupport.RemoveBlob(dir, w.Layers[0].Digest))
 				return dir, nil
 			}},
 		{name: "blob is a directory", code: ExitInput, has: []string{"not a regular file"},
 			build: func(t *testing.T) (string, []string) {
 				dir, w := layoutOf(t, smallImage())
-				noErr(t, fixtures.RemoveBlob(dir, w.Layers[0].Digest))
-				noErr(t, os.Mkdir(fixtures.BlobPath(dir, w.Layers[0].Digest), 0o755))
+				noErr(t, testsupport.RemoveBlob(dir, w.Layers[0].Digest))
+				noErr(t, os.Mkdir(testsupport.BlobPath(dir, w.Layers[0].Digest), 0o755))
 				return dir, nil
 			}},
 		{name: "blob is a FIFO", code: ExitInput, has: []string{"not a regular file"},
 			build: func(t *testing.T) (string, []string) {
 				dir, w := layoutOf(t, smallImage())
-				noErr(t, fixtures.RemoveBlob(dir, w.Layers[0].Digest))
-				mkfifo(t, fixtures.BlobPath(dir, w.Layers[0].Digest))
+				noErr(t, testsupport.RemoveBlob(dir, w.Layers[0].Digest))
+				mkfifo(t, testsupport.BlobPath(dir, w.Layers[0].Digest))
 				return dir, nil
 			}},
 		{name: "blob is a symlink out of the layout", code: ExitInput, has: []string{"blob sha256:"},
 			build: func(t *testing.T) (string, []string) {
 				dir, w := layoutOf(t, smallImage())
 				outside := filepath.Join(t.TempDir(), "manifest")
-				b, err := os.ReadFile(fixtures.BlobPath(dir, w.Manifest.Digest))
+				b, err := os.ReadFile(testsupport.BlobPath(dir, w.Manifest.Digest))
 				noErr(t, err)
 				putFile(t, outside, b)
-				noErr(t, fixtures.RemoveBlob(dir, w.Manifest.Digest))
-				noErr(t, os.Symlink(outside, fixtures.BlobPath(dir, w.Manifest.Digest)))
+				noErr(t, testsupport.RemoveBlob(dir, w.Manifest.Digest))
+				noErr(t, os.Symlink(outside, testsupport.BlobPath(dir, w.Manifest.Digest)))
 				return dir, nil
 			}},
 		{name: "index refers to itself", code: ExitIntegrity, has: []string{"index.json", "digest mismatch"},
@@ -537,7 +538,7 @@ func TestHostileLayout(t *testing.T) {
 				d := w.Manifest
 				for range 20 {
 					raw := toJSON(t, ocispec.Index{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageIndex, Manifests: []ocispec.Descriptor{d}})
-					h, err := fixtures.PutBlob(dir, raw)
+					h, err := testsupport.PutBlob(dir, raw)
 					noErr(t, err)
 					d = ocispec.Descriptor{MediaType: ocispec.MediaTypeImageIndex, Digest: h, Size: int64(len(raw))}
 				}
@@ -547,7 +548,7 @@ func TestHostileLayout(t *testing.T) {
 		{name: "unknown manifest media type", code: ExitInput, has: []string{"$DIR holds no image manifest"},
 			build: func(t *testing.T) (string, []string) {
 				dir, _ := layoutOf(t, smallImage())
-				noErr(t, fixtures.EditIndexJSON(dir, func(idx *ocispec.Index) { idx.Manifests[0].MediaType = "application/vnd.example.thing+json" }))
+				noErr(t, testsupport.EditIndexJSON(dir, func(idx *ocispec.Index) { idx.Manifests[0].MediaType = "application/vnd.example.thing+json" }))
 				return dir, nil
 			}},
 		{name: "unknown layer media type", code: ExitInput, has: []string{"layer 0 (sha256:", "is not a layer"},
@@ -561,7 +562,7 @@ func TestHostileLayout(t *testing.T) {
 		{name: "unsupported digest algorithm", code: ExitInput, has: []string{"index.json of $DIR", `unsupported hash: "md5"`},
 			build: func(t *testing.T) (string, []string) {
 				dir, _ := layoutOf(t, smallImage())
-				noErr(t, fixtures.EditIndexJSON(dir, func(idx *ocispec.Index) {
+				noErr(t, testsupport.EditIndexJSON(dir, func(idx *ocispec.Index) {
 					idx.Manifests[0].Digest = digest.Digest("md5:" + strings.Repeat("a", 32))
 				}))
 				return dir, nil
@@ -569,7 +570,7 @@ func TestHostileLayout(t *testing.T) {
 		{name: "digest algorithm climbs out of blobs/", code: ExitInput, has: []string{"index.json"},
 			build: func(t *testing.T) (string, []string) {
 				dir, _ := layoutOf(t, smallImage())
-				noErr(t, fixtures.EditIndexJSON(dir, func(idx *ocispec.Index) {
+				noErr(t, testsupport.EditIndexJSON(dir, func(idx *ocispec.Index) {
 					idx.Manifests[0].Digest = digest.Digest("../../..:" + strings.Repeat("a", 64))
 				}))
 				return dir, nil
@@ -577,7 +578,7 @@ func TestHostileLayout(t *testing.T) {
 		{name: "digest with malformed hex", code: ExitInput, has: []string{"index.json of $DIR"},
 			build: func(t *testing.T) (string, []string) {
 				dir, _ := layoutOf(t, smallImage())
-				noErr(t, fixtures.EditIndexJSON(dir, func(idx *ocispec.Index) {
+				noErr(t, testsupport.EditIndexJSON(dir, func(idx *ocispec.Index) {
 					idx.Manifests[0].Digest = digest.Digest("sha256:" + strings.Repeat("z", 64))
 				}))
 				return dir, nil
@@ -593,7 +594,7 @@ func TestHostileLayout(t *testing.T) {
 		{name: "digest too short", code: ExitInput, has: []string{"index.json of $DIR", "hex digits"},
 			build: func(t *testing.T) (string, []string) {
 				dir, _ := layoutOf(t, smallImage())
-				noErr(t, fixtures.EditIndexJSON(dir, func(idx *ocispec.Index) { idx.Manifests[0].Digest = "sha256:abc" }))
+				noErr(t, testsupport.EditIndexJSON(dir, func(idx *ocispec.Index) { idx.Manifests[0].Digest = "sha256:abc" }))
 				return dir, nil
 			}},
 	}
@@ -613,7 +614,7 @@ func selfIndex(t *testing.T, dir string) {
 		raw = toJSON(t, map[string]any{"schemaVersion": 2, "mediaType": ocispec.MediaTypeImageIndex,
 			"manifests": []any{map[string]any{"mediaType": ocispec.MediaTypeImageIndex, "digest": h.String(), "size": len(raw)}}})
 	}
-	putFile(t, fixtures.BlobPath(dir, h), raw)
+	putFile(t, testsupport.BlobPath(dir, h), raw)
 	pointIndex(t, dir, ocispec.Descriptor{MediaType: ocispec.MediaTypeImageIndex, Digest: h, Size: int64(len(raw))})
 }
 
@@ -646,13 +647,13 @@ func TestHostileBlobs(t *testing.T) {
 		{name: "blob digest mismatch", code: ExitIntegrity, has: []string{"layer 0", "blob digest: expected sha256:", "digest mismatch"},
 			build: func(t *testing.T) (string, []string) {
 				dir, w := layoutOf(t, fixtures.NewImage().Add(good, fixtures.Compressed(fixtures.None)))
-				noErr(t, fixtures.CorruptBlob(dir, w.Layers[0].Digest))
+				noErr(t, testsupport.CorruptBlob(dir, w.Layers[0].Digest))
 				return dir, nil
 			}},
 		{name: "gzip blob digest mismatch", code: ExitIntegrity, has: []string{"layer 0", "blob digest", "digest mismatch"},
 			build: func(t *testing.T) (string, []string) {
 				dir, w := layoutOf(t, fixtures.NewImage().Add(good))
-				noErr(t, fixtures.CorruptBlob(dir, w.Layers[0].Digest))
+				noErr(t, testsupport.CorruptBlob(dir, w.Layers[0].Digest))
 				return dir, nil
 			}},
 		{name: "diff_id mismatch", code: ExitIntegrity, has: []string{"layer 0 (sha256:", "diff_id: expected sha256:" + zeroHex(), "digest mismatch"},
@@ -1161,10 +1162,10 @@ func mkfifo(t *testing.T, p string) {
 	noErr(t, unix.Mkfifo(p, 0o644))
 }
 
-// treeState records every path under root (see fixtures.TreeState).
+// treeState records every path under root (see testsupport.TreeState).
 func treeState(t *testing.T, root string) map[string]string {
 	t.Helper()
-	s, err := fixtures.TreeState(root)
+	s, err := testsupport.TreeState(root)
 	noErr(t, err)
 	return s
 }
@@ -1180,7 +1181,7 @@ func TestCLIWritesNothing(t *testing.T) {
 	bad := filepath.Join(images, "bad")
 	w, err := fixtures.Sample().WriteOCILayout(bad)
 	noErr(t, err)
-	noErr(t, fixtures.CorruptBlob(bad, w.Layers[1].Digest))
+	noErr(t, testsupport.CorruptBlob(bad, w.Layers[1].Digest))
 	archive := filepath.Join(images, "img.tar")
 	noErr(t, fixtures.Sample().WriteDockerArchive(archive, fixtures.DockerOCI, "x:1"))
 	tmp := t.TempDir()

@@ -8,13 +8,14 @@ import (
 	"testing"
 
 	"github.com/layerlint/layerlint/fixtures"
+	"github.com/layerlint/layerlint/internal/testsupport"
 )
 
 // sharedDiveData returns a file of the shared dive-data folder beside the
 // repository, or skips the test when it is not there.
 func sharedDiveData(t *testing.T, name string) string {
 	t.Helper()
-	p, ok := fixtures.DiveData(name)
+	p, ok := testsupport.DiveData(name)
 	if !ok {
 		t.Skipf("%s not found: the shared dive-data folder is not beside the repository", name)
 	}

@@ -13,8 +13,8 @@ import (
 
 	"github.com/layerlint/layerlint/analyze"
 	"github.com/layerlint/layerlint/analyze/source"
+	"github.com/layerlint/layerlint/internal/kernel"
 	"github.com/layerlint/layerlint/overlay"
-	"github.com/layerlint/layerlint/overlay/kernel"
 	"github.com/layerlint/layerlint/rules"
 )
 

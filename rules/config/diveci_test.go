@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/layerlint/layerlint/fixtures"
+	"github.com/layerlint/layerlint/internal/testsupport"
 	"github.com/layerlint/layerlint/rules/config"
 )
 
@@ -12,7 +12,7 @@ import (
 // repository, or skips the test when it is not there.
 func sharedDiveData(t *testing.T, name string) string {
 	t.Helper()
-	p, ok := fixtures.DiveData(name)
+	p, ok := testsupport.DiveData(name)
 	if !ok {
 		t.Skipf("%s not found: the shared dive-data folder is not beside the repository", name)
 	}

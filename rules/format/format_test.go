@@ -20,6 +20,7 @@ import (
 	"github.com/layerlint/layerlint/analyze"
 	"github.com/layerlint/layerlint/analyze/source"
 	"github.com/layerlint/layerlint/fixtures"
+	"github.com/layerlint/layerlint/internal/testsupport"
 	"github.com/layerlint/layerlint/rules"
 	"github.com/layerlint/layerlint/rules/config"
 	"github.com/layerlint/layerlint/rules/format"
@@ -38,7 +39,7 @@ func TestUpdateIsOff(t *testing.T) {
 
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	if err := fixtures.Golden(filepath.Join("testdata", "golden", name), got, *update, "rules/format"); err != nil {
+	if err := testsupport.Golden(filepath.Join("testdata", "golden", name), got, *update, "rules/format"); err != nil {
 		t.Error(err)
 	}
 }
@@ -47,7 +48,7 @@ func golden(t *testing.T, name string, got []byte) {
 // repository, or skips the test when it is not there.
 func sharedDiveData(t *testing.T, name string) string {
 	t.Helper()
-	p, ok := fixtures.DiveData(name)
+	p, ok := testsupport.DiveData(name)
 	if !ok {
 		t.Skipf("%s not found: the shared dive-data folder is not beside the repository", name)
 	}

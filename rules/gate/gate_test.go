@@ -11,6 +11,7 @@ import (
 	"github.com/layerlint/layerlint/analyze"
 	"github.com/layerlint/layerlint/analyze/source"
 	"github.com/layerlint/layerlint/fixtures"
+	"github.com/layerlint/layerlint/internal/testsupport"
 	"github.com/layerlint/layerlint/rules"
 	"github.com/layerlint/layerlint/rules/config"
 	"github.com/layerlint/layerlint/rules/gate"
@@ -48,7 +49,7 @@ func analyzeImage(t *testing.T, img *fixtures.Image) *analyze.Analysis {
 // repository, or skips the test when it is not there.
 func sharedDiveData(t *testing.T, name string) string {
 	t.Helper()
-	p, ok := fixtures.DiveData(name)
+	p, ok := testsupport.DiveData(name)
 	if !ok {
 		t.Skipf("%s not found: the shared dive-data folder is not beside the repository", name)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/layerlint/layerlint/analyze/source"
 	"github.com/layerlint/layerlint/fixtures"
+	"github.com/layerlint/layerlint/internal/testsupport"
 	"github.com/layerlint/layerlint/overlay"
 )
 
@@ -74,7 +75,7 @@ func TestFixtureImagesKernelVsModel(t *testing.T) {
 		})
 	}
 	for _, name := range []string{"test-docker-image.tar", "test-oci-gzip-image.tar"} {
-		p, ok := fixtures.DiveData(name)
+		p, ok := testsupport.DiveData(name)
 		if !ok {
 			t.Logf("skipping %s: shared dive-data not beside the repository", name)
 			continue
