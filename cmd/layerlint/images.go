@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/urfave/cli/v2"
@@ -11,40 +12,45 @@ import (
 	"github.com/layerlint/layerlint/analyze/source"
 )
 
-// Flags shared by the commands that open an image.
-var (
-	platformFlag = &cli.StringFlag{
-		Name:  "platform",
-		Usage: "`os/arch[/variant]` of a multi-platform index, or \"all\" (default: the host's, if present)",
-	}
-	noVerifyFlag = &cli.BoolFlag{
-		Name:  "no-verify",
-		Usage: "skip the blob digest and diff_id checks",
-	}
-	baseLayersFlag = &cli.IntFlag{
-		Name:  "base-layers",
-		Usage: "how many bottom layers come from the base image when its annotations do not say",
-		Value: 1,
-	}
-	maxLayerBytesFlag = &cli.Int64Flag{
-		Name:  "max-layer-bytes",
-		Usage: "cap on the uncompressed content of one layer",
-		Value: analyze.DefaultMaxLayerBytes,
-	}
-	maxImageBytesFlag = &cli.Int64Flag{
-		Name:  "max-image-bytes",
-		Usage: "cap on the uncompressed content of the whole image",
-		Value: analyze.DefaultMaxImageBytes,
-	}
-	maxLayerEntriesFlag = &cli.IntFlag{
-		Name:  "max-layer-entries",
-		Usage: "cap on the tar entries of one layer",
-		Value: analyze.DefaultMaxLayerEntries,
-	}
-)
-
+// imageFlags are the flags shared by the commands that open an image. They
+// are made afresh for every command tree, so that no two apps (tests run
+// many) share a flag's state.
 func imageFlags() []cli.Flag {
-	return []cli.Flag{platformFlag, noVerifyFlag, baseLayersFlag, maxLayerBytesFlag, maxImageBytesFlag, maxLayerEntriesFlag}
+	return []cli.Flag{
+		&cli.StringFlag{
+			Name:  "platform",
+			Usage: "`os/arch[/variant]` of a multi-platform index, or \"all\" (default: the host's, if present)",
+		},
+		&cli.BoolFlag{
+			Name:  "no-verify",
+			Usage: "skip the blob digest and diff_id checks",
+		},
+		&cli.IntFlag{
+			Name:  "base-layers",
+			Usage: "how many bottom layers come from the base image when its annotations do not say",
+			Value: 1,
+		},
+		&cli.Int64Flag{
+			Name:  "max-layer-bytes",
+			Usage: "cap on the uncompressed content of one layer",
+			Value: analyze.DefaultMaxLayerBytes,
+		},
+		&cli.Int64Flag{
+			Name:  "max-image-bytes",
+			Usage: "cap on the uncompressed content of the whole image",
+			Value: analyze.DefaultMaxImageBytes,
+		},
+		&cli.IntFlag{
+			Name:  "max-layer-entries",
+			Usage: "cap on the tar entries of one layer",
+			Value: analyze.DefaultMaxLayerEntries,
+		},
+	}
+}
+
+// imageFlagsExcept is imageFlags without the named ones.
+func imageFlagsExcept(names ...string) []cli.Flag {
+	return slices.DeleteFunc(imageFlags(), func(f cli.Flag) bool { return slices.Contains(names, f.Names()[0]) })
 }
 
 // openImage opens the only argument, IMAGE. The caller closes the source.

@@ -28,13 +28,12 @@ func mountCommand() *cli.Command {
 			"With --probe-copy-up PATH (repeatable), mounts writable in a throwaway folder, appends\n" +
 			"one byte to each PATH, reports how many bytes the kernel copied up and how long it took,\n" +
 			"and unmounts again.",
-		Flags: []cli.Flag{
-			platformFlag, noVerifyFlag, maxLayerBytesFlag, maxImageBytesFlag, maxLayerEntriesFlag,
+		Flags: append(imageFlagsExcept("base-layers"),
 			&cli.StringFlag{Name: "upper", Usage: "writable upper `DIR` (default: read-only mount)"},
 			&cli.StringFlag{Name: "work", Usage: "work `DIR` for the unpacked layers (default: .DIR.layerlint-work beside DIR)"},
 			&cli.StringSliceFlag{Name: "probe-copy-up", Usage: "measure the copy-up cost of appending to `PATH`"},
 			&cli.StringFlag{Name: "probe-output", Usage: "also write the --probe-copy-up figures as JSON to `FILE`, for lint --copy-up"},
-		},
+		),
 		Action: runMount,
 	}
 }
