@@ -30,7 +30,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 // newApp builds the command tree writing to the given writers.
 func newApp(stdout, stderr io.Writer) *cli.App {
-	return &cli.App{
+	app := &cli.App{
 		Name:    "layerlint",
 		Usage:   "lint and optimize OCI container images",
 		Version: version,
@@ -41,18 +41,27 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Writer:          stdout,
 		ErrWriter:       stderr,
 		HideHelpCommand: true,
+		// The completion scripts ask the binary for candidates.
+		EnableBashCompletion: true,
 		// Errors are printed once, by run, with the exit code they map to.
 		ExitErrHandler: func(*cli.Context, error) {},
 		Commands: []*cli.Command{
 			analyzeCommand(),
+			completionCommand(),
+			explainCommand(),
 			fixCommand(),
 			lintCommand(),
 			lsCommand(),
+			manCommand(),
 			mountCommand(),
+			rulesCommand(),
 			umountCommand(),
+			versionCommand(),
 			docsCommand(),
 		},
 	}
+	bindEnv(app.Commands)
+	return app
 }
 
 // isTerminal reports whether w is a terminal, for colour decisions.

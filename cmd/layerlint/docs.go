@@ -21,7 +21,7 @@ import (
 func docsCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "docs",
-		Usage:     "write the generated reference pages (docs/cli.md, docs/rules/)",
+		Usage:     "write the generated reference pages (docs/cli.md, docs/layerlint.1, docs/rules/)",
 		ArgsUsage: "DIR",
 		Hidden:    true,
 		Flags: []cli.Flag{
@@ -31,7 +31,12 @@ func docsCommand() *cli.Command {
 			if c.NArg() != 1 {
 				return withCode(ExitInput, errors.New("docs: expected DIR"))
 			}
-			pages := map[string][]byte{"cli.md": cliReference(newApp(nil, nil))}
+			app := newApp(nil, nil)
+			man, err := manPage(app)
+			if err != nil {
+				return err
+			}
+			pages := map[string][]byte{"cli.md": cliReference(app), "layerlint.1": man}
 			maps.Copy(pages, rulePages())
 			if err := removeStaleRulePages(c, c.Args().First(), pages); err != nil {
 				return err
@@ -90,6 +95,7 @@ func cliReference(app *cli.App) []byte {
 			}
 		}
 	}
+	b.Write(envReference(bindEnv(app.Commands)))
 	return b.Bytes()
 }
 
