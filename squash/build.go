@@ -20,40 +20,6 @@ import (
 	"github.com/layerlint/layerlint/overlay"
 )
 
-// blobSink receives the blobs of a rewritten image.
-type blobSink interface {
-	// Create starts a new blob.
-	Create() (blobWriter, error)
-	// Has reports whether the sink already holds a blob, so that copying
-	// it can be skipped.
-	Has(v1.Hash) bool
-}
-
-// blobWriter is one blob being written. Exactly one of Commit or Abort
-// ends it.
-type blobWriter interface {
-	io.Writer
-	// Commit stores the blob under its digest.
-	Commit(digest v1.Hash) error
-	Abort() error
-}
-
-// discard is the sink of a dry run: blobs are produced (so sizes are
-// exact) and dropped.
-type discard struct{}
-
-// Create returns a writer that drops what it gets.
-func (discard) Create() (blobWriter, error) { return discardBlob{}, nil }
-
-// Has says yes: a dry run never copies untouched blobs.
-func (discard) Has(v1.Hash) bool { return true }
-
-type discardBlob struct{}
-
-func (discardBlob) Write(p []byte) (int, error) { return len(p), nil }
-func (discardBlob) Commit(v1.Hash) error        { return nil }
-func (discardBlob) Abort() error                { return nil }
-
 // LayerResult describes one layer of the output.
 type LayerResult struct {
 	Group Group

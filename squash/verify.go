@@ -7,15 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
-	"path/filepath"
 	"slices"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
-	specs "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/layerlint/layerlint/analyze"
 	"github.com/layerlint/layerlint/analyze/source"
@@ -232,52 +229,6 @@ func validateDockerArchive(path string, written map[v1.Hash]bool) error {
 		return err
 	}
 	return validateImage(img, path, written, true)
-}
-
-// stageForVerify makes a throw-away layout under dir whose index.json
-// lists root, its blobs hard links to those of the layout at dir, so that
-// an in-place rewrite can be read and checked before index.json changes.
-// The caller removes the returned directory.
-func stageForVerify(fsys fsys, dir string, root v1.Descriptor, results []*Result) (string, error) {
-	stage, err := fsys.MkdirTemp(dir, tempPrefix+"verify-")
-	if err != nil {
-		return "", fmt.Errorf("staging verification in %s: %w", dir, err)
-	}
-	fail := func(err error) (string, error) { return "", errors.Join(err, removeAll(fsys, stage)) }
-	if err := fsys.MkdirAll(filepath.Join(stage, "blobs", "sha256"), 0o755); err != nil {
-		return fail(err)
-	}
-	link := func(h v1.Hash) error {
-		dst := filepath.Join(stage, "blobs", h.Algorithm, h.Hex)
-		if _, err := os.Lstat(dst); err == nil {
-			return nil
-		}
-		return fsys.Link(filepath.Join(dir, "blobs", h.Algorithm, h.Hex), dst)
-	}
-	hs := []v1.Hash{root.Digest}
-	for _, r := range results {
-		hs = append(hs, r.ManifestDigest)
-		var m v1.Manifest
-		if err := json.Unmarshal(r.Manifest, &m); err != nil {
-			return fail(err)
-		}
-		hs = append(hs, m.Config.Digest)
-		for _, l := range m.Layers {
-			if _, err := os.Lstat(filepath.Join(dir, "blobs", l.Digest.Algorithm, l.Digest.Hex)); err == nil {
-				hs = append(hs, l.Digest)
-			}
-		}
-	}
-	for _, h := range hs {
-		if err := link(h); err != nil {
-			return fail(fmt.Errorf("staging blob %s: %w", h, err))
-		}
-	}
-	root.Annotations = map[string]string{specs.AnnotationRefName: "verify"}
-	if err := writeLayoutIndex(fsys, stage, []v1.Descriptor{root}); err != nil {
-		return fail(err)
-	}
-	return stage, nil
 }
 
 // checkLayer recomputes a layer's digest, size and diff_id through ggcr.

@@ -1,0 +1,66 @@
+package squash
+
+import (
+	"context"
+	"errors"
+
+	"github.com/layerlint/layerlint/analyze/source"
+)
+
+// layoutTarget writes a new OCI layout directory (OutputLayout). The
+// directory must be absent or empty; on a failure it is removed again (or
+// emptied, when it was there before).
+type layoutTarget struct {
+	fs     fsys
+	dir    string
+	source source.Reference
+	sink   *layoutSink
+	// undo takes the output back; set by prepare.
+	undo func() error
+}
+
+var _ target = (*layoutTarget)(nil)
+
+func (t *layoutTarget) prepare([]Image) (blobSink, error) {
+	undo, err := prepareOutput(t.fs, t.dir)
+	if err != nil {
+		return nil, err
+	}
+	if t.sink, err = newLayoutSink(t.fs, t.dir); err != nil {
+		return nil, errors.Join(err, undo())
+	}
+	t.undo = undo
+	return t.sink, nil
+}
+
+// write lists the images in index.json. Read from an OCI layout, the
+// source's index is written again with the fixed manifests replaced.
+func (t *layoutTarget) write(_ context.Context, w *written) error {
+	root, kept, err := keepOthers(t.sink, t.source, w.replace)
+	if err != nil {
+		return err
+	}
+	if !kept {
+		if root, err = w.writeRoot(t.sink); err != nil {
+			return err
+		}
+	}
+	w.out.Root = root
+	return writeLayoutIndex(t.fs, t.dir, tagged(root, w.tags))
+}
+
+func (t *layoutTarget) verify(ctx context.Context, w *written, opts *VerifyOptions) error {
+	return verifyAll(ctx, w.imgs, w.out, "oci:"+t.dir+"@"+w.out.Root.Digest.String(), opts, t.dir)
+}
+
+// commit has nothing to do: the new layout was complete after write.
+func (t *layoutTarget) commit(*written) error { return nil }
+
+func (t *layoutTarget) rollback() error {
+	if t.undo == nil {
+		return nil
+	}
+	return t.undo()
+}
+
+func (t *layoutTarget) release() error { return nil }
