@@ -1,0 +1,7 @@
+//go:build unix && !linux
+
+package safefs
+
+import "syscall"
+
+const noFollow = syscall.O_NOFOLLOW
