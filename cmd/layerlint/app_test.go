@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/layerlint/layerlint/fixtures"
+	"github.com/layerlint/layerlint/internal/testenv"
 	"github.com/layerlint/layerlint/internal/testsupport"
 )
 
@@ -100,9 +101,10 @@ func TestAnalyzePlatformAllJSON(t *testing.T) {
 // TestMountAndVerify runs the kernel paths of the CLI; it needs root and
 // overlayfs.
 func TestMountAndVerify(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to mount overlayfs (CI runs as root)")
-	}
+	testenv.NeedRoot(t)
+	stateDir := filepath.Join(t.TempDir(), "state")
+	t.Setenv("LAYERLINT_MOUNT_STATE_DIR", stateDir)
+	t.Setenv("LAYERLINT_UMOUNT_STATE_DIR", stateDir)
 	code, _, errs := runCLI(t, "analyze", "--verify", sample)
 	if code != ExitOK || !strings.Contains(errs, "same") {
 		t.Fatalf("analyze --verify: exit %d\n%s", code, errs)
@@ -129,6 +131,23 @@ func TestMountAndVerify(t *testing.T) {
 	if code, _, errs := runCLI(t, "umount", mnt); code != ExitOK {
 		t.Fatalf("umount: exit %d\n%s", code, errs)
 	}
+	// Issue 9: a DIR with a planted state file beside it, naming a victim
+	// as its work folder, is not a mount that layerlint made.
+	victim := filepath.Join(t.TempDir(), "victim")
+	if err := os.MkdirAll(filepath.Join(victim, "keep"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	planted := `{"target":"` + mnt + `","work":"` + victim + `"}`
+	if err := os.WriteFile(filepath.Join(filepath.Dir(mnt), ".mnt.layerlint"), []byte(planted), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs = runCLI(t, "umount", mnt)
+	if code != ExitInput || !strings.Contains(errs, "not a mount that layerlint made") {
+		t.Errorf("umount of a planted DIR: exit %d, want %d saying so\n%s", code, ExitInput, errs)
+	}
+	if _, err := os.Stat(filepath.Join(victim, "keep")); err != nil {
+		t.Errorf("umount deleted the victim named by a planted state file: %v", err)
+	}
 	probe := filepath.Join(t.TempDir(), "probe")
 	if err := os.Mkdir(probe, 0o755); err != nil {
 		t.Fatal(err)
@@ -142,9 +161,7 @@ func TestMountAndVerify(t *testing.T) {
 // TestMountChecksCapsFirst: mount analyzes the image with the caps before
 // unpacking anything, so a bomb never reaches the disk.
 func TestMountChecksCapsFirst(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to mount overlayfs (CI runs as root)")
-	}
+	testenv.NeedRoot(t)
 	parent := t.TempDir()
 	mnt := filepath.Join(parent, "mnt")
 	if err := os.Mkdir(mnt, 0o755); err != nil {
@@ -166,9 +183,7 @@ func TestMountChecksCapsFirst(t *testing.T) {
 // TestProbeThenLint: the copy-up cost measured by mount --probe-copy-up is
 // quoted by lint's write-heavy finding.
 func TestProbeThenLint(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to mount overlayfs (CI runs as root)")
-	}
+	testenv.NeedRoot(t)
 	dir := t.TempDir()
 	probe := filepath.Join(dir, "probe")
 	if err := os.Mkdir(probe, 0o755); err != nil {

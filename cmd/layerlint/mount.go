@@ -18,6 +18,16 @@ import (
 	"github.com/layerlint/layerlint/rules"
 )
 
+// stateDirFlag names where mount records its mounts for umount. Only root
+// may write there: umount deletes what a record names.
+func stateDirFlag() cli.Flag {
+	return &cli.StringFlag{
+		Name:  "state-dir",
+		Usage: "`DIR` (root-only, mode 0700) where mount records its mounts for umount",
+		Value: kernel.DefaultStateDir,
+	}
+}
+
 func mountCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "mount",
@@ -33,6 +43,7 @@ func mountCommand() *cli.Command {
 			&cli.StringFlag{Name: "work", Usage: "work `DIR` for the unpacked layers (default: .DIR.layerlint-work beside DIR)"},
 			&cli.StringSliceFlag{Name: "probe-copy-up", Usage: "measure the copy-up cost of appending to `PATH`"},
 			&cli.StringFlag{Name: "probe-output", Usage: "also write the --probe-copy-up figures as JSON to `FILE`, for lint --copy-up"},
+			stateDirFlag(),
 		),
 		Action: runMount,
 	}
@@ -43,11 +54,16 @@ func umountCommand() *cli.Command {
 		Name:      "umount",
 		Usage:     "unmount a `layerlint mount` and remove its work folder",
 		ArgsUsage: "DIR",
+		Description: "Acts only on a mount that `layerlint mount` made, as recorded in --state-dir: the\n" +
+			"overlay still mounted at DIR and the work folder it created. It removes what mount\n" +
+			"created in the work folder, never an --upper folder, and refuses (touching nothing)\n" +
+			"when DIR or the work folder is not what it recorded.",
+		Flags: []cli.Flag{stateDirFlag()},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return withCode(ExitInput, fmt.Errorf("umount: expected DIR, got %d arguments", c.NArg()))
 			}
-			if err := kernel.Unmount(c.Args().First()); err != nil {
+			if err := kernel.Unmount(c.Args().First(), c.String("state-dir")); err != nil {
 				return fmt.Errorf("unmounting %s: %w", c.Args().First(), err)
 			}
 			return nil
@@ -104,7 +120,7 @@ func runMount(c *cli.Context) error {
 			return err
 		}
 	}
-	opts := kernel.MountOptions{Upper: c.String("upper"), ReadOnly: c.String("upper") == ""}
+	opts := kernel.MountOptions{Upper: c.String("upper"), ReadOnly: c.String("upper") == "", StateDir: c.String("state-dir")}
 	if err := kernel.Mount(c.Context, layers, work, target, opts); err != nil {
 		return fmt.Errorf("mounting %s at %s: %w", args[0], target, err)
 	}
@@ -130,11 +146,11 @@ func probeCopyUp(c *cli.Context, layers []func() (io.ReadCloser, error), target 
 	}()
 	work := filepath.Join(tmp, "work")
 	upper := filepath.Join(tmp, "upper")
-	if err := kernel.Mount(c.Context, layers, work, target, kernel.MountOptions{Upper: upper}); err != nil {
+	if err := kernel.Mount(c.Context, layers, work, target, kernel.MountOptions{Upper: upper, StateDir: c.String("state-dir")}); err != nil {
 		return fmt.Errorf("mounting for the probe: %w", err)
 	}
 	defer func() {
-		if uerr := kernel.Unmount(target); uerr != nil && err == nil {
+		if uerr := kernel.Unmount(target, c.String("state-dir")); uerr != nil && err == nil {
 			err = uerr
 		}
 	}()

@@ -11,12 +11,15 @@
 //
 // # Long-lived mounts
 //
-// Mount records its state in a small JSON file next to the mount point:
-// for a target /x/dir the file is /x/.dir.layerlint. Unmount(target) reads
-// it to find the work folder (layer directories, upper and work dirs),
-// unmounts the target and removes the work folder and the state file. A
-// sibling file, rather than a registry under /run, keeps everything a
-// mount leaves on the filesystem that holds it, needs no global directory,
-// and is found again from the target alone. DefaultWork names a work
-// folder next to the target for callers that have no better place.
+// Mount records each mount in a state folder that only root can write
+// (DefaultStateDir, /run/layerlint, mode 0700; MountOptions.StateDir for
+// tests), one file per mount point. The record binds itself to what it
+// describes: the overlay's ID in the mount table, and the work folder's
+// device, inode and a random token in a file inside it; Mount creates the
+// work folder itself and fails if it exists. Unmount(target) acts only
+// when all of these still match, and then removes only the entries Mount
+// created in the work folder (never an --upper folder, even one inside
+// it), following no symlink and crossing no mount. A record beside the
+// mount point, as in earlier versions, could be planted by anyone who can
+// write there (/tmp): root's umount would then delete what it named.
 package kernel

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/layerlint/layerlint/internal/testenv"
 	"github.com/layerlint/layerlint/overlay"
 )
 
@@ -139,7 +140,7 @@ func tarsOf(t testing.TB, layers [][]ent) [][]byte {
 func needKernel(t testing.TB) {
 	t.Helper()
 	if err := Check(); err != nil {
-		t.Skipf("needs root for mount(2) and overlayfs: %v", err)
+		testenv.Skip(t, "needs root for mount(2) and overlayfs: %v", err)
 	}
 }
 

@@ -5,6 +5,8 @@ package kernel
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,11 +14,15 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/layerlint/layerlint/internal/safefs"
 	"github.com/layerlint/layerlint/overlay"
 )
 
@@ -143,21 +149,36 @@ func unpackOne(ctx context.Context, open func() (io.ReadCloser, error), dir stri
 	return nil
 }
 
-// mountState is what Mount records for Unmount, in the state file next to
-// the target.
+// mountState is what Mount records for Unmount, in the state folder (one
+// file per mount point). It binds the record to the mount it describes:
+// the mount's ID in the mount table, and the work folder's device, inode
+// and random token. Unmount acts only when all of them still match.
 type mountState struct {
-	Target   string    `json:"target"`
-	Work     string    `json:"work"`
-	Upper    string    `json:"upper,omitempty"`
+	Target  string `json:"target"`
+	MountID uint64 `json:"mountId"`
+	Work    string `json:"work"`
+	WorkDev uint64 `json:"workDev"`
+	WorkIno uint64 `json:"workIno"`
+	Token   string `json:"token"`
+	Upper   string `json:"upper,omitempty"`
+	// OwnUpper says the upper folder is the one Mount made inside the
+	// work folder; a --upper folder is the user's and is never removed.
+	OwnUpper bool      `json:"ownUpper,omitempty"`
 	ReadOnly bool      `json:"readOnly"`
 	Layers   int       `json:"layers"`
 	Mounted  time.Time `json:"mounted"`
 }
 
+// workEntries are the entries Mount creates in a work folder, the only
+// ones Unmount removes (with "upper" when OwnUpper).
+var workEntries = []string{"layers", "lower", "ovlwork"}
+
 // Mount unpacks the layers into work and mounts their stack at target
 // until Unmount(target). Unless opts.ReadOnly, writes go to opts.Upper (or
-// to an upper directory inside work). The work folder must not exist yet;
-// Unmount removes it, but never opts.Upper. A failed Mount removes it too.
+// to an upper directory inside work). The work folder must not exist yet:
+// Mount creates it (exclusively, so that it is known to be its own).
+// Unmount removes what Mount created there, never opts.Upper. A failed
+// Mount removes it too.
 func Mount(ctx context.Context, layers []func() (io.ReadCloser, error), work, target string, opts MountOptions) (err error) {
 	if err := Check(); err != nil {
 		return err
@@ -172,100 +193,296 @@ func Mount(ctx context.Context, layers []func() (io.ReadCloser, error), work, ta
 	if work, err = filepath.Abs(work); err != nil {
 		return fmt.Errorf("resolving %s: %w", work, err)
 	}
-	state := StatePath(abs)
-	if _, err := os.Lstat(state); err == nil {
-		return fmt.Errorf("%w: %s (state %s)", ErrAlreadyMounted, abs, state)
+	sd, err := openStateDir(opts.StateDir, true)
+	if err != nil {
+		return err
 	}
-	if _, err := os.Lstat(work); err == nil {
-		return fmt.Errorf("mounting at %s: work folder %s already exists", abs, work)
+	defer sd.Close() //nolint:errcheck // a directory handle
+	name := stateName(abs)
+	if _, err := sd.Lstat(name); err == nil {
+		return fmt.Errorf("%w: %s (state %s)", ErrAlreadyMounted, abs, filepath.Join(sd.Path(), name))
 	}
-	if err := os.MkdirAll(work, 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(work), 0o755); err != nil {
+		return fmt.Errorf("making the parent of work folder %s: %w", work, err)
+	}
+	// Mkdir, not MkdirAll: the folder must be new, so that nobody else
+	// put anything in it.
+	if err := os.Mkdir(work, 0o700); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("mounting at %s: work folder %s already exists (give a new one with --work)", abs, work)
+		}
 		return fmt.Errorf("making work folder: %w", err)
 	}
+	wd, err := safefs.Open(work)
+	if err != nil {
+		return errors.Join(fmt.Errorf("opening work folder: %w", err), os.Remove(work))
+	}
+	defer wd.Close() //nolint:errcheck // a directory handle
+	st := mountState{Target: abs, Work: work, ReadOnly: opts.ReadOnly, Layers: len(layers), Mounted: time.Now().UTC()}
+	if st.WorkDev, st.WorkIno, err = wd.Ino(); err != nil {
+		return errors.Join(fmt.Errorf("reading work folder: %w", err), os.Remove(work))
+	}
+	var tok [16]byte
+	if _, err := rand.Read(tok[:]); err != nil {
+		return errors.Join(err, os.Remove(work))
+	}
+	st.Token = hex.EncodeToString(tok[:])
 	// A failed mount leaves nothing behind: Unmount could not find it.
 	defer func() {
 		if err != nil {
-			err = errors.Join(err, os.RemoveAll(work))
+			err = errors.Join(err, removeWork(wd, &st))
 		}
 	}()
+	if err := wd.WriteFile(tokenName, []byte(st.Token+"\n"), 0o600); err != nil {
+		return fmt.Errorf("writing work folder token: %w", err)
+	}
 	dirs, err := unpackAll(ctx, layers, work)
 	if err != nil {
 		return err
 	}
-	st := mountState{Target: abs, Work: work, ReadOnly: opts.ReadOnly, Layers: len(layers), Mounted: time.Now().UTC()}
 	var upper, workdir string
 	if !opts.ReadOnly {
 		upper = opts.Upper
 		if upper == "" {
-			upper = filepath.Join(work, "upper")
+			if err := wd.Mkdir("upper", 0o755); err != nil {
+				return fmt.Errorf("making upper folder: %w", err)
+			}
+			upper, st.OwnUpper = filepath.Join(work, "upper"), true
 		}
 		if upper, err = filepath.Abs(upper); err != nil {
 			return fmt.Errorf("resolving %s: %w", upper, err)
 		}
-		workdir = filepath.Join(work, "ovlwork")
-		for _, d := range []string{upper, workdir} {
-			if err := os.MkdirAll(d, 0o755); err != nil {
-				return fmt.Errorf("making %s: %w", d, err)
-			}
+		if err := os.MkdirAll(upper, 0o755); err != nil {
+			return fmt.Errorf("making %s: %w", upper, err)
 		}
+		if err := wd.Mkdir("ovlwork", 0o700); err != nil {
+			return fmt.Errorf("making overlayfs work folder: %w", err)
+		}
+		workdir = filepath.Join(work, "ovlwork")
 		st.Upper = upper
-	}
-	data, err := json.MarshalIndent(st, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encoding mount state: %w", err)
 	}
 	// The state is written before mounting: a mount that Unmount cannot
 	// find would leak, a state without a mount is cleaned up by Unmount.
-	if err := os.WriteFile(state, append(data, '\n'), 0o600); err != nil {
-		return fmt.Errorf("writing mount state: %w", err)
-	}
-	if err := os.WriteFile(filepath.Join(work, "state.json"), append(data, '\n'), 0o600); err != nil {
-		return fmt.Errorf("writing mount state: %w", err)
+	if err := writeState(sd, name, &st, false); err != nil {
+		return err
 	}
 	if err := MountLayerDirs(abs, dirs, upper, workdir); err != nil {
-		return errors.Join(err, os.Remove(state))
+		return errors.Join(err, sd.Remove(name))
+	}
+	mi, ok, err := mountAt(abs)
+	if err == nil && (!ok || mi.fsType != "overlay") {
+		err = fmt.Errorf("the mount table shows no overlay at %s after mounting it", abs)
+	}
+	if err == nil {
+		st.MountID = mi.id
+		err = writeState(sd, name, &st, true)
+	}
+	if err != nil {
+		return errors.Join(fmt.Errorf("recording the mount at %s: %w", abs, err), UnmountDir(abs), sd.Remove(name))
 	}
 	return nil
 }
 
-// Unmount undoes Mount: it unmounts target, removes the work folder that
-// the state file next to target names, and the state file. It returns
-// ErrNotMounted when target has no state file.
-func Unmount(target string) error {
+// openStateDir opens the state folder (DefaultStateDir when dir is ""),
+// creating it with mode 0700 when create is set. It refuses a folder that
+// someone other than this user could write: a record planted there would
+// steer Unmount.
+func openStateDir(dir string, create bool) (*safefs.Dir, error) {
+	if dir == "" {
+		dir = DefaultStateDir
+	}
+	if create {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("making mount state folder: %w", err)
+		}
+	}
+	d, err := safefs.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("opening mount state folder: %w", err)
+	}
+	fi, err := d.Stat()
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("reading mount state folder: %w", err), d.Close())
+	}
+	sys, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok || int(sys.Uid) != os.Geteuid() || fi.Mode().Perm()&0o022 != 0 {
+		return nil, errors.Join(fmt.Errorf("mount state folder %s (mode %v) is writable by others or not owned by uid %d: refusing to trust it", dir, fi.Mode().Perm(), os.Geteuid()), d.Close())
+	}
+	return d, nil
+}
+
+// writeState writes the record name in sd through a temp file and a
+// rename; replace allows an existing record (an update).
+func writeState(sd *safefs.Dir, name string, st *mountState, replace bool) error {
+	data, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding mount state: %w", err)
+	}
+	f, err := sd.CreateTemp("", ".tmp-*")
+	if err != nil {
+		return fmt.Errorf("writing mount state: %w", err)
+	}
+	tmp := filepath.Base(f.Name())
+	_, err = f.Write(append(data, '\n'))
+	if err == nil {
+		err = f.Sync()
+	}
+	err = errors.Join(err, f.Close())
+	if err == nil && !replace {
+		// Link fails if the name exists: two mounts racing for one target
+		// cannot both win.
+		if err = sd.Link(tmp, name); err == nil {
+			err = sd.Remove(tmp)
+		}
+	} else if err == nil {
+		err = sd.Rename(tmp, name)
+	}
+	if err != nil {
+		_ = sd.Remove(tmp)
+		return fmt.Errorf("writing mount state: %w", err)
+	}
+	return sd.SyncDir("")
+}
+
+// removeWork removes from the work folder what Mount created there, and
+// the folder itself when nothing else is left in it (a --upper folder
+// inside it stays, with the folder).
+func removeWork(wd *safefs.Dir, st *mountState) error {
+	names := slices.Clone(workEntries)
+	if st.OwnUpper {
+		names = append(names, "upper")
+	}
+	keep := ""
+	if st.Upper != "" && !st.OwnUpper {
+		if rel, err := safefs.Rel(st.Work, st.Upper); err == nil {
+			keep, _, _ = strings.Cut(rel, "/")
+		}
+	}
+	var errs []error
+	for _, n := range names {
+		if n == keep {
+			continue
+		}
+		errs = append(errs, wd.RemoveAll(n))
+	}
+	errs = append(errs, wd.RemoveAll(tokenName))
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("removing work folder %s: %w", st.Work, err)
+	}
+	// rmdir only removes an empty folder: what Mount did not create stays.
+	if err := os.Remove(st.Work); err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, unix.ENOTEMPTY) && !errors.Is(err, unix.EEXIST) {
+		return fmt.Errorf("removing work folder %s: %w", st.Work, err)
+	}
+	return nil
+}
+
+// Unmount undoes Mount: it unmounts target and removes what Mount created
+// in its work folder, then the record. It acts only on a mount that Mount
+// made, as recorded in stateDir (DefaultStateDir when ""): it returns
+// ErrNotMounted when there is no record for target, and ErrNotOurs (doing
+// nothing) when the mount at target or the work folder is not the one the
+// record describes any more.
+func Unmount(target, stateDir string) error {
 	abs, err := filepath.Abs(target)
 	if err != nil {
 		return fmt.Errorf("resolving %s: %w", target, err)
 	}
-	statePath := StatePath(abs)
-	data, err := os.ReadFile(statePath)
+	sd, err := openStateDir(stateDir, false)
 	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("%w: %s (no %s)", ErrNotMounted, abs, statePath)
+		return fmt.Errorf("%w: %s is not a mount that layerlint made (no mount state folder %s)", ErrNotMounted, abs, orDefault(stateDir))
+	}
+	if err != nil {
+		return err
+	}
+	defer sd.Close() //nolint:errcheck // a directory handle
+	name := stateName(abs)
+	f, err := sd.OpenFile(name, os.O_RDONLY, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w: %s is not a mount that layerlint made (no record in %s)", ErrNotMounted, abs, sd.Path())
 	}
 	if err != nil {
 		return fmt.Errorf("reading mount state: %w", err)
 	}
+	data, err := io.ReadAll(io.LimitReader(f, 1<<20))
+	if err = errors.Join(err, f.Close()); err != nil {
+		return fmt.Errorf("reading mount state: %w", err)
+	}
+	statePath := filepath.Join(sd.Path(), name)
 	var st mountState
 	if err := json.Unmarshal(data, &st); err != nil {
 		return fmt.Errorf("reading mount state %s: %w", statePath, err)
 	}
-	if st.Target != abs || st.Work == "" || !filepath.IsAbs(st.Work) {
-		return fmt.Errorf("mount state %s does not describe %s", statePath, abs)
+	if st.Target != abs || st.Work == "" || !filepath.IsAbs(st.Work) || st.Token == "" {
+		return fmt.Errorf("%w: mount state %s does not describe %s", ErrNotOurs, statePath, abs)
 	}
-	if err := UnmountDir(abs); err != nil && !errors.Is(err, unix.EINVAL) {
-		return err // EINVAL: not mounted any more; clean up the rest
+	mi, mounted, err := mountAt(abs)
+	if err != nil {
+		return err
 	}
-	// The work folder holds a mount point for lower views: refuse to
-	// delete through a mount that is somehow still there.
-	if err := unix.Unmount(filepath.Join(st.Work, "lower"), 0); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
-		return fmt.Errorf("unmounting lower view in %s: %w", st.Work, err)
+	if mounted {
+		if mi.id != st.MountID || mi.fsType != "overlay" {
+			return fmt.Errorf("%w: %s is a %s mount (id %d), not the overlay that layerlint mounted there (id %d); unmount it yourself and remove %s",
+				ErrNotOurs, abs, mi.fsType, mi.id, st.MountID, statePath)
+		}
+		if err := UnmountDir(abs); err != nil {
+			return err
+		}
 	}
-	if err := os.RemoveAll(st.Work); err != nil {
-		return fmt.Errorf("removing work folder: %w", err)
+	wd, err := safefs.Open(st.Work)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		// Gone already: only the record is left.
+	case err != nil:
+		return fmt.Errorf("%w: work folder %s: %w; not removing it (remove %s when done)", ErrNotOurs, st.Work, err, statePath)
+	default:
+		defer wd.Close() //nolint:errcheck // a directory handle
+		if err := checkWork(wd, &st); err != nil {
+			return fmt.Errorf("%w: work folder %s: %w; not removing it (remove %s when done)", ErrNotOurs, st.Work, err, statePath)
+		}
+		// The work folder holds a mount point for lower views: refuse to
+		// delete through a mount that is somehow still there.
+		if err := unix.Unmount(filepath.Join(st.Work, "lower"), 0); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+			return fmt.Errorf("unmounting lower view in %s: %w", st.Work, err)
+		}
+		if err := removeWork(wd, &st); err != nil {
+			return err
+		}
 	}
-	if err := os.Remove(statePath); err != nil {
+	if err := sd.Remove(name); err != nil {
 		return fmt.Errorf("removing mount state: %w", err)
 	}
 	return nil
+}
+
+// checkWork reports whether wd is the work folder the record describes:
+// same device and inode, and the same token inside.
+func checkWork(wd *safefs.Dir, st *mountState) error {
+	dev, ino, err := wd.Ino()
+	if err != nil {
+		return err
+	}
+	if dev != st.WorkDev || ino != st.WorkIno {
+		return fmt.Errorf("it is not the folder that layerlint made (device %d inode %d, recorded %d/%d)", dev, ino, st.WorkDev, st.WorkIno)
+	}
+	f, err := wd.OpenFile(tokenName, os.O_RDONLY, 0)
+	if err != nil {
+		return fmt.Errorf("its token: %w", err)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, 256))
+	if err = errors.Join(err, f.Close()); err != nil {
+		return fmt.Errorf("its token: %w", err)
+	}
+	if strings.TrimSpace(string(b)) != st.Token {
+		return errors.New("its token does not match the record")
+	}
+	return nil
+}
+
+func orDefault(dir string) string {
+	if dir == "" {
+		return DefaultStateDir
+	}
+	return dir
 }
 
 // ProbeCopyUp appends one byte to each path (relative to mountpoint, a

@@ -23,7 +23,7 @@ func Mount(context.Context, []func() (io.ReadCloser, error), string, string, Mou
 }
 
 // Unmount reports ErrUnsupported: overlayfs is Linux only.
-func Unmount(string) error { return ErrUnsupported }
+func Unmount(string, string) error { return ErrUnsupported }
 
 // ProbeCopyUp reports ErrUnsupported: overlayfs is Linux only.
 func ProbeCopyUp(string, string, []string) ([]CopyUpResult, error) { return nil, ErrUnsupported }

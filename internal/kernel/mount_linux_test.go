@@ -17,6 +17,9 @@ import (
 func mountForTest(t *testing.T, opts MountOptions, layers ...[]ent) (target, work string) {
 	t.Helper()
 	base := t.TempDir()
+	if opts.StateDir == "" {
+		opts.StateDir = filepath.Join(base, "state")
+	}
 	target = filepath.Join(base, "root")
 	if err := os.Mkdir(target, 0o755); err != nil {
 		t.Fatal(err)
@@ -29,7 +32,7 @@ func mountForTest(t *testing.T, opts MountOptions, layers ...[]ent) (target, wor
 		t.Fatalf("mount: %v", err)
 	}
 	t.Cleanup(func() {
-		if err := Unmount(target); err != nil && !errors.Is(err, ErrNotMounted) {
+		if err := Unmount(target, opts.StateDir); err != nil && !errors.Is(err, ErrNotMounted) {
 			t.Errorf("cleanup: %v", err)
 		}
 	})
@@ -38,7 +41,8 @@ func mountForTest(t *testing.T, opts MountOptions, layers ...[]ent) (target, wor
 
 func TestMountUnmount(t *testing.T) {
 	needKernel(t)
-	target, work := mountForTest(t, MountOptions{},
+	stateDir := filepath.Join(t.TempDir(), "state")
+	target, work := mountForTest(t, MountOptions{StateDir: stateDir},
 		[]ent{file("etc/conf", "v1"), file("gone", "g")},
 		[]ent{file("etc/conf", "v2"), whiteout("gone")},
 	)
@@ -56,18 +60,21 @@ func TestMountUnmount(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(work, "upper", "new")); err != nil {
 		t.Errorf("upper: %v", err)
 	}
-	state := StatePath(target)
-	if _, err := os.Stat(state); err != nil {
-		t.Fatalf("state file: %v", err)
+	state := filepath.Join(stateDir, stateName(target))
+	if fi, err := os.Stat(state); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("state file: %v, %v", fi, err)
 	}
-	if err := Mount(context.Background(), nil, work, target, MountOptions{}); err == nil {
+	if fi, err := os.Stat(stateDir); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("state folder: %v, %v", fi, err)
+	}
+	if err := Mount(context.Background(), nil, work, target, MountOptions{StateDir: stateDir}); err == nil {
 		t.Error("second mount at the same target succeeded")
 	}
-	if err := Mount(context.Background(), openers(tarsOf(t, [][]ent{{file("x", "x")}})), work+"2", target, MountOptions{}); !errors.Is(err, ErrAlreadyMounted) {
+	if err := Mount(context.Background(), openers(tarsOf(t, [][]ent{{file("x", "x")}})), work+"2", target, MountOptions{StateDir: stateDir}); !errors.Is(err, ErrAlreadyMounted) {
 		t.Errorf("second mount: %v, want ErrAlreadyMounted", err)
 	}
 
-	if err := Unmount(target); err != nil {
+	if err := Unmount(target, stateDir); err != nil {
 		t.Fatalf("unmount: %v", err)
 	}
 	for _, p := range []string{state, work, filepath.Join(target, "etc")} {
@@ -75,7 +82,7 @@ func TestMountUnmount(t *testing.T) {
 			t.Errorf("%s after unmount: %v, want gone", p, err)
 		}
 	}
-	if err := Unmount(target); !errors.Is(err, ErrNotMounted) {
+	if err := Unmount(target, stateDir); !errors.Is(err, ErrNotMounted) {
 		t.Errorf("second unmount: %v, want ErrNotMounted", err)
 	}
 }

@@ -17,6 +17,10 @@ var (
 	ErrNotMounted = errors.New("no layerlint mount at this directory")
 	// ErrAlreadyMounted: Mount found a layerlint mount at the target.
 	ErrAlreadyMounted = errors.New("a layerlint mount is already at this directory")
+	// ErrNotOurs: Unmount found a record for the target, but the mount
+	// there or its work folder is not the one layerlint made; it touched
+	// nothing.
+	ErrNotOurs = errors.New("not the mount that layerlint made")
 )
 
 // LowerView is the merged view of the layers below the one being unpacked,
@@ -55,6 +59,9 @@ type MountOptions struct {
 	Upper string
 	// ReadOnly mounts the layers without an upper directory.
 	ReadOnly bool
+	// StateDir is where the mount is recorded for Unmount; "" means
+	// DefaultStateDir. It must be writable by this user only.
+	StateDir string
 }
 
 // CopyUpResult is what ProbeCopyUp measured for one path.

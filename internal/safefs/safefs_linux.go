@@ -320,3 +320,14 @@ func removeAllAt(dirfd int, name string, dev uint64) error {
 	}
 	return nil
 }
+
+// Stat describes the directory itself.
+func (d *Dir) Stat() (fs.FileInfo, error) {
+	fd, err := unix.Dup(d.fd)
+	if err != nil {
+		return nil, &fs.PathError{Op: "stat", Path: d.path, Err: err}
+	}
+	f := os.NewFile(uintptr(fd), d.path)
+	fi, err := f.Stat()
+	return fi, errors.Join(err, f.Close())
+}

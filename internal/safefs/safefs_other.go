@@ -150,3 +150,6 @@ func (d *Dir) RemoveAll(name string) error {
 	}
 	return d.root.RemoveAll(n)
 }
+
+// Stat describes the directory itself.
+func (d *Dir) Stat() (fs.FileInfo, error) { return d.root.Stat(".") }
