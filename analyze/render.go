@@ -1,21 +1,20 @@
 package analyze
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"unicode/utf8"
+
+	"github.com/layerlint/layerlint/internal/escape"
 )
 
 // WriteJSON writes the report as indented JSON, the contract of
 // docs/json.md.
 func WriteJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
+	if err := escape.WriteJSON(w, v); err != nil {
 		return fmt.Errorf("writing JSON report: %w", err)
 	}
 	return nil
@@ -52,9 +51,9 @@ func WriteText(w io.Writer, r *Report, opts TextOptions) error {
 		name += " (" + Printable(img.Name) + ")"
 	}
 	ew.printf("%s %s, %s\n", p.bold("Image"), name, img.Format)
-	ew.printf("  manifest %s", img.ManifestDigest)
+	ew.printf("  manifest %s", Printable(img.ManifestDigest))
 	if img.Platform != "" {
-		ew.printf("  platform %s", img.Platform)
+		ew.printf("  platform %s", Printable(img.Platform))
 	}
 	ew.printf("\n  base: %d layer%s (%s", img.Base.Layers, plural(img.Base.Layers), img.Base.Source)
 	if img.Base.Name != "" {
@@ -71,7 +70,7 @@ func WriteText(w io.Writer, r *Report, opts TextOptions) error {
 			idx += "b"
 		}
 		if !l.Analyzed {
-			fmtRow(idx, Bytes(l.CompressedSize), "-", "-", "-", "-", "-", "-", "not analyzed: "+l.NotAnalyzed)
+			fmtRow(idx, Bytes(l.CompressedSize), "-", "-", "-", "-", "-", "-", "not analyzed: "+Printable(l.NotAnalyzed))
 			continue
 		}
 		wasted := Bytes(l.WastedBytes)
@@ -214,24 +213,9 @@ func oneLine(s string, max int) string {
 	return s
 }
 
-// Printable returns s unchanged when it is valid UTF-8 of printable
-// characters, else with Go escapes (\x1b, \t, \xff) in place of the
-// others: names and history come from the image, and a control sequence
-// in them must not reach the reader's terminal.
-func Printable(s string) string {
-	ok := utf8.ValidString(s)
-	for _, r := range s {
-		if !ok || !strconv.IsPrint(r) {
-			ok = false
-			break
-		}
-	}
-	if ok {
-		return s
-	}
-	q := strconv.QuoteToGraphic(s)
-	return q[1 : len(q)-1]
-}
+// Printable is escape.Text: names and history come from the image, and a
+// control sequence in them must not reach the reader's terminal.
+func Printable(s string) string { return escape.Text(s) }
 
 func joinInts(xs []int) string {
 	parts := make([]string, len(xs))

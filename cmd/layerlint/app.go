@@ -8,6 +8,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
+
+	"github.com/layerlint/layerlint/internal/escape"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -23,7 +25,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	code := exitCode(err)
 	if !errors.Is(err, errSilent) {
-		fmt.Fprintf(stderr, "layerlint: %v\n", err)
+		// An error may quote the image (a name, a tag, a media type): one
+		// escaped line, whatever it holds.
+		fmt.Fprintf(stderr, "layerlint: %s\n", escape.Text(err.Error()))
 	}
 	return code
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/layerlint/layerlint/analyze"
 	"github.com/layerlint/layerlint/analyze/source"
+	"github.com/layerlint/layerlint/internal/escape"
 	"github.com/layerlint/layerlint/overlay"
 	"github.com/layerlint/layerlint/rules"
 	"github.com/layerlint/layerlint/squash"
@@ -206,11 +207,11 @@ func runFix(c *cli.Context) error {
 	case squash.OutputNone:
 		fmt.Fprintln(c.App.Writer, "dry run: nothing written")
 	case squash.OutputLayout, squash.OutputDockerArchive:
-		fmt.Fprintf(c.App.Writer, "wrote %s (%s)\n", f.target.Path, out.Root.Digest)
+		fmt.Fprintf(c.App.Writer, "wrote %s (%s)\n", escape.Text(f.target.Path), out.Root.Digest)
 	case squash.OutputInPlace:
-		fmt.Fprintf(c.App.Writer, "updated %s in place (%s)", f.target.Path, out.Root.Digest)
+		fmt.Fprintf(c.App.Writer, "updated %s in place (%s)", escape.Text(f.target.Path), out.Root.Digest)
 		if len(out.Kept) > 0 {
-			fmt.Fprintf(c.App.Writer, "; the old image is tagged %s", strings.Join(out.Kept, ", "))
+			fmt.Fprintf(c.App.Writer, "; the old image is tagged %s", escape.Text(strings.Join(out.Kept, ", ")))
 		}
 		fmt.Fprintln(c.App.Writer)
 	}
@@ -238,10 +239,10 @@ func previousDiffIDs(c *cli.Context) ([]v1.Hash, error) {
 }
 
 func writePlan(w io.Writer, name string, a *analyze.Analysis, p *squash.Plan) {
-	fmt.Fprintf(w, "plan for %s: %s\n", name, p)
+	fmt.Fprintf(w, "plan for %s: %s\n", escape.Text(name), p)
 	fmt.Fprintf(w, "  base: %d layer(s), kept as they are\n", p.Base)
 	for _, n := range p.Notes {
-		fmt.Fprintf(w, "  - %s\n", n)
+		fmt.Fprintf(w, "  - %s\n", escape.Text(n))
 	}
 	if !p.Changes() {
 		fmt.Fprintln(w, "  - no layer changes")
@@ -268,7 +269,7 @@ func shortDigest(h v1.Hash) string {
 
 func writeSavings(w io.Writer, name string, r *squash.Result) {
 	b, a := r.Before, r.After
-	fmt.Fprintf(w, "result for %s:\n", name)
+	fmt.Fprintf(w, "result for %s:\n", escape.Text(name))
 	fmt.Fprintf(w, "  layers:            %d → %d\n", b.Layers, a.Layers)
 	fmt.Fprintf(w, "  content bytes:     %d → %d (saves %d)\n", b.ContentBytes, a.ContentBytes, b.ContentBytes-a.ContentBytes)
 	fmt.Fprintf(w, "  compressed bytes:  %d → %d (saves %d)\n", b.CompressedBytes, a.CompressedBytes, b.CompressedBytes-a.CompressedBytes)
@@ -277,9 +278,9 @@ func writeSavings(w io.Writer, name string, r *squash.Result) {
 		if !l.Kept {
 			state = "written"
 		}
-		fmt.Fprintf(w, "  layer %d: %s %s %s, %d bytes (%d content)\n", i, state, l.MediaType, shortDigest(l.Digest), l.Size, l.ContentBytes)
+		fmt.Fprintf(w, "  layer %d: %s %s %s, %d bytes (%d content)\n", i, state, escape.Text(string(l.MediaType)), shortDigest(l.Digest), l.Size, l.ContentBytes)
 		for _, s := range l.Stripped {
-			fmt.Fprintf(w, "    stripped %s\n", s)
+			fmt.Fprintf(w, "    stripped %s\n", escape.Text(s))
 		}
 	}
 }
@@ -295,10 +296,10 @@ func writeCheck(w io.Writer, ch *squash.Check) {
 			fmt.Fprintf(w, "  … and %d more differences\n", len(ch.Differences)-most)
 			break
 		}
-		fmt.Fprintf(w, "  DIFFERENCE %s\n", d)
+		fmt.Fprintf(w, "  DIFFERENCE %s\n", escape.Text(fmt.Sprint(d)))
 	}
 	for _, p := range ch.Problems {
-		fmt.Fprintf(w, "  PROBLEM %s\n", p)
+		fmt.Fprintf(w, "  PROBLEM %s\n", escape.Text(p))
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -790,25 +791,52 @@ func TestHostileEntries(t *testing.T) {
 	runHostile(t, cases)
 }
 
-// TestHostileOutput: names that hold terminal control sequences must not
-// reach the terminal raw.
+// TestHostileOutput: names, history and tags that hold terminal control
+// sequences, bidi controls or GitHub workflow commands must not reach a
+// terminal or a CI log raw, in any command or format: no control, C1 or
+// bidi character, and no line that a runner executes except the github
+// format's own annotations.
 func TestHostileOutput(t *testing.T) {
+	const evil = "x\x1b]0;pwned\x07\x1b[2J\xff\n::error file=a::forged\r\u202egnp.exe\u0085##[add-mask]y"
 	dir, _ := layoutOf(t, fixtures.NewImage().
-		Add(fixtures.NewLayer().File("x\x1b]0;pwned\x07\x1b[2J\xff", []byte("1234567890")), fixtures.CreatedBy("RUN \x1b[31mred")).
-		Add(fixtures.NewLayer().Whiteout("x\x1b]0;pwned\x07\x1b[2J\xff")))
-	code, out, errs := runCLI(t, "analyze", dir)
-	if code != ExitOK {
-		t.Fatalf("exit %d: %s", code, errs)
+		Add(fixtures.NewLayer().File(evil, []byte("1234567890")), fixtures.CreatedBy("RUN \x1b[31mred\n::warning::forged\u2066")).
+		Add(fixtures.NewLayer().Whiteout(evil)))
+	runs := [][]string{
+		{"analyze", dir}, {"analyze", "--format", "json", dir},
+		{"ls", "--layer", "0", dir}, {"ls", "--layer", "0", "--format", "json", dir},
 	}
-	if strings.ContainsAny(out, "\x1b\x07") || !strings.Contains(out, `\x1b`) {
-		t.Errorf("control characters reach the output:\n%q", out)
+	for _, f := range []string{"text", "json", "sarif", "markdown", "github", "junit"} {
+		runs = append(runs, []string{"lint", "--format", f, dir})
 	}
-	code, out, errs = runCLI(t, "ls", "--layer", "0", dir)
-	if code != ExitOK {
-		t.Fatalf("ls: exit %d: %s", code, errs)
-	}
-	if strings.ContainsAny(out, "\x1b\x07") || !strings.Contains(out, `\x1b`) {
-		t.Errorf("ls: control characters reach the output:\n%q", out)
+	for _, args := range runs {
+		code, out, errs := runCLI(t, args...)
+		if code != ExitOK && code != ExitFailed {
+			t.Fatalf("%v: exit %d: %s", args, code, errs)
+		}
+		for _, r := range out + errs {
+			if r < 0x20 && r != '\n' || r == 0x7f || r >= 0x80 && r < 0xa0 || r == 0x202e || r == 0x2066 || r == utf8.RuneError {
+				t.Errorf("%v: %U reaches the output:\n%s", args, r, out)
+				break
+			}
+		}
+		if strings.Contains(out, "##[") {
+			t.Errorf("%v: a legacy runner command reaches the output:\n%s", args, out)
+		}
+		commands := 0
+		for l := range strings.SplitSeq(out, "\n") {
+			if strings.HasPrefix(strings.TrimSpace(l), "::") {
+				commands++
+				if !strings.HasPrefix(l, "::warning ") && !strings.HasPrefix(l, "::error ") && !strings.HasPrefix(l, "::notice ") {
+					t.Errorf("%v: a forged workflow command: %s", args, l)
+				}
+			}
+		}
+		if args[len(args)-2] != "github" && commands > 0 {
+			t.Errorf("%v: %d workflow command lines:\n%s", args, commands, out)
+		}
+		if !strings.Contains(out, `\x1b`) && !strings.Contains(out, `\u001b`) {
+			t.Errorf("%v: the name is not shown escaped:\n%s", args, out)
+		}
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/layerlint/layerlint/analyze"
+	"github.com/layerlint/layerlint/internal/escape"
 	"github.com/layerlint/layerlint/rules"
 	"github.com/layerlint/layerlint/rules/config"
 	"github.com/layerlint/layerlint/rules/format"
@@ -151,7 +152,7 @@ func runLint(c *cli.Context) error {
 		failed = failed || r.Summary.Result == gate.Fail
 		if lf.output != "-" && lf.output != "" {
 			// The report went to a file: the log still says the verdict.
-			fmt.Fprintf(c.App.ErrWriter, "layerlint: lint %s: %s (report: %s)\n", r.Report.Image.Reference, r.Summary.Result, lf.output)
+			fmt.Fprintf(c.App.ErrWriter, "layerlint: lint %s: %s (report: %s)\n", escape.Text(r.Report.Image.Reference), r.Summary.Result, escape.Text(lf.output))
 		}
 	}
 	if failed {

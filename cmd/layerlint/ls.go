@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/layerlint/layerlint/analyze"
+	"github.com/layerlint/layerlint/internal/escape"
 	"github.com/layerlint/layerlint/overlay"
 )
 
@@ -95,9 +95,7 @@ func runLs(c *cli.Context) error {
 		if entries == nil {
 			entries = []lsEntry{}
 		}
-		enc := json.NewEncoder(c.App.Writer)
-		enc.SetIndent("", "  ")
-		return enc.Encode(entries)
+		return escape.WriteJSON(c.App.Writer, entries)
 	}
 	tw := tabwriter.NewWriter(c.App.Writer, 0, 0, 1, ' ', 0)
 	for _, e := range entries {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/layerlint/layerlint/analyze"
 	"github.com/layerlint/layerlint/analyze/source"
+	"github.com/layerlint/layerlint/internal/escape"
 	"github.com/layerlint/layerlint/internal/kernel"
 	"github.com/layerlint/layerlint/overlay"
 	"github.com/layerlint/layerlint/rules"
@@ -128,7 +129,7 @@ func runMount(c *cli.Context) error {
 	if !opts.ReadOnly {
 		mode = "writable, upper " + opts.Upper
 	}
-	fmt.Fprintf(c.App.Writer, "mounted %s at %s (%s, %d layers); undo with: layerlint umount %s\n", args[0], target, mode, len(layers), target)
+	fmt.Fprintf(c.App.Writer, "mounted %s at %s (%s, %d layers); undo with: layerlint umount %s\n", escape.Text(args[0]), escape.Text(target), mode, len(layers), escape.Text(target))
 	return nil
 }
 
@@ -166,7 +167,7 @@ func probeCopyUp(c *cli.Context, layers []func() (io.ReadCloser, error), target 
 	tw := tabwriter.NewWriter(c.App.Writer, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "PATH\tSIZE\tCOPIED UP\tALLOCATED\tTIME\n")
 	for _, r := range res {
-		fmt.Fprintf(tw, "/%s\t%s\t%s\t%s\t%s\n", r.Path, analyze.Bytes(r.Size), analyze.Bytes(r.UpperBytes),
+		fmt.Fprintf(tw, "/%s\t%s\t%s\t%s\t%s\n", escape.Text(r.Path), analyze.Bytes(r.Size), analyze.Bytes(r.UpperBytes),
 			analyze.Bytes(r.UpperAllocated), r.Duration.Round(time.Microsecond))
 	}
 	return tw.Flush()
@@ -200,7 +201,7 @@ func verifyWithKernel(c *cli.Context, a *analyze.Analysis) (bool, error) {
 	}
 	fmt.Fprintf(w, "verify: the kernel's overlayfs and the model differ at %d places:\n", len(diffs))
 	for _, d := range diffs {
-		fmt.Fprintf(w, "  %s\n", d)
+		fmt.Fprintf(w, "  %s\n", escape.Text(d.String()))
 	}
 	return false, nil
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/layerlint/layerlint/analyze"
+	"github.com/layerlint/layerlint/internal/escape"
 	"github.com/layerlint/layerlint/rules"
 	"github.com/layerlint/layerlint/rules/gate"
 )
@@ -159,8 +160,11 @@ func bytesLabel(n int64) string {
 	return analyze.Bytes(n)
 }
 
+// oneLine returns s on one line, escaped for text (escape.Text, which is
+// idempotent, so a context escaper may still be applied), cut to limit
+// characters.
 func oneLine(s string, limit int) string {
-	s = strings.Join(strings.Fields(s), " ")
+	s = escape.Text(strings.Join(strings.Fields(s), " "))
 	if r := []rune(s); len(r) > limit {
 		return string(r[:limit-1]) + "…"
 	}

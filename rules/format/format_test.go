@@ -310,7 +310,9 @@ func TestMarkdownCap(t *testing.T) {
 }
 
 // TestGitHubEscaping: message data escapes %, CR and LF; properties
-// also escape : and , which separate them.
+// also escape : and , which separate them. A CR or LF in a finding's text
+// is shown escaped (\r, \n), never a line break: the only line breaks in
+// an annotation are layerlint's own.
 func TestGitHubEscaping(t *testing.T) {
 	r := &gate.Result{
 		Findings: []gate.Finding{{
@@ -325,7 +327,7 @@ func TestGitHubEscaping(t *testing.T) {
 		t.Fatal(err)
 	}
 	first, _, _ := strings.Cut(b.String(), "\n")
-	want := "::warning file=dir%2Cx/Docker%3Afile,line=12,title=LL001 overwritten-files::100%25 of a,b: x%0D%0Ay [image /a]"
+	want := "::warning file=dir%2Cx/Docker%3Afile,line=12,title=LL001 overwritten-files::100%25 of a,b: x\\r\\ny [image /a]"
 	if first != want {
 		t.Errorf("got  %s\nwant %s", first, want)
 	}

@@ -4,6 +4,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/layerlint/layerlint/internal/escape"
 	"github.com/layerlint/layerlint/rules"
 	"github.com/layerlint/layerlint/rules/gate"
 )
@@ -21,17 +22,17 @@ func writeGitHub(w io.Writer, results []*gate.Result) error {
 			}
 			props := []string{}
 			if f.Location != nil {
-				props = append(props, "file="+ghProperty(f.Location.Dockerfile), "line="+itoa(f.Location.Line))
+				props = append(props, "file="+escape.GitHubProperty(f.Location.Dockerfile), "line="+itoa(f.Location.Line))
 			}
-			props = append(props, "title="+ghProperty(f.Rule+" "+f.Name))
-			msg := f.Message + " [" + img + " " + imagePath(f) + "]"
+			props = append(props, "title="+escape.GitHubProperty(f.Rule+" "+f.Name))
+			lines := []string{f.Message + " [" + img + " " + imagePath(f) + "]"}
 			if f.Fix != "" {
-				msg += "\nFix: " + f.Fix
+				lines = append(lines, "Fix: "+f.Fix)
 			}
-			ew.printf("::%s %s::%s\n", ghCommand(f.Severity), strings.Join(props, ","), ghData(msg))
+			ew.printf("::%s %s::%s\n", ghCommand(f.Severity), strings.Join(props, ","), escape.GitHubLines(lines...))
 		}
-		ew.printf("::notice title=%s::%s\n", ghProperty("layerlint "+r.Summary.Result.String()),
-			ghData(img+": "+verdictLine(r.Summary)+"; "+totals(r.Summary)))
+		ew.printf("::notice title=%s::%s\n", escape.GitHubProperty("layerlint "+r.Summary.Result.String()),
+			escape.GitHubData(img+": "+verdictLine(r.Summary)+"; "+totals(r.Summary)))
 	}
 	return ew.err
 }
@@ -46,16 +47,4 @@ func ghCommand(s rules.Severity) string {
 		return "notice"
 	}
 	return "notice"
-}
-
-// ghData escapes a command's message as the runner expects
-// (actions/toolkit escapeData).
-func ghData(s string) string {
-	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
-}
-
-// ghProperty escapes a property value (actions/toolkit escapeProperty):
-// also ":" and ",", which separate properties.
-func ghProperty(s string) string {
-	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
 }

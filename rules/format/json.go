@@ -1,10 +1,10 @@
 package format
 
 import (
-	"encoding/json"
 	"io"
 
 	"github.com/layerlint/layerlint/analyze"
+	"github.com/layerlint/layerlint/internal/escape"
 	"github.com/layerlint/layerlint/rules/gate"
 )
 
@@ -31,14 +31,12 @@ func toJSON(r *gate.Result) jsonReport {
 // writeJSON writes one report object, or an array for several images, as
 // analyze --format json does.
 func writeJSON(w io.Writer, results []*gate.Result) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
 	if len(results) == 1 {
-		return enc.Encode(toJSON(results[0]))
+		return escape.WriteJSON(w, toJSON(results[0]))
 	}
 	all := make([]jsonReport, 0, len(results))
 	for _, r := range results {
 		all = append(all, toJSON(r))
 	}
-	return enc.Encode(all)
+	return escape.WriteJSON(w, all)
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/layerlint/layerlint/internal/escape"
 	"github.com/layerlint/layerlint/rules/gate"
 )
 
@@ -51,7 +52,7 @@ type junitSkipped struct {
 func writeJUnit(w io.Writer, results []*gate.Result) error {
 	doc := junitSuites{Name: "layerlint"}
 	for _, r := range results {
-		suite := junitSuite{Name: imageName(r)}
+		suite := junitSuite{Name: escape.XML(imageName(r))}
 		byRule := map[string][]gate.Finding{}
 		for _, f := range r.Findings {
 			byRule[f.Rule] = append(byRule[f.Rule], f)
@@ -82,7 +83,7 @@ func writeJUnit(w io.Writer, results []*gate.Result) error {
 				}
 			}
 			if rr.Measured != "" {
-				other = append([]string{rr.Measured}, other...)
+				other = append([]string{escape.XML(rr.Measured)}, other...)
 			}
 			c.SystemOut = strings.Join(other, "\n")
 			suite.Tests++
@@ -111,7 +112,8 @@ func writeJUnit(w io.Writer, results []*gate.Result) error {
 	return err
 }
 
-// findingLine is one finding on one line, for JUnit bodies.
+// findingLine is one finding on one line, for JUnit bodies, escaped for
+// XML.
 func findingLine(f gate.Finding) string {
 	s := f.Severity.String() + " " + imagePath(f) + ": " + f.Message
 	if f.Location != nil {
@@ -123,5 +125,5 @@ func findingLine(f gate.Finding) string {
 	case f.Baselined:
 		s += " [baselined]"
 	}
-	return s
+	return escape.XML(s)
 }

@@ -2,9 +2,9 @@ package format
 
 import (
 	"io"
-	"strings"
 
 	"github.com/layerlint/layerlint/analyze"
+	"github.com/layerlint/layerlint/internal/escape"
 	"github.com/layerlint/layerlint/rules/gate"
 )
 
@@ -30,7 +30,7 @@ func writeMarkdown(w io.Writer, results []*gate.Result, opts Options) error {
 		if s.Result == gate.Fail {
 			icon = "❌"
 		}
-		ew.printf("### %s layerlint: %s — `%s`\n\n", icon, s.Result, mdCode(imageName(r)))
+		ew.printf("### %s layerlint: %s — %s\n\n", icon, s.Result, escape.MarkdownCode(imageName(r)))
 		ew.printf("| | |\n| --- | --- |\n")
 		ew.printf("| verdict | **%s** (fail on %s", s.Result, s.FailOn)
 		if s.DiveOnly {
@@ -50,7 +50,7 @@ func writeMarkdown(w io.Writer, results []*gate.Result, opts Options) error {
 				if rr.Failing > 0 {
 					state = "**fail**"
 				}
-				ew.printf("| %s | %s: %s |\n", rr.ID, state, mdCell(rr.Measured))
+				ew.printf("| %s | %s: %s |\n", escape.Markdown(rr.ID), state, escape.Markdown(rr.Measured))
 			}
 		}
 		fs := topFindings(r.Findings)
@@ -67,7 +67,7 @@ func writeMarkdown(w io.Writer, results []*gate.Result, opts Options) error {
 			if f.Location != nil {
 				where += " (" + f.Location.Dockerfile + ":" + itoa(f.Location.Line) + ")"
 			}
-			ew.printf("| %s | %s %s | `%s` | %s |\n", mark(f), f.Rule, f.Name, mdCode(where), mdCell(oneLine(f.Message, 200)))
+			ew.printf("| %s | %s | %s | %s |\n", mark(f), escape.Markdown(f.Rule+" "+f.Name), escape.MarkdownCode(where), escape.Markdown(oneLine(f.Message, 200)))
 		}
 		if rest := len(fs) - limit; rest > 0 {
 			ew.printf("\n… and %s (see the full report: `layerlint lint --format json`).\n", plural(rest, "more finding", "more findings"))
@@ -111,13 +111,3 @@ func topFindings(all []gate.Finding) []*gate.Finding {
 	}
 	return out
 }
-
-// mdCell makes text safe inside a table cell: pipes escaped, one line.
-func mdCell(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	return strings.ReplaceAll(s, "|", `\|`)
-}
-
-// mdCode makes text safe inside inline code in a table cell: GitHub
-// needs the pipe escaped even there, and a backtick would end the code.
-func mdCode(s string) string { return strings.ReplaceAll(mdCell(s), "`", "'") }

@@ -1,10 +1,10 @@
 package format
 
 import (
-	"encoding/json"
 	"io"
 	"strings"
 
+	"github.com/layerlint/layerlint/internal/escape"
 	"github.com/layerlint/layerlint/rules"
 	"github.com/layerlint/layerlint/rules/gate"
 )
@@ -162,9 +162,7 @@ func writeSARIF(w io.Writer, results []*gate.Result, opts Options) error {
 		Version: "2.1.0",
 		Runs:    []sarifRun{run},
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(log)
+	return escape.WriteJSON(w, log)
 }
 
 func sarifFinding(f gate.Finding, img string, index map[string]int) sarifResult {

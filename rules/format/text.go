@@ -5,6 +5,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/layerlint/layerlint/internal/escape"
 	"github.com/layerlint/layerlint/rules"
 	"github.com/layerlint/layerlint/rules/gate"
 )
@@ -40,17 +41,17 @@ func writeText(w io.Writer, results []*gate.Result, opts Options) error {
 		if i > 0 {
 			ew.printf("\n")
 		}
-		ew.printf("%s %s\n", p.paint("1", "Lint"), imageName(r))
+		ew.printf("%s %s\n", p.paint("1", "Lint"), escape.Text(imageName(r)))
 		s := r.Summary
 		var src []string
 		if s.Config != "" {
-			src = append(src, "config "+s.Config)
+			src = append(src, "config "+escape.Text(s.Config))
 		}
 		if s.DiveCI != "" {
-			src = append(src, "dive-ci "+s.DiveCI)
+			src = append(src, "dive-ci "+escape.Text(s.DiveCI))
 		}
 		if s.Dockerfile != "" {
-			src = append(src, "Dockerfile "+s.Dockerfile)
+			src = append(src, "Dockerfile "+escape.Text(s.Dockerfile))
 		}
 		if len(src) > 0 {
 			ew.printf("  %s\n", strings.Join(src, ", "))
@@ -100,7 +101,7 @@ func writeGroup(ew *errWriter, p painter, r *gate.Result, sev rules.Severity) {
 		case f.Baselined:
 			mark = "baselined"
 		}
-		cols[i] = []string{f.Rule, f.Name, layerLabel(f.Layer), bytesLabel(f.Bytes), displayPath(f.Path), mark}
+		cols[i] = []string{escape.Text(f.Rule), escape.Text(f.Name), layerLabel(f.Layer), bytesLabel(f.Bytes), escape.Text(displayPath(f.Path)), mark}
 		for c := range width {
 			width[c] = max(width[c], utf8.RuneCountInString(cols[i][c]))
 		}
@@ -113,14 +114,14 @@ func writeGroup(ew *errWriter, p painter, r *gate.Result, sev rules.Severity) {
 		}
 		line.WriteString(cols[i][5])
 		ew.printf("  %s\n", strings.TrimRight(line.String(), " "))
-		ew.printf("      %s\n", f.Message)
+		ew.printf("      %s\n", escape.Text(f.Message))
 		if f.Fix != "" {
-			ew.printf("      fix: %s\n", f.Fix)
+			ew.printf("      fix: %s\n", escape.Text(f.Fix))
 		}
 		if f.CreatedBy != "" || f.Location != nil {
-			from := oneLine(f.CreatedBy, 100)
+			from := escape.Text(oneLine(f.CreatedBy, 100))
 			if f.Location != nil {
-				from = strings.TrimSpace(from + " (" + f.Location.Dockerfile + ":" + itoa(f.Location.Line) + ")")
+				from = strings.TrimSpace(from + " (" + escape.Text(f.Location.Dockerfile) + ":" + itoa(f.Location.Line) + ")")
 			}
 			ew.printf("      from: %s\n", from)
 		}
@@ -129,7 +130,7 @@ func writeGroup(ew *errWriter, p painter, r *gate.Result, sev rules.Severity) {
 			if s.Expires != "" {
 				until = " until " + s.Expires
 			}
-			ew.printf("      suppressed%s by %s: %s\n", until, s.Source, s.Reason)
+			ew.printf("      suppressed%s by %s: %s\n", escape.Text(until), escape.Text(s.Source), escape.Text(s.Reason))
 		}
 	}
 }
@@ -160,6 +161,6 @@ func writeChecks(ew *errWriter, p painter, r *gate.Result) {
 		w0, w1 = max(w0, len(row[0])), max(w1, len(row[1]))
 	}
 	for _, row := range rows {
-		ew.printf("  %-*s  %-*s  %s\n", w0, row[0], w1, row[1], row[2])
+		ew.printf("  %-*s  %-*s  %s\n", w0, row[0], w1, row[1], escape.Text(row[2]))
 	}
 }
