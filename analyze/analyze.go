@@ -185,7 +185,8 @@ func readLayer(ctx context.Context, l *source.Layer, opts Options) layerResult {
 	defer s.Close() //nolint:errcheck // read-only stream; errors surface through Read
 	ro := overlay.ReadOptions{MaxEntries: opts.MaxLayerEntries, MaxContentBytes: opts.MaxLayerBytes}
 	if opts.Inspect != nil {
-		ro.Inspect = opts.Inspect(l.Index)
+		hook := opts.Inspect(l.Index)
+		ro.Inspect = func(e *overlay.Entry, hdr *tar.Header) io.Writer { return hook(e.Path, hdr) }
 	}
 	cs, err := overlay.ReadChangeset(s, ro)
 	if err == nil {

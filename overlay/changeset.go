@@ -80,6 +80,10 @@ type Entry struct {
 	Devmajor, Devminor uint32
 	ModTime            int64
 	Xattrs             map[string]string
+	// Index is the position of the entry's header in the layer's tar,
+	// counting every header from 0: a second read of the same tar finds
+	// the entry again by it (Origin.Entry).
+	Index int
 }
 
 // Changeset is one layer read into memory as metadata: its entries in tar
@@ -118,11 +122,11 @@ type ReadOptions struct {
 	// unknown types: a reader must still skip it) and the bytes of the
 	// names, link names and PAX records kept or parsed; 0 means no cap.
 	MaxContentBytes int64
-	// Inspect, when set, is called for every regular file with its cleaned
-	// path and header; the bytes of the file are also written to the
-	// writer it returns (nil for none). It lets callers scan content in the
-	// same single pass.
-	Inspect func(path string, hdr *tar.Header) io.Writer
+	// Inspect, when set, is called for every regular file with its entry
+	// (cleaned path and Index set, content not yet read) and header; the
+	// bytes of the file are also written to the writer it returns (nil for
+	// none). It lets callers scan or copy content in the same single pass.
+	Inspect func(e *Entry, hdr *tar.Header) io.Writer
 }
 
 // CleanPath normalises a tar name the way the merged view names paths:
@@ -190,6 +194,7 @@ func ReadChangeset(r io.Reader, opts ReadOptions) (*Changeset, error) {
 		if err != nil {
 			return nil, err
 		}
+		e.Index = n
 		if !ok || e.Kind != EntryFile {
 			if carriesData(hdr.Typeflag) {
 				other += hdr.Size
@@ -213,7 +218,7 @@ func ReadChangeset(r io.Reader, opts ReadOptions) (*Changeset, error) {
 			h.Reset()
 			var w io.Writer = h
 			if opts.Inspect != nil {
-				if iw := opts.Inspect(e.Path, hdr); iw != nil {
+				if iw := opts.Inspect(&e, hdr); iw != nil {
 					w = io.MultiWriter(h, iw)
 				}
 			}

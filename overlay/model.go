@@ -53,6 +53,7 @@ type version struct {
 	hash   Hash
 	layer  int32
 	refs   int32 // names of the current view that show this version
+	entry  int   // Entry.Index of the entry in its layer's tar
 }
 
 type pendingWaste struct {
@@ -309,7 +310,7 @@ func (a *applier) entry(e *Entry) {
 	switch e.Kind {
 	case EntryFile:
 		n.typ = TypeRegular
-		n.ver = &version{origin: n, size: e.Size, hash: e.Hash, layer: a.layer, refs: 1}
+		n.ver = &version{origin: n, size: e.Size, hash: e.Hash, layer: a.layer, refs: 1, entry: e.Index}
 	case EntrySymlink:
 		// Linux gives every symlink mode 0777 whatever the tar header
 		// says; the view is what the container sees.
@@ -576,6 +577,7 @@ func (n *node) file(p string) File {
 	}
 	if n.ver != nil {
 		f.Size, f.Hash = n.ver.size, n.ver.hash
+		f.Origin = Origin{Layer: int(n.ver.layer), Entry: n.ver.entry}
 	}
 	return f
 }

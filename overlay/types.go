@@ -8,6 +8,7 @@
 package overlay
 
 import (
+	"cmp"
 	"fmt"
 	"strconv"
 )
@@ -83,6 +84,27 @@ type File struct {
 	// the same non-zero Link share one inode. Zero for files that are not
 	// hard-linked.
 	Link uint64
+	// Origin names the tar entry that wrote a regular file's bytes (zero
+	// for other types). Each version has its own, so the files of the
+	// view with one Origin are the names of one version, and a writer can
+	// fetch the bytes from exactly that entry.
+	Origin Origin
+}
+
+// Origin is the tar entry a version of a regular file comes from.
+type Origin struct {
+	// Layer is the index (from 0, bottom) of the layer whose tar holds
+	// the entry; Entry is its position in that tar (Entry.Index).
+	Layer, Entry int
+}
+
+// Compare orders origins by layer, then by position in the layer's tar:
+// the order in which a reader of the layers, bottom first, meets them.
+func (o Origin) Compare(p Origin) int {
+	if c := cmp.Compare(o.Layer, p.Layer); c != 0 {
+		return c
+	}
+	return cmp.Compare(o.Entry, p.Entry)
 }
 
 // Cause says why a regular-file version is hidden from the merged view.

@@ -113,7 +113,7 @@ func build(ctx context.Context, a *analyze.Analysis, plan *Plan, opts Options, s
 			lower := model.Files()
 			from := model.Layers()
 			for _, li := range g.Layers {
-				model.Apply(originChangeset(a.Changesets[li], li))
+				model.Apply(a.Changesets[li])
 			}
 			var st func(string) bool
 			if gi == len(plan.Groups)-1 && len(plan.Strip) > 0 {
@@ -137,7 +137,7 @@ func build(ctx context.Context, a *analyze.Analysis, plan *Plan, opts Options, s
 		if !g.Rewrite {
 			for _, li := range g.Layers {
 				if cs := a.Changesets[li]; cs != nil {
-					model.Apply(originChangeset(cs, li))
+					model.Apply(cs)
 				} else {
 					model.Apply(&overlay.Changeset{})
 				}
@@ -214,31 +214,29 @@ func changesetBytes(a *analyze.Analysis, i int) int64 {
 	return 0
 }
 
-// fileHashIndex maps origin ids to the real content hashes the analysis
-// computed.
-func fileHashIndex(a *analyze.Analysis) func(overlay.Hash) (overlay.Hash, bool) {
+// fileHashIndex returns the content hash the analysis computed for the
+// entry an origin names.
+func fileHashIndex(a *analyze.Analysis) func(overlay.Origin) (overlay.Hash, bool) {
 	var mu sync.Mutex
-	idx := map[int][]overlay.Hash{}
-	return func(id overlay.Hash) (overlay.Hash, bool) {
-		l, k := splitOrigin(id)
-		if l < 0 || l >= len(a.Changesets) || a.Changesets[l] == nil {
+	idx := map[int]map[int]overlay.Hash{} // layer → Entry.Index → hash
+	return func(o overlay.Origin) (overlay.Hash, bool) {
+		if o.Layer < 0 || o.Layer >= len(a.Changesets) || a.Changesets[o.Layer] == nil {
 			return 0, false
 		}
 		mu.Lock()
-		hs, ok := idx[l]
+		hs, ok := idx[o.Layer]
 		if !ok {
-			for _, e := range a.Changesets[l].Entries {
+			hs = map[int]overlay.Hash{}
+			for _, e := range a.Changesets[o.Layer].Entries {
 				if e.Kind == overlay.EntryFile {
-					hs = append(hs, e.Hash)
+					hs[e.Index] = e.Hash
 				}
 			}
-			idx[l] = hs
+			idx[o.Layer] = hs
 		}
 		mu.Unlock()
-		if k >= len(hs) {
-			return 0, false
-		}
-		return hs[k], true
+		h, ok := hs[o.Entry]
+		return h, ok
 	}
 }
 

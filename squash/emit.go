@@ -1,7 +1,6 @@
 package squash
 
 import (
-	"cmp"
 	"fmt"
 	"maps"
 	"path"
@@ -11,33 +10,6 @@ import (
 	"github.com/layerlint/layerlint/overlay"
 )
 
-// originID names regular-file entry k (counting only regular files, in tar
-// order) of source layer l. A model fed changesets whose file hashes are
-// origin ids (originChangeset) tells, for every version of its view, the
-// exact entry that wrote it: the same replay as the real model, so hard
-// links, opaque markers and whiteouts resolve exactly as they do there.
-func originID(layer, k int) overlay.Hash {
-	return overlay.Hash(uint64(layer+1)<<32 | uint64(k)) //nolint:gosec // layer and k are small and non-negative
-}
-
-func splitOrigin(h overlay.Hash) (layer, k int) {
-	return int(uint64(h)>>32) - 1, int(uint64(h) & 0xffffffff)
-}
-
-// originChangeset copies cs with each file entry's hash replaced by its
-// origin id.
-func originChangeset(cs *overlay.Changeset, layer int) *overlay.Changeset {
-	out := &overlay.Changeset{Entries: slices.Clone(cs.Entries), ContentBytes: cs.ContentBytes}
-	k := 0
-	for i := range out.Entries {
-		if out.Entries[i].Kind == overlay.EntryFile {
-			out.Entries[i].Hash = originID(layer, k)
-			k++
-		}
-	}
-	return out
-}
-
 // outEntry is one entry of a layer being written.
 type outEntry struct {
 	Kind overlay.EntryKind
@@ -46,7 +18,7 @@ type outEntry struct {
 	// and opaque markers.
 	File overlay.File
 	// Origin names the entry whose bytes a regular file copies.
-	Origin overlay.Hash
+	Origin overlay.Origin
 	// Link is the target of a hard link.
 	Link string
 }
@@ -187,7 +159,7 @@ type emitter struct {
 	notFull map[string]bool
 	need    map[string]int
 	// lowerNames lists the lower view's paths of each version.
-	lowerNames map[overlay.Hash][]string
+	lowerNames map[overlay.Origin][]string
 }
 
 func (e *emitter) children(d string) []string {
@@ -304,16 +276,16 @@ func (e *emitter) addParents() error {
 
 // sections orders the entries.
 func (e *emitter) sections(spec *layerSpec) error {
-	byVersion := map[overlay.Hash][]string{} // upper paths of each version, walk order
+	byVersion := map[overlay.Origin][]string{} // upper paths of each version, walk order
 	for _, f := range e.upper.files {
 		if f.Type == overlay.TypeRegular {
-			byVersion[f.Hash] = append(byVersion[f.Hash], f.Path)
+			byVersion[f.Origin] = append(byVersion[f.Origin], f.Path)
 		}
 	}
-	e.lowerNames = map[overlay.Hash][]string{}
+	e.lowerNames = map[overlay.Origin][]string{}
 	for _, f := range e.lower.files {
 		if f.Type == overlay.TypeRegular {
-			e.lowerNames[f.Hash] = append(e.lowerNames[f.Hash], f.Path)
+			e.lowerNames[f.Origin] = append(e.lowerNames[f.Origin], f.Path)
 		}
 	}
 	wh := map[string][]string{}
@@ -346,7 +318,7 @@ func (e *emitter) sections(spec *layerSpec) error {
 					return err
 				}
 			case overlay.TypeRegular:
-				e.regular(spec, u, byVersion[u.Hash])
+				e.regular(spec, u, byVersion[u.Origin])
 			case overlay.TypeSymlink:
 				spec.meta = append(spec.meta, outEntry{Kind: overlay.EntrySymlink, Path: p, File: *u})
 			case overlay.TypeCharDevice:
@@ -364,11 +336,10 @@ func (e *emitter) sections(spec *layerSpec) error {
 	if err := walk(""); err != nil {
 		return err
 	}
-	slices.SortFunc(spec.files, func(x, y outEntry) int { return cmp.Compare(x.Origin, y.Origin) })
+	slices.SortFunc(spec.files, func(x, y outEntry) int { return x.Origin.Compare(y.Origin) })
 	src := map[int]bool{}
 	for _, f := range spec.files {
-		l, _ := splitOrigin(f.Origin)
-		src[l] = true
+		src[f.Origin.Layer] = true
 	}
 	spec.sources = slices.Sorted(maps.Keys(src))
 	return nil
@@ -385,7 +356,7 @@ func (e *emitter) regular(spec *layerSpec, u *overlay.File, names []string) {
 			return
 		}
 	}
-	for _, t := range e.lowerNames[u.Hash] {
+	for _, t := range e.lowerNames[u.Origin] {
 		if e.earlyTarget(t) {
 			spec.early = append(spec.early, outEntry{Kind: overlay.EntryHardlink, Path: u.Path, File: *u, Link: t})
 			return
@@ -395,7 +366,7 @@ func (e *emitter) regular(spec *layerSpec, u *overlay.File, names []string) {
 		spec.links = append(spec.links, outEntry{Kind: overlay.EntryHardlink, Path: u.Path, File: *u, Link: names[0]})
 		return
 	}
-	spec.files = append(spec.files, outEntry{Kind: overlay.EntryFile, Path: u.Path, File: *u, Origin: u.Hash})
+	spec.files = append(spec.files, outEntry{Kind: overlay.EntryFile, Path: u.Path, File: *u, Origin: u.Origin})
 }
 
 // earlyTarget reports whether a link written first in the layer resolves

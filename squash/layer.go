@@ -5,8 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"maps"
-	"slices"
 	"time"
 
 	"github.com/layerlint/layerlint/analyze/source"
@@ -22,7 +20,7 @@ type tarOptions struct {
 	// want holds the real content hash of each origin (from the
 	// analysis), checked again as the bytes are copied: the blob read now
 	// must be the one analyzed.
-	want func(origin overlay.Hash) (overlay.Hash, bool)
+	want func(origin overlay.Origin) (overlay.Hash, bool)
 }
 
 // writeTar writes the merged layer of spec to w and returns the content
@@ -46,7 +44,7 @@ func writeTar(ctx context.Context, w io.Writer, spec *layerSpec, layers []*sourc
 		}
 		end := next
 		for end < len(spec.files) {
-			if l, _ := splitOrigin(spec.files[end].Origin); l != src {
+			if spec.files[end].Origin.Layer != src {
 				break
 			}
 			end++
@@ -82,22 +80,20 @@ func copyFiles(tw *tar.Writer, l *source.Layer, files []outEntry, opts tarOption
 		}
 	}()
 	var werr error // the first write error, which ReadChangeset would misname
-	k, next := 0, 0
-	got := map[overlay.Hash]int{} // origin → index of the entry in cs
-	ro := overlay.ReadOptions{Inspect: func(_ string, _ *tar.Header) io.Writer {
-		id := originID(l.Index, k)
-		k++
-		if werr != nil || next >= len(files) || files[next].Origin != id {
+	next := 0
+	var got []int // Entry.Index of the entries copied
+	ro := overlay.ReadOptions{Inspect: func(e *overlay.Entry, _ *tar.Header) io.Writer {
+		if werr != nil || next >= len(files) || files[next].Origin.Entry != e.Index {
 			return nil
 		}
-		e := &files[next]
+		f := &files[next]
 		next++
-		if err := tw.WriteHeader(header(e, opts.clamp)); err != nil {
-			werr = fmt.Errorf("writing %s: %w", e.Path, err)
+		if err := tw.WriteHeader(header(f, opts.clamp)); err != nil {
+			werr = fmt.Errorf("writing %s: %w", f.Path, err)
 			return failWriter{werr}
 		}
-		got[id] = k - 1
-		n += e.File.Size
+		got = append(got, e.Index)
+		n += f.File.Size
 		return tw
 	}}
 	cs, err := overlay.ReadChangeset(s, ro)
@@ -114,15 +110,15 @@ func copyFiles(tw *tar.Writer, l *source.Layer, files []outEntry, opts tarOption
 		return 0, fmt.Errorf("layer %d (%s): entry for %s not found on a second read: the blob changed", l.Index, l.Digest, files[next].Path)
 	}
 	if opts.want != nil {
-		fileEntries := make([]*overlay.Entry, 0, len(got))
+		byIndex := make(map[int]*overlay.Entry, len(got))
 		for i := range cs.Entries {
 			if cs.Entries[i].Kind == overlay.EntryFile {
-				fileEntries = append(fileEntries, &cs.Entries[i])
+				byIndex[cs.Entries[i].Index] = &cs.Entries[i]
 			}
 		}
-		for _, id := range slices.Sorted(maps.Keys(got)) {
-			want, ok := opts.want(id)
-			if e := fileEntries[got[id]]; !ok || e.Hash != want {
+		for _, idx := range got {
+			want, ok := opts.want(overlay.Origin{Layer: l.Index, Entry: idx})
+			if e := byIndex[idx]; !ok || e.Hash != want {
 				return 0, fmt.Errorf("layer %d (%s): %s has different content on a second read: the blob changed", l.Index, l.Digest, e.Path)
 			}
 		}
