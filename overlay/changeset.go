@@ -321,22 +321,21 @@ func entryFromHeader(cs *Changeset, hdr *tar.Header) (Entry, bool, error) {
 		cs.Anomalies = append(cs.Anomalies, Anomaly{Path: p, Kind: AnomalyAUFSMetadata, Detail: "entry inside an AUFS metadata directory ignored"})
 		return Entry{}, false, nil
 	}
-	if strings.HasPrefix(base, WhiteoutPrefix) {
-		switch {
-		case base == OpaqueMarker:
-			return Entry{Path: dir, Kind: EntryOpaque}, true, nil
-		case strings.HasPrefix(base, WhiteoutMeta):
-			cs.Anomalies = append(cs.Anomalies, Anomaly{Path: p, Kind: AnomalyAUFSMetadata, Detail: "AUFS metadata entry ignored"})
-			return Entry{}, false, nil
-		case base == WhiteoutPrefix:
-			cs.Anomalies = append(cs.Anomalies, Anomaly{Path: p, Kind: AnomalyBadWhiteout, Detail: "whiteout with an empty name ignored"})
-			return Entry{}, false, nil
+	switch kind, target := ClassifyName(base); kind {
+	case NamePlain:
+	case NameOpaque:
+		return Entry{Path: dir, Kind: EntryOpaque}, true, nil
+	case NameAUFSMeta:
+		cs.Anomalies = append(cs.Anomalies, Anomaly{Path: p, Kind: AnomalyAUFSMetadata, Detail: "AUFS metadata entry ignored"})
+		return Entry{}, false, nil
+	case NameBadWhiteout:
+		detail := "whiteout of " + target + " ignored"
+		if target == "" {
+			detail = "whiteout with an empty name ignored"
 		}
-		target := strings.TrimPrefix(base, WhiteoutPrefix)
-		if target == "." || target == ".." {
-			cs.Anomalies = append(cs.Anomalies, Anomaly{Path: p, Kind: AnomalyBadWhiteout, Detail: "whiteout of " + target + " ignored"})
-			return Entry{}, false, nil
-		}
+		cs.Anomalies = append(cs.Anomalies, Anomaly{Path: p, Kind: AnomalyBadWhiteout, Detail: detail})
+		return Entry{}, false, nil
+	case NameWhiteout:
 		return Entry{Path: path.Join(dir, target), Kind: EntryWhiteout}, true, nil
 	}
 	if p == "" {

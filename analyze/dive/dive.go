@@ -3,7 +3,6 @@ package dive
 import (
 	"slices"
 	"sort"
-	"strings"
 
 	"github.com/layerlint/layerlint/overlay"
 )
@@ -99,8 +98,9 @@ func (c *Calculator) score(tree, lookup *node) {
 		if len(n.children) > 0 {
 			return true
 		}
-		whiteout := isWhiteout(name)
-		p := joinPath(dir, strings.TrimPrefix(name, overlay.WhiteoutPrefix))
+		kind, rest := overlay.ClassifyName(name)
+		whiteout := kind != overlay.NamePlain // as dive: any ".wh." name
+		p := joinPath(dir, rest)
 		st := c.stats[p]
 		if st == nil {
 			st = &pathStat{path: p, min: -1}

@@ -29,8 +29,6 @@ type node struct {
 // it drops opaque markers without dropping their parent directories.
 const doubleWhiteoutPrefix = ".wh..wh.."
 
-func isWhiteout(name string) bool { return strings.HasPrefix(name, overlay.WhiteoutPrefix) }
-
 func joinPath(dir, name string) string {
 	if dir == "" {
 		return name
@@ -158,8 +156,10 @@ func (n *node) clone() *node {
 // directory's payload with an empty one.
 func (n *node) stack(upper *node) {
 	upper.walk("", func(dir, name string, c *node) bool {
-		if isWhiteout(name) {
-			n.remove(joinPath(dir, strings.TrimPrefix(name, overlay.WhiteoutPrefix)))
+		// dive takes every ".wh." name for a whiteout of the rest of
+		// the name, opaque markers and AUFS metadata included.
+		if kind, rest := overlay.ClassifyName(name); kind != overlay.NamePlain {
+			n.remove(joinPath(dir, rest))
 		} else {
 			n.add(joinPath(dir, name), c.data, true)
 		}

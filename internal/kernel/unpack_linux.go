@@ -181,18 +181,19 @@ func (u *unpacker) entry(hdr *tar.Header, r io.Reader) error {
 		return overlay.ErrUnsafePath
 	}
 	dir, base := splitPath(p)
-	if strings.HasPrefix(base, overlay.WhiteoutPrefix) {
-		switch {
-		case base == overlay.OpaqueMarker:
-			if !u.markerSet[dir] {
-				u.markerSet[dir] = true
-				u.markers = append(u.markers, dir)
-			}
-		case strings.HasPrefix(base, overlay.WhiteoutMeta), base == overlay.WhiteoutPrefix:
-			u.stats.Ignored++
-		default:
-			u.whiteouts = append(u.whiteouts, path.Join(dir, strings.TrimPrefix(base, overlay.WhiteoutPrefix)))
+	switch kind, target := overlay.ClassifyName(base); kind {
+	case overlay.NamePlain:
+	case overlay.NameOpaque:
+		if !u.markerSet[dir] {
+			u.markerSet[dir] = true
+			u.markers = append(u.markers, dir)
 		}
+		return nil
+	case overlay.NameAUFSMeta, overlay.NameBadWhiteout:
+		u.stats.Ignored++
+		return nil
+	case overlay.NameWhiteout:
+		u.whiteouts = append(u.whiteouts, path.Join(dir, target))
 		return nil
 	}
 	if p == "" {
