@@ -6,65 +6,44 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"strconv"
-	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
+	"github.com/layerlint/layerlint/analyze/source"
 )
 
-// Compression of a layer written.
-type Compression uint8
+// Compression of a layer written: the one enum of package source.
+type Compression = source.Compression
 
-// Compressions. CompressionSource keeps what the source used (gzip where
-// the source was uncompressed: layerlint never writes an uncompressed layer
-// unless asked).
+// Compressions. CompressionSource, the zero value, keeps what the source
+// used (gzip where the source was uncompressed: layerlint never writes an
+// uncompressed layer unless asked).
 const (
-	CompressionSource Compression = iota
-	CompressionNone
-	CompressionGzip
-	CompressionZstd
+	CompressionSource = source.CompressionUnknown
+	CompressionNone   = source.CompressionNone
+	CompressionGzip   = source.CompressionGzip
+	CompressionZstd   = source.CompressionZstd
 )
 
-func (c Compression) String() string {
-	switch c {
-	case CompressionSource:
-		return "source"
-	case CompressionNone:
-		return "none"
-	case CompressionGzip:
-		return "gzip"
-	case CompressionZstd:
-		return "zstd"
-	}
-	return "compression(" + strconv.Itoa(int(c)) + ")"
-}
-
-// ParseCompression reads gzip, zstd, none or "" (the source's).
+// ParseCompression reads gzip, zstd, none, or "" or "source" (the
+// source's).
 func ParseCompression(s string) (Compression, error) {
-	switch s {
-	case "", "source":
+	if s == "" || s == "source" {
 		return CompressionSource, nil
-	case "gzip":
-		return CompressionGzip, nil
-	case "zstd":
-		return CompressionZstd, nil
-	case "none":
-		return CompressionNone, nil
+	}
+	if c, ok := source.ParseCompression(s); ok {
+		return c, nil
 	}
 	return 0, fmt.Errorf("compression %q: want gzip, zstd or none: %w", s, ErrBadPlan)
 }
 
-// compressionOf reads a layer media type.
+// compressionOf reads a layer media type; what implies none (an unknown
+// media type) counts as uncompressed.
 func compressionOf(mt types.MediaType) Compression {
-	s := string(mt)
-	switch {
-	case strings.HasSuffix(s, "+zstd") || strings.HasSuffix(s, ".zstd"):
-		return CompressionZstd
-	case strings.HasSuffix(s, "+gzip") || strings.HasSuffix(s, ".gzip"):
-		return CompressionGzip
+	if c, _, _ := source.ClassifyLayerMediaType(mt); c != source.CompressionUnknown {
+		return c
 	}
 	return CompressionNone
 }
@@ -88,26 +67,11 @@ func familyOf(manifest types.MediaType) family {
 
 // layerMediaType is the media type of a layer of the family.
 func layerMediaType(f family, c Compression) (types.MediaType, error) {
-	switch f {
-	case familyDocker:
-		switch c {
-		case CompressionGzip:
-			return types.DockerLayer, nil
-		case CompressionNone:
-			return types.DockerUncompressedLayer, nil
-		case CompressionZstd, CompressionSource:
-		}
+	if mt, ok := source.LayerMediaType(c, f == familyDocker); ok {
+		return mt, nil
+	}
+	if f == familyDocker && c != CompressionSource {
 		return "", fmt.Errorf("%s layers in a Docker image: Docker media types have no such layer type (convert to OCI first): %w", c, ErrBadPlan)
-	case familyOCI:
-		switch c {
-		case CompressionGzip:
-			return types.OCILayer, nil
-		case CompressionZstd:
-			return types.OCILayerZStd, nil
-		case CompressionNone:
-			return types.OCIUncompressedLayer, nil
-		case CompressionSource:
-		}
 	}
 	return "", fmt.Errorf("no media type for %s: %w", c, ErrBadPlan)
 }

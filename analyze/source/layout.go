@@ -570,7 +570,7 @@ func (lr *layoutReader) layer(i int, d v1.Descriptor, diffID v1.Hash, what strin
 	if err := checkDescriptor(d, maxBlobSize); err != nil {
 		return nil, fmt.Errorf("layer %d of %s in %s: %w", i, what, lr.origin, err)
 	}
-	info, ok := layerMediaTypes(d.MediaType)
+	_, foreign, ok := ClassifyLayerMediaType(d.MediaType)
 	if !ok {
 		return nil, fmt.Errorf("layer %d (%s) of %s in %s: media type %q is not a layer: %w",
 			i, d.Digest, what, lr.origin, d.MediaType, ErrInvalid)
@@ -582,7 +582,7 @@ func (lr *layoutReader) layer(i int, d v1.Descriptor, diffID v1.Hash, what strin
 	}
 	size, err := lr.st.stat(l.blob)
 	switch {
-	case errors.Is(err, ErrNotFound) && info.foreign:
+	case errors.Is(err, ErrNotFound) && foreign:
 		l.Missing = true
 		l.MissingReason = fmt.Sprintf("non-distributable layer %s is not in the image (urls: %s)", d.Digest, strings.Join(d.URLs, " "))
 	case err != nil:

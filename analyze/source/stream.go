@@ -6,73 +6,11 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"strconv"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 )
-
-// Compression is the encoding of a layer blob.
-type Compression uint8
-
-// Compressions. The zero value means "not known" (no media type to imply
-// one, or a stream not yet opened).
-const (
-	CompressionUnknown Compression = iota
-	CompressionNone
-	CompressionGzip
-	CompressionZstd
-)
-
-func (c Compression) String() string {
-	switch c {
-	case CompressionUnknown:
-		return "unknown"
-	case CompressionNone:
-		return "none"
-	case CompressionGzip:
-		return "gzip"
-	case CompressionZstd:
-		return "zstd"
-	}
-	return "compression(" + strconv.Itoa(int(c)) + ")"
-}
-
-// Media types that ggcr's types package lacks.
-const (
-	mediaTypeOCIRestrictedLayerZstd types.MediaType = "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd"
-)
-
-type layerMediaInfo struct {
-	compression Compression
-	foreign     bool
-}
-
-// layerMediaTypes tells what a layer media type implies. An empty media
-// type (a classic docker archive) implies nothing.
-func layerMediaTypes(mt types.MediaType) (layerMediaInfo, bool) {
-	// Media types are an open set; the unlisted ones are handled by default.
-	//exhaustive:ignore
-	switch mt {
-	case "":
-		return layerMediaInfo{compression: CompressionUnknown}, true
-	case types.OCILayer, types.DockerLayer:
-		return layerMediaInfo{compression: CompressionGzip}, true
-	case types.OCIRestrictedLayer, types.DockerForeignLayer:
-		return layerMediaInfo{compression: CompressionGzip, foreign: true}, true
-	case types.OCILayerZStd:
-		return layerMediaInfo{compression: CompressionZstd}, true
-	case mediaTypeOCIRestrictedLayerZstd:
-		return layerMediaInfo{compression: CompressionZstd, foreign: true}, true
-	case types.OCIUncompressedLayer, types.DockerUncompressedLayer:
-		return layerMediaInfo{compression: CompressionNone}, true
-	case types.OCIUncompressedRestrictedLayer:
-		return layerMediaInfo{compression: CompressionNone, foreign: true}, true
-	}
-	return layerMediaInfo{}, false
-}
 
 // sniff names the compression its first bytes reveal. Anything without a
 // known magic is taken as a plain tar (which has no magic at offset 0); xz
@@ -195,8 +133,7 @@ func (l *Layer) Open(verify bool) (_ *Stream, err error) {
 	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("reading layer %d blob %s: %w", l.Index, l.Digest, err)
 	}
-	info, _ := layerMediaTypes(l.MediaType)
-	s.stats.Declared = info.compression
+	s.stats.Declared, _, _ = ClassifyLayerMediaType(l.MediaType)
 	if s.stats.Compression, err = sniff(magic); err != nil {
 		return nil, fmt.Errorf("layer %d blob %s: %w", l.Index, l.Digest, err)
 	}
