@@ -54,6 +54,9 @@ func writeFileAtomic(fsys fsys, dir, name string, data []byte) error {
 // It returns how to take the output back: remove dir if it made it, else
 // empty it again.
 func prepareOutput(fsys fsys, dir string) (undo func() error, err error) {
+	if fi, err := os.Lstat(dir); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		return nil, fmt.Errorf("output %s is a symlink: name the folder it points to", dir)
+	}
 	entries, err := os.ReadDir(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):

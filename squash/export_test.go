@@ -17,7 +17,7 @@ var ErrInjected = errors.New("injected fault")
 // more than budget bytes were written (budget < 0: unlimited), as a full
 // disk does, with ENOSPC. Operations are counted across goroutines.
 type faultFS struct {
-	osFS
+	inner   fsys
 	mu      sync.Mutex
 	ops     int
 	failAt  int
@@ -39,64 +39,64 @@ func (f *faultFS) CreateTemp(dir, pattern string) (file, error) {
 	if err := f.tick("createtemp", dir); err != nil {
 		return nil, err
 	}
-	of, err := os.CreateTemp(dir, pattern)
+	of, err := f.inner.CreateTemp(dir, pattern)
 	if err != nil {
 		return nil, err
 	}
-	return &faultFile{File: of, fs: f}, nil
+	return &faultFile{file: of, fs: f}, nil
 }
 
 func (f *faultFS) MkdirTemp(dir, pattern string) (string, error) {
 	if err := f.tick("mkdirtemp", dir); err != nil {
 		return "", err
 	}
-	return f.osFS.MkdirTemp(dir, pattern)
+	return f.inner.MkdirTemp(dir, pattern)
 }
 
 func (f *faultFS) MkdirAll(name string, perm os.FileMode) error {
 	if err := f.tick("mkdir", name); err != nil {
 		return err
 	}
-	return f.osFS.MkdirAll(name, perm)
+	return f.inner.MkdirAll(name, perm)
 }
 
 func (f *faultFS) Rename(oldpath, newpath string) error {
 	if err := f.tick("rename", newpath); err != nil {
 		return err
 	}
-	return f.osFS.Rename(oldpath, newpath)
+	return f.inner.Rename(oldpath, newpath)
 }
 
 func (f *faultFS) Link(oldname, newname string) error {
 	if err := f.tick("link", newname); err != nil {
 		return err
 	}
-	return f.osFS.Link(oldname, newname)
+	return f.inner.Link(oldname, newname)
 }
 
 func (f *faultFS) Remove(name string) error {
 	if err := f.tick("remove", name); err != nil {
 		return err
 	}
-	return f.osFS.Remove(name)
+	return f.inner.Remove(name)
 }
 
 func (f *faultFS) RemoveAll(name string) error {
 	if err := f.tick("removeall", name); err != nil {
 		return err
 	}
-	return f.osFS.RemoveAll(name)
+	return f.inner.RemoveAll(name)
 }
 
 func (f *faultFS) SyncDir(dir string) error {
 	if err := f.tick("syncdir", dir); err != nil {
 		return err
 	}
-	return f.osFS.SyncDir(dir)
+	return f.inner.SyncDir(dir)
 }
 
 type faultFile struct {
-	*os.File
+	file
 	fs *faultFS
 }
 
@@ -111,7 +111,7 @@ func (f *faultFile) Write(p []byte) (int, error) {
 	}
 	f.fs.written += room
 	f.fs.mu.Unlock()
-	n, err := f.File.Write(p[:room])
+	n, err := f.file.Write(p[:room])
 	if err == nil && n < len(p) {
 		err = &fs.PathError{Op: "write", Path: f.Name(), Err: syscall.ENOSPC}
 	}
@@ -122,15 +122,15 @@ func (f *faultFile) Sync() error {
 	if err := f.fs.tick("sync", f.Name()); err != nil {
 		return err
 	}
-	return f.File.Sync()
+	return f.file.Sync()
 }
 
 func (f *faultFile) Close() error {
 	if err := f.fs.tick("close", f.Name()); err != nil {
-		_ = f.File.Close() // the descriptor goes anyway, as close(2) does
+		_ = f.file.Close() // the descriptor goes anyway, as close(2) does
 		return err
 	}
-	return f.File.Close()
+	return f.file.Close()
 }
 
 // WithFaults returns t writing through a faultFS failing its failAt-th
@@ -138,7 +138,7 @@ func (f *faultFile) Close() error {
 // operations ran.
 func WithFaults(t Target, failAt int, budget int64) (_ Target, ops func() int) {
 	f := &faultFS{failAt: failAt, budget: budget}
-	t.fs = f
+	t.wrap = func(inner fsys) fsys { f.inner = inner; return f }
 	return t, func() int {
 		f.mu.Lock()
 		defer f.mu.Unlock()

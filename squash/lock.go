@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/layerlint/layerlint/internal/safefs"
 )
 
 // ErrLocked is returned when another layerlint is changing the same OCI
@@ -22,17 +24,24 @@ const LockName = ".layerlint.lock"
 // lockLayout takes the exclusive lock of the layout at dir, or fails at
 // once with ErrLocked: an in-place fix does not wait for another one,
 // whose result it would then rewrite from a stale analysis.
-func lockLayout(dir string) (unlock func() error, err error) {
+//
+// The lock file is opened through the layout's handle without following a
+// symlink: a link planted at LockName would otherwise make root truncate
+// and write the file it points to.
+func lockLayout(root *safefs.Dir) (unlock func() error, err error) {
+	dir := root.Path()
 	p := filepath.Join(dir, LockName)
 	// A holder removes the file before it lets go of the lock, so a lock
 	// won on a file that is no longer at p is stale: try again.
 	for range 8 {
-		f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o600)
+		f, err := root.OpenFile(LockName, os.O_RDWR|os.O_CREATE, 0o600)
 		if err != nil {
 			return nil, fmt.Errorf("locking %s: %w", p, err)
 		}
 		if err := flock(f); err != nil {
-			holder, _ := os.ReadFile(p) // best effort, for the message
+			holder := make([]byte, 32)
+			n, _ := f.ReadAt(holder, 0) // best effort, for the message
+			holder = holder[:n]
 			cerr := f.Close()
 			if errors.Is(err, errWouldBlock) {
 				who := ""
@@ -44,13 +53,13 @@ func lockLayout(dir string) (unlock func() error, err error) {
 			return nil, errors.Join(fmt.Errorf("locking %s: %w", p, err), cerr)
 		}
 		fi, err1 := f.Stat()
-		pi, err2 := os.Stat(p)
+		pi, err2 := root.Lstat(LockName)
 		if err1 == nil && err2 == nil && os.SameFile(fi, pi) {
 			if err := f.Truncate(0); err == nil {
 				_, _ = f.WriteString(strconv.Itoa(os.Getpid()) + "\n") // informative only
 			}
 			return func() error {
-				rerr := os.Remove(p)
+				rerr := root.Remove(LockName)
 				if errors.Is(rerr, fs.ErrNotExist) {
 					rerr = nil
 				}

@@ -3,11 +3,14 @@ package squash
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/layerlint/layerlint/analyze/source"
+	"github.com/layerlint/layerlint/internal/safefs"
 )
 
 // OutputKind says where the rewritten image goes.
@@ -59,9 +62,9 @@ type Target struct {
 	// platforms not selected, its annotations and its order are kept.
 	Source source.Reference
 
-	// fs is what every write goes through (tests inject faults); nil is
-	// the OS.
-	fs fsys
+	// wrap, when set, wraps the filesystem every write goes through
+	// (tests inject faults).
+	wrap func(fsys) fsys
 }
 
 // A target is one kind of output of Fix. Fix drives every kind through
@@ -145,16 +148,62 @@ func (w *written) writeRoot(sink blobSink) (v1.Descriptor, error) {
 // newTarget returns the target of t's kind: the one registration of each
 // output kind.
 func newTarget(t Target) (target, error) {
-	fsys := fsOf(t)
 	switch t.Kind {
 	case OutputNone:
 		return dryRun{}, nil
 	case OutputLayout:
-		return &layoutTarget{fs: fsys, dir: t.Path, source: t.Source}, nil
+		if err := outsideSource(t); err != nil {
+			return nil, err
+		}
+		return &layoutTarget{wrap: t.wrap, dir: t.Path, source: t.Source}, nil
 	case OutputDockerArchive:
-		return &archiveTarget{fs: fsys, path: t.Path}, nil
+		if err := outsideSource(t); err != nil {
+			return nil, err
+		}
+		return &archiveTarget{wrap: t.wrap, path: t.Path}, nil
 	case OutputInPlace:
-		return &inPlaceTarget{fs: fsys, dir: t.Path, gc: t.GC}, nil
+		return &inPlaceTarget{wrap: t.wrap, dir: t.Path, gc: t.GC}, nil
 	}
 	return nil, fmt.Errorf("output kind %s: %w", t.Kind, ErrBadPlan)
+}
+
+// outsideSource refuses an output inside the source layout: writing there
+// would change the source (the in-place mode exists for that, with its
+// lock and its proof), and a cleanup of the output could delete from it.
+func outsideSource(t Target) error {
+	if t.Source.Path == "" {
+		return nil
+	}
+	src, out := t.Source.Path, t.Path
+	if fi, err := os.Stat(src); err != nil || !fi.IsDir() {
+		return nil //nolint:nilerr // an archive or nothing there: no folder to write into
+	}
+	// Compare the resolved paths too: a symlink may hide that one is in
+	// the other.
+	for _, p := range [][2]string{{src, out}, {resolved(src), resolved(out)}} {
+		if _, err := safefs.Rel(p[0], p[1]); err == nil {
+			return fmt.Errorf("--output %s is inside the source layout %s: write it elsewhere, or use --in-place: %w", t.Path, t.Source.Path, ErrBadPlan)
+		}
+	}
+	return nil
+}
+
+// resolved returns p with its symlinks resolved, as far as it exists.
+func resolved(p string) string {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return p
+	}
+	rest := ""
+	for cur := abs; ; {
+		if r, err := filepath.EvalSymlinks(cur); err == nil {
+			return filepath.Join(r, rest)
+		}
+		parent := filepath.Dir(cur)
+		if parent == cur {
+			return abs
+		}
+		rest = filepath.Join(filepath.Base(cur), rest)
+		cur = parent
+	}
 }

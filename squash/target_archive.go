@@ -14,8 +14,11 @@ import (
 // from it through a temp file and a rename. A docker archive holds one
 // image, so one platform.
 type archiveTarget struct {
+	wrap func(fsys) fsys
 	fs   fsys
-	path string
+	// closeFS lets go of the archive's folder; set by prepare.
+	closeFS func() error
+	path    string
 	// stage is the staging layout, removed by release.
 	stage string
 	sink  *layoutSink
@@ -28,6 +31,10 @@ var _ target = (*archiveTarget)(nil)
 func (t *archiveTarget) prepare(imgs []Image) (blobSink, error) {
 	if len(imgs) != 1 {
 		return nil, fmt.Errorf("a docker archive holds one image per platform; select one with --platform: %w", ErrBadPlan)
+	}
+	var err error
+	if t.fs, t.closeFS, err = openFS(filepath.Dir(t.path), t.wrap); err != nil {
+		return nil, fmt.Errorf("output %s: %w", t.path, err)
 	}
 	stage, err := t.fs.MkdirTemp(filepath.Dir(t.path), tempPrefix+"stage-")
 	if err != nil {
@@ -84,8 +91,12 @@ func (t *archiveTarget) rollback() error {
 }
 
 func (t *archiveTarget) release() error {
-	if t.stage == "" {
-		return nil
+	var err error
+	if t.stage != "" {
+		err = removeAll(t.fs, t.stage)
 	}
-	return removeAll(t.fs, t.stage)
+	if t.closeFS != nil {
+		err = errors.Join(err, t.closeFS())
+	}
+	return err
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/layerlint/layerlint/analyze/source"
+	"github.com/layerlint/layerlint/internal/safefs"
 )
 
 // inPlaceTarget updates the source OCI layout (OutputInPlace) under its
@@ -14,7 +15,10 @@ import (
 // rename (inPlace.Swap). On a failure before that, the blobs it added are
 // removed again.
 type inPlaceTarget struct {
+	wrap func(fsys) fsys
 	fs   fsys
+	// root is the layout held open; set by prepare.
+	root *safefs.Dir
 	dir  string
 	gc   bool
 	sink *layoutSink
@@ -30,7 +34,16 @@ func (t *inPlaceTarget) prepare(imgs []Image) (blobSink, error) {
 			return nil, fmt.Errorf("--in-place needs an OCI layout directory, not a %s: %w", im.Analysis.Image.Format, ErrBadPlan)
 		}
 	}
-	unlock, err := lockLayout(t.dir)
+	root, err := safefs.Open(t.dir)
+	if err != nil {
+		return nil, fmt.Errorf("opening layout %s: %w", t.dir, err)
+	}
+	t.root = root
+	t.fs = dirFS{d: root}
+	if t.wrap != nil {
+		t.fs = t.wrap(t.fs)
+	}
+	unlock, err := lockLayout(root)
 	if err != nil {
 		return nil, err
 	}
@@ -73,8 +86,12 @@ func (t *inPlaceTarget) rollback() error {
 }
 
 func (t *inPlaceTarget) release() error {
-	if t.unlock == nil {
-		return nil
+	var err error
+	if t.unlock != nil {
+		err = t.unlock()
 	}
-	return t.unlock()
+	if t.root != nil {
+		err = errors.Join(err, t.root.Close())
+	}
+	return err
 }

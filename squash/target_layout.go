@@ -3,6 +3,9 @@ package squash
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/layerlint/layerlint/analyze/source"
 )
@@ -11,10 +14,13 @@ import (
 // directory must be absent or empty; on a failure it is removed again (or
 // emptied, when it was there before).
 type layoutTarget struct {
-	fs     fsys
-	dir    string
-	source source.Reference
-	sink   *layoutSink
+	wrap func(fsys) fsys
+	fs   fsys
+	// closeFS lets go of the folder that holds dir; set by prepare.
+	closeFS func() error
+	dir     string
+	source  source.Reference
+	sink    *layoutSink
 	// undo takes the output back; set by prepare.
 	undo func() error
 }
@@ -22,6 +28,16 @@ type layoutTarget struct {
 var _ target = (*layoutTarget)(nil)
 
 func (t *layoutTarget) prepare([]Image) (blobSink, error) {
+	// Every write goes below the folder that holds the output, held open:
+	// a symlink planted at the output or below it fails the write.
+	parent := filepath.Dir(t.dir)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return nil, fmt.Errorf("creating the folder of output %s: %w", t.dir, err)
+	}
+	var err error
+	if t.fs, t.closeFS, err = openFS(parent, t.wrap); err != nil {
+		return nil, fmt.Errorf("output %s: %w", t.dir, err)
+	}
 	undo, err := prepareOutput(t.fs, t.dir)
 	if err != nil {
 		return nil, err
@@ -63,4 +79,9 @@ func (t *layoutTarget) rollback() error {
 	return t.undo()
 }
 
-func (t *layoutTarget) release() error { return nil }
+func (t *layoutTarget) release() error {
+	if t.closeFS == nil {
+		return nil
+	}
+	return t.closeFS()
+}
