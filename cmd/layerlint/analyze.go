@@ -6,6 +6,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/layerlint/layerlint/analyze"
+	"github.com/layerlint/layerlint/internal/htmlreport"
 )
 
 func analyzeCommand() *cli.Command {
@@ -18,7 +19,7 @@ func analyzeCommand() *cli.Command {
 			"three metrics, and the top wasted paths. With --verify, also mounts the layers with\n" +
 			"the kernel's overlayfs (root only) and checks that the model's merged view matches.",
 		Flags: append(imageFlags(),
-			&cli.StringFlag{Name: "format", Value: "text", Usage: "`text` or json"},
+			&cli.StringFlag{Name: "format", Value: "text", Usage: "`text`, json or html (one self-contained page: layer chart, filesystem map, wasted paths)"},
 			&cli.IntFlag{Name: "top", Value: 10, Usage: "how many wasted-path groups to list in text output"},
 			&cli.BoolFlag{Name: "exact-wire", Usage: "measure the compressed size of wasted files with each layer's codec (reads those layers twice)"},
 			&cli.BoolFlag{Name: "verify", Usage: "compare the model's merged view with a real overlayfs mount (needs root)"},
@@ -30,8 +31,8 @@ func analyzeCommand() *cli.Command {
 
 func runAnalyze(c *cli.Context) error {
 	format := c.String("format")
-	if format != "text" && format != "json" {
-		return withCode(ExitInput, fmt.Errorf("analyze: --format %q: want text or json", format))
+	if format != "text" && format != "json" && format != "html" {
+		return withCode(ExitInput, fmt.Errorf("analyze: --format %q: want text, json or html", format))
 	}
 	src, err := openImage(c)
 	if err != nil {
@@ -40,6 +41,7 @@ func runAnalyze(c *cli.Context) error {
 	defer src.Close() //nolint:errcheck // read-only
 	imgs := src.Images()
 	var reports []*analyze.Report
+	var pages []htmlreport.Image
 	failed := false
 	for i, img := range imgs {
 		opts := analyzeOptions(c, src, img)
@@ -50,6 +52,7 @@ func runAnalyze(c *cli.Context) error {
 		}
 		a.Report.Image.Reference = referenceName(c, img, len(imgs) > 1)
 		reports = append(reports, a.Report)
+		pages = append(pages, htmlreport.Image{Report: a.Report, Model: a.Model})
 		if format == "text" {
 			if i > 0 {
 				fmt.Fprintln(c.App.Writer)
@@ -72,6 +75,11 @@ func runAnalyze(c *cli.Context) error {
 			v = reports
 		}
 		if err := analyze.WriteJSON(c.App.Writer, v); err != nil {
+			return err
+		}
+	}
+	if format == "html" {
+		if err := htmlreport.Write(c.App.Writer, htmlreport.KindAnalyze, pages, htmlreport.Options{Version: version}); err != nil {
 			return err
 		}
 	}

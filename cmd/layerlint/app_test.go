@@ -50,6 +50,8 @@ func TestExitCodes(t *testing.T) {
 	}{
 		{"analyze text", []string{"analyze", sample}, ExitOK, "Top wasted paths", ""},
 		{"analyze json", []string{"analyze", "--format", "json", sample}, ExitOK, `"schemaVersion": 1`, ""},
+		{"analyze html", []string{"analyze", "--format", "html", sample}, ExitOK, `<script type="application/json" id="report-data">{"kind":"analyze"`, ""},
+		{"lint html", []string{"lint", "--format", "html", sample}, ExitOK, `<script type="application/json" id="report-data">{"kind":"lint"`, ""},
 		{"ls", []string{"ls", sample, "etc"}, ExitOK, "/etc/app.conf", ""},
 		{"ls as of layer 0", []string{"ls", "--layer", "0", sample, "tmp/build"}, ExitOK, "/tmp/build/main.o", ""},
 		{"ls layer out of range", []string{"ls", "--layer", "9", sample}, ExitInput, "", "layers 0 to 3"},

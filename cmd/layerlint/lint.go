@@ -12,6 +12,7 @@ import (
 
 	"github.com/layerlint/layerlint/analyze"
 	"github.com/layerlint/layerlint/internal/escape"
+	"github.com/layerlint/layerlint/internal/htmlreport"
 	"github.com/layerlint/layerlint/rules"
 	"github.com/layerlint/layerlint/rules/config"
 	"github.com/layerlint/layerlint/rules/format"
@@ -23,6 +24,7 @@ func lintCommand() *cli.Command {
 	for _, f := range format.Formats() {
 		formats = append(formats, f.String())
 	}
+	formats = append(formats, "html")
 	return &cli.Command{
 		Name:      "lint",
 		Usage:     "check an image against the rules and a CI policy",
@@ -52,6 +54,7 @@ func lintCommand() *cli.Command {
 // lintFlags are the lint flags, read and checked before any work.
 type lintFlags struct {
 	format        format.Format
+	html          bool // the HTML page, which needs more than the results
 	failOn        gate.FailOn
 	output        string
 	writeBaseline string
@@ -60,8 +63,10 @@ type lintFlags struct {
 func readLintFlags(c *cli.Context) (lintFlags, error) {
 	var lf lintFlags
 	var err error
-	if lf.format, err = format.Parse(c.String("format")); err != nil {
-		return lf, withCode(ExitInput, fmt.Errorf("lint: --format: %w", err))
+	if c.String("format") == "html" {
+		lf.html = true
+	} else if lf.format, err = format.Parse(c.String("format")); err != nil {
+		return lf, withCode(ExitInput, fmt.Errorf("lint: --format: %w (or html)", err))
 	}
 	if c.IsSet("fail-on") {
 		if lf.failOn, err = gate.ParseFailOn(c.String("fail-on")); err != nil {
@@ -138,6 +143,11 @@ func runLint(c *cli.Context) error {
 
 	fopts := format.Options{Version: version}
 	write := func(w io.Writer) error { return format.Write(w, lf.format, results, fopts) }
+	if lf.html {
+		write = func(w io.Writer) error {
+			return htmlreport.Write(w, htmlreport.KindLint, lintPages(facts, results), htmlreport.Options{Version: version})
+		}
+	}
 	if lf.output == "-" || lf.output == "" {
 		fopts.Color = lf.format == format.Text && useColor(c.App.Writer)
 		if err := write(c.App.Writer); err != nil {
@@ -159,6 +169,15 @@ func runLint(c *cli.Context) error {
 		return withCode(ExitFailed, errSilent)
 	}
 	return nil
+}
+
+// lintPages pairs each result with the merged view its map draws.
+func lintPages(facts []*rules.Facts, results []*gate.Result) []htmlreport.Image {
+	out := make([]htmlreport.Image, len(results))
+	for i, r := range results {
+		out[i] = htmlreport.Image{Report: r.Report, Model: facts[i].Model, Lint: r}
+	}
+	return out
 }
 
 func evaluate(g *gate.Gate, facts []*rules.Facts) []*gate.Result {

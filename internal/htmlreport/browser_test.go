@@ -1,0 +1,420 @@
+package htmlreport_test
+
+// Browser tests: the pages open in Debian's Chromium, headless, driven
+// through the DevTools protocol by chromedp. They skip where Chromium is
+// not installed, and fail instead in CI (internal/testenv).
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/layerlint/layerlint/fixtures"
+	"github.com/layerlint/layerlint/internal/htmlreport"
+	"github.com/layerlint/layerlint/internal/testenv"
+)
+
+// ArtifactsVar names a directory where the browser tests leave a
+// screenshot of every page they open (CI keeps it); without it the
+// screenshots go to the test's temporary directory.
+const ArtifactsVar = "LAYERLINT_ARTIFACTS"
+
+// browser is one headless Chromium for a test, with what its pages did.
+type browser struct {
+	ctx context.Context
+	mu  sync.Mutex
+	// problems are console errors, exceptions, browser log errors and
+	// dialogs; requests every URL the tab asked for.
+	problems []string
+	requests []string
+}
+
+// newBrowser starts Chromium with a fresh profile and everything that
+// could reach the network turned off (the machine has none anyway).
+func newBrowser(t *testing.T) *browser {
+	t.Helper()
+	exe := testenv.LookPath(t, "chromium")
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe),
+		chromedp.NoSandbox, // we run as root in CI; the pages are our own
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("hide-scrollbars", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	b := &browser{}
+	ctx, cancel := chromedp.NewContext(actx, chromedp.WithListener(b.listen))
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	// The first Do starts the browser and must not carry a timeout.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("starting %s: %v", exe, err)
+	}
+	b.ctx = ctx
+	// A headless tab is not the focused window: without this, focus()
+	// moves document.activeElement but fires no focus event.
+	if _, err := chromedp.Call(ctx, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	dialogs := chromedp.Events(ctx, page.JavascriptDialogOpening)
+	go func() {
+		// A dialog would block the page: note it and dismiss it.
+		for ev, err := range dialogs {
+			if err != nil {
+				return
+			}
+			b.note("dialog opened: " + ev.Message)
+			_, _ = chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false})
+		}
+	}()
+	return b
+}
+
+func (b *browser) note(s string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.problems = append(b.problems, s)
+}
+
+// listen runs in the tab's read loop: it only records.
+func (b *browser) listen(ev any) {
+	switch ev := ev.(type) {
+	case *runtime.EventConsoleAPICalled:
+		if ev.Type == runtime.ConsoleAPICalledTypeError || ev.Type == runtime.ConsoleAPICalledTypeWarning || ev.Type == runtime.ConsoleAPICalledTypeAssert {
+			var parts []string
+			for _, a := range ev.Args {
+				parts = append(parts, string(a.Value)+a.Description)
+			}
+			b.note("console." + string(ev.Type) + ": " + strings.Join(parts, " "))
+		}
+	case *runtime.EventExceptionThrown:
+		d := ev.ExceptionDetails
+		msg := d.Text
+		if d.Exception != nil {
+			msg += " " + d.Exception.Description
+		}
+		b.note(fmt.Sprintf("exception at %d:%d: %s", d.LineNumber, d.ColumnNumber, msg))
+	case *log.EventEntryAdded:
+		if ev.Entry.Level == log.EntryLevelError || ev.Entry.Level == log.EntryLevelWarning {
+			b.note("browser log " + string(ev.Entry.Level) + ": " + ev.Entry.Text + " " + ev.Entry.URL)
+		}
+	case *network.EventRequestWillBeSent:
+		b.mu.Lock()
+		b.requests = append(b.requests, ev.Request.URL)
+		b.mu.Unlock()
+	}
+}
+
+// open writes the page to a file, loads it and waits until its script has
+// drawn everything. It fails the test on any console error, exception or
+// dialog, and on any request but the page itself.
+func (b *browser) open(t *testing.T, name string, html []byte) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name+".html")
+	if err := os.WriteFile(path, html, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	url := "file://" + path
+	b.mu.Lock()
+	b.problems, b.requests = nil, nil
+	b.mu.Unlock()
+	ctx, cancel := context.WithTimeout(b.ctx, 2*time.Minute)
+	defer cancel()
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(url),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-ready="1"]`)),
+	); err != nil {
+		t.Fatalf("loading %s: %v (problems: %v)", name, err, b.problems)
+	}
+	b.check(t, url)
+	return url
+}
+
+// check fails on problems and requests so far.
+func (b *browser) check(t *testing.T, url string) {
+	t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, p := range b.problems {
+		t.Errorf("%s: %s", url, p)
+	}
+	for _, r := range b.requests {
+		if r != url {
+			t.Errorf("%s: the page requested %s", url, r)
+		}
+	}
+}
+
+func eval[T any](t *testing.T, b *browser, js string) T {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, time.Minute)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
+	if err != nil {
+		t.Fatalf("evaluating %s: %v", js, err)
+	}
+	return v
+}
+
+func do(t *testing.T, b *browser, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, time.Minute)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// screenshot saves the whole page as PNG, the test's artifact.
+func (b *browser) screenshot(t *testing.T, name string) {
+	t.Helper()
+	dir := os.Getenv(ArtifactsVar)
+	if dir == "" {
+		dir = t.TempDir()
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// No tooltip left over from the last focus or hover.
+	eval[bool](t, b, `(() => { if (document.activeElement) document.activeElement.blur(); document.getElementById('tip').hidden = true; return true })()`)
+	ctx, cancel := context.WithTimeout(b.ctx, time.Minute)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	p := filepath.Join(dir, "htmlreport-"+name+".png")
+	if err := os.WriteFile(p, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", p)
+}
+
+func render(t *testing.T, kind htmlreport.Kind, images []htmlreport.Image) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := htmlreport.Write(&buf, kind, images, htmlreport.Options{Version: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+type barFigures struct {
+	Layer      string `json:"layer"`
+	Content    string `json:"content"`
+	Surviving  string `json:"surviving"`
+	Wasted     string `json:"wasted"`
+	Hides      string `json:"hides"`
+	Compressed string `json:"compressed"`
+	Base       string `json:"base"`
+}
+
+// TestBrowserAnalyze: the analyze page of the sample loads cleanly, draws
+// one bar per layer with the report's figures, and its map zooms by mouse
+// and by keyboard.
+func TestBrowserAnalyze(t *testing.T) {
+	b := newBrowser(t)
+	analyzed, _ := pages(t, fixtures.Sample(), "sample")
+	url := b.open(t, "analyze", render(t, htmlreport.KindAnalyze, analyzed))
+	r := analyzed[0].Report
+
+	bars := eval[[]barFigures](t, b, `[...document.querySelectorAll('.track')].map(e => ({...e.dataset}))`)
+	if len(bars) != len(r.Layers) {
+		t.Fatalf("%d bars, want one per layer (%d)", len(bars), len(r.Layers))
+	}
+	for i, l := range r.Layers {
+		want := barFigures{
+			Layer: fmt.Sprint(l.Index), Content: fmt.Sprint(l.ContentBytes), Surviving: fmt.Sprint(l.ContentBytes - l.WastedBytes),
+			Wasted: fmt.Sprint(l.WastedBytes), Hides: fmt.Sprint(l.HiddenBytes), Compressed: fmt.Sprint(l.CompressedSize), Base: "0",
+		}
+		if l.Base {
+			want.Base = "1"
+		}
+		if bars[i] != want {
+			t.Errorf("bar %d: %+v, want %+v", i, bars[i], want)
+		}
+	}
+	// The segments of a bar add up to its figures.
+	sum := eval[[]int64](t, b, `[...document.querySelectorAll('.track')].map(e => [...e.children].reduce((a, s) => a + Number(s.dataset.bytes), 0))`)
+	for i, l := range r.Layers {
+		if want := l.ContentBytes + l.HiddenBytes; sum[i] != want {
+			t.Errorf("bar %d: segments hold %d bytes, want content + hides = %d", i, sum[i], want)
+		}
+	}
+	if n := eval[int](t, b, `document.querySelectorAll('.lab .badge').length`); n != r.Image.Base.Layers {
+		t.Errorf("%d layers marked base, want %d", n, r.Image.Base.Layers)
+	}
+
+	// Focusing a bar shows its history and digest.
+	do(t, b, chromedp.Focus(chromedp.CSS(`.track[data-layer="1"]`)))
+	tip := eval[string](t, b, `document.getElementById('tip').hidden ? '' : document.getElementById('tip').textContent`)
+	if !strings.Contains(tip, r.Layers[1].CreatedBy) || !strings.Contains(tip, r.Layers[1].Digest) {
+		t.Errorf("tooltip of layer 1 %q lacks its created_by or digest", tip)
+	}
+
+	// Clicking a directory zooms the map into it; the breadcrumb leads back.
+	cur := func() string { return eval[string](t, b, `document.getElementById('map-0').dataset.current`) }
+	if got := cur(); got != "/" {
+		t.Fatalf("the map starts at %q, want /", got)
+	}
+	// (on its name: a click inside it lands on the subdirectory drawn there)
+	do(t, b, chromedp.Click(chromedp.CSS(`#map-0 > .cell[data-path="/usr/"] > .nm`)))
+	if got := cur(); got != "/usr/" {
+		t.Errorf("after clicking /usr/ the map shows %q", got)
+	}
+	if got := eval[[]string](t, b, `[...document.querySelectorAll('#map-0 > .cell')].map(e => e.dataset.path)`); len(got) == 0 || got[0] != "/usr/bin/" {
+		t.Errorf("zoomed into /usr/: cells %v, want /usr/bin/ first", got)
+	}
+	crumbs := eval[[]string](t, b, `[...document.querySelectorAll('.crumbs button')].map(e => e.textContent)`)
+	if len(crumbs) != 2 {
+		t.Errorf("breadcrumb %v, want root and usr", crumbs)
+	}
+	do(t, b, chromedp.Click(chromedp.CSS(`.crumbs button`)))
+	if got := cur(); got != "/" {
+		t.Errorf("after the root crumb the map shows %q", got)
+	}
+	// The keyboard does the same: Enter zooms, Backspace goes up.
+	do(t, b, chromedp.Focus(chromedp.CSS(`#map-0 > .cell[data-path="/app/"]`)), chromedp.KeyEvent("\r"))
+	if got := cur(); got != "/app/" {
+		t.Errorf("after Enter on /app/ the map shows %q", got)
+	}
+	if f := eval[string](t, b, `document.activeElement.dataset.path || ''`); !strings.HasPrefix(f, "/app/") {
+		t.Errorf("after zooming the focus is on %q, want a cell of /app/", f)
+	}
+	do(t, b, chromedp.KeyEvent("\b"))
+	if got := cur(); got != "/" {
+		t.Errorf("after Backspace the map shows %q", got)
+	}
+
+	// The wasted-paths table filters by cause.
+	rows := func() int {
+		return eval[int](t, b, `document.querySelectorAll('table[data-table="waste"] tbody tr.row').length`)
+	}
+	if got := rows(); got != len(r.TopWaste) {
+		t.Errorf("%d waste rows, want %d", got, len(r.TopWaste))
+	}
+	setSelect(t, b, `select[data-filter="cause"]`, "deleted")
+	want := 0
+	for _, g := range r.TopWaste {
+		if g.Cause == "deleted" {
+			want++
+		}
+	}
+	if got := rows(); got != want {
+		t.Errorf("filtered on deleted: %d rows, want %d", got, want)
+	}
+	b.check(t, url)
+	b.screenshot(t, "analyze")
+}
+
+func setSelect(t *testing.T, b *browser, sel, value string) {
+	t.Helper()
+	eval[bool](t, b, fmt.Sprintf(`(() => { const s = document.querySelector(%q); s.value = %q; s.dispatchEvent(new Event('change')); return true })()`, sel, value))
+}
+
+// TestBrowserLint: the lint page groups findings by severity, and its
+// filters by rule, layer and path (typed at the keyboard) work.
+func TestBrowserLint(t *testing.T) {
+	b := newBrowser(t)
+	_, linted := pages(t, fixtures.Sample(), "sample")
+	url := b.open(t, "lint", render(t, htmlreport.KindLint, linted))
+	res := linted[0].Lint
+
+	rows := func() int {
+		return eval[int](t, b, `document.querySelectorAll('table[data-table="findings"] tbody tr.row').length`)
+	}
+	if got := rows(); got != len(res.Findings) {
+		t.Errorf("%d finding rows, want %d", got, len(res.Findings))
+	}
+	groups := eval[[]string](t, b, `[...document.querySelectorAll('table[data-table="findings"] tr.group')].map(e => e.textContent)`)
+	if len(groups) == 0 || !strings.HasPrefix(groups[0], "warning (") {
+		t.Errorf("groups %q: want severity groups as in the text output", groups)
+	}
+	count := func(keep func(rule, path string, layer int) bool) int {
+		n := 0
+		for _, f := range res.Findings {
+			if keep(f.Rule, "/"+f.Path, f.Layer) {
+				n++
+			}
+		}
+		return n
+	}
+	setSelect(t, b, `select[data-filter="rule"]`, "LL002")
+	if got, want := rows(), count(func(r, _ string, _ int) bool { return r == "LL002" }); got != want || want == 0 {
+		t.Errorf("rule LL002: %d rows, want %d", got, want)
+	}
+	setSelect(t, b, `select[data-filter="rule"]`, "")
+	setSelect(t, b, `select[data-filter="layer"]`, "1")
+	if got, want := rows(), count(func(_, _ string, l int) bool { return l == 1 }); got != want || want == 0 {
+		t.Errorf("layer 1: %d rows, want %d", got, want)
+	}
+	setSelect(t, b, `select[data-filter="layer"]`, "")
+	do(t, b, chromedp.SendKeys(chromedp.CSS(`input[data-filter="path"]`), "tmp"))
+	if got, want := rows(), count(func(_, p string, _ int) bool { return strings.Contains(p, "tmp") }); got != want || want == 0 {
+		t.Errorf("path tmp: %d rows, want %d", got, want)
+	}
+	// Sorting by bytes puts the largest first within each group.
+	do(t, b, chromedp.Clear(chromedp.CSS(`input[data-filter="path"]`)))
+	eval[bool](t, b, `(() => { const i = document.querySelector('input[data-filter="path"]'); i.dispatchEvent(new Event('input')); return true })()`)
+	do(t, b, chromedp.Click(chromedp.CSS(`table[data-table="findings"] th:nth-child(4) button`)))
+	if got := eval[string](t, b, `document.querySelector('table[data-table="findings"] th:nth-child(4)').getAttribute('aria-sort') || ''`); got != "descending" {
+		t.Errorf("bytes column sorted %q, want descending", got)
+	}
+	b.check(t, url)
+	b.screenshot(t, "lint")
+}
+
+// TestBrowserHostile: file names and created_by holding </script>, HTML
+// with event handlers and invalid UTF-8 show as text; nothing runs, no
+// dialog opens, nothing is fetched.
+func TestBrowserHostile(t *testing.T) {
+	b := newBrowser(t)
+	analyzed, linted := pages(t, hostile(), "hostile</script><script>window.__pwned=9</script>")
+	for _, tc := range []struct {
+		kind   htmlreport.Kind
+		images []htmlreport.Image
+	}{{htmlreport.KindAnalyze, analyzed}, {htmlreport.KindLint, linted}} {
+		t.Run(string(tc.kind), func(t *testing.T) {
+			url := b.open(t, "hostile-"+string(tc.kind), render(t, tc.kind, tc.images))
+			// Hover every cell and bar so that tooltips draw the names too.
+			eval[bool](t, b, `(() => { document.querySelectorAll('.track, .cell').forEach(e => { e.dispatchEvent(new MouseEvent('mousemove', {clientX: 5, clientY: 5})); e.dispatchEvent(new FocusEvent('focus')) }); return true })()`)
+			if got := eval[string](t, b, `String(window.__pwned)`); got != "undefined" {
+				t.Errorf("window.__pwned = %s: the payload ran", got)
+			}
+			if n := eval[int](t, b, `document.querySelectorAll('img, script:not([type]), iframe, object, embed').length`); n != 1 {
+				t.Errorf("%d img/script/iframe elements, want only the page's own script", n)
+			}
+			text := eval[string](t, b, `document.body.innerText + document.getElementById('tip').textContent`)
+			want := []string{"RUN " + payloadScript, `bad\xffname\u2028x`}
+			if tc.kind == htmlreport.KindLint {
+				want = append(want, "/app/"+payloadImg, "/app/x"+payloadScript)
+			}
+			for _, w := range want {
+				if !strings.Contains(text, w) {
+					t.Errorf("the page does not show %q as text", w)
+				}
+			}
+			if title := eval[string](t, b, `document.querySelector('h1').textContent`); !strings.HasPrefix(title, "hostile</script><script>window.__pwned=9</script>") {
+				t.Errorf("title %q", title)
+			}
+			b.check(t, url)
+			b.screenshot(t, "hostile-"+string(tc.kind))
+		})
+	}
+}

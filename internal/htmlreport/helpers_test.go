@@ -1,0 +1,93 @@
+package htmlreport_test
+
+import (
+	"context"
+	"flag"
+	"path/filepath"
+	"testing"
+
+	"github.com/layerlint/layerlint/analyze"
+	"github.com/layerlint/layerlint/analyze/source"
+	"github.com/layerlint/layerlint/fixtures"
+	"github.com/layerlint/layerlint/internal/htmlreport"
+	"github.com/layerlint/layerlint/internal/testsupport"
+	"github.com/layerlint/layerlint/rules/gate"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+
+// TestUpdateIsOff fails while -update is given, so that a run that rewrote
+// golden files never counts as a passing run.
+func TestUpdateIsOff(t *testing.T) {
+	if *update {
+		t.Fatal("-update rewrote the golden files; review them with git diff and run the tests again without it")
+	}
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	if err := testsupport.Golden(filepath.Join("testdata", "golden", name), got, *update, "internal/htmlreport"); err != nil {
+		t.Error(err)
+	}
+}
+
+// analyzeImage writes img to a temporary OCI layout and analyzes it, as
+// the CLI does.
+func analyzeImage(t testing.TB, img *fixtures.Image, name string) *analyze.Analysis {
+	t.Helper()
+	dir := t.TempDir()
+	if _, err := img.WriteOCILayout(dir); err != nil {
+		t.Fatal(err)
+	}
+	src, err := source.Open(dir, source.Options{Verify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = src.Close() })
+	a, err := analyze.Analyze(context.Background(), src.Images()[0], analyze.Options{Verify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Report.Image.Reference = name
+	return a
+}
+
+func lintOf(t testing.TB, a *analyze.Analysis) *gate.Result {
+	t.Helper()
+	g, err := gate.New(gate.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g.Evaluate(a)
+}
+
+// pages returns the analyze and lint pages' input for img.
+func pages(t testing.TB, img *fixtures.Image, name string) (analyzed, linted []htmlreport.Image) {
+	t.Helper()
+	a := analyzeImage(t, img, name)
+	return []htmlreport.Image{{Report: a.Report, Model: a.Model}},
+		[]htmlreport.Image{{Report: a.Report, Model: a.Model, Lint: lintOf(t, a)}}
+}
+
+// Payloads a hostile image carries in names and history. Each would set
+// window.__pwned or open a dialog if the page ran it.
+const (
+	payloadScript = "</script><script>window.__pwned=1;alert(1)</script>"
+	payloadImg    = `<img src=x onerror="window.__pwned=2;alert(2)">`
+	payloadBadUTF = "bad\xffname\u2028x"
+)
+
+// hostile builds an image whose file names and created_by hold HTML and
+// script, and a name that is not UTF-8. The names are overwritten in a
+// later layer, so that lint findings carry them too.
+func hostile() *fixtures.Image {
+	names := []string{"app/" + payloadImg, "app/x" + payloadScript, "app/" + payloadBadUTF, "app/<!--comment"}
+	low, high := fixtures.NewLayer().Dir("app"), fixtures.NewLayer().Dir("app")
+	for _, n := range names {
+		low.File(n, make([]byte, 3000))
+		high.File(n, make([]byte, 2000))
+	}
+	return fixtures.NewImage().
+		Add(low, fixtures.CreatedBy("RUN "+payloadScript)).
+		Add(high, fixtures.CreatedBy("RUN "+payloadImg))
+}
