@@ -23,3 +23,13 @@ var (
 	// message lists the choices.
 	ErrAmbiguous = errors.New("ambiguous image selection")
 )
+
+// Sentinels of the sources reached over a network or a socket.
+var (
+	// ErrDenied reports a registry that refused the credentials (401) or
+	// the access (403).
+	ErrDenied = errors.New("access denied")
+	// ErrUnreachable reports a registry or engine that could not be
+	// reached, broke the connection, or kept failing after the retries.
+	ErrUnreachable = errors.New("unreachable")
+)

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
@@ -19,6 +20,14 @@ const (
 	FormatOCILayout
 	FormatOCIArchive
 	FormatDockerArchive
+	// FormatRegistry is an image in a registry (registry:REF or
+	// docker://REF), read over HTTP.
+	FormatRegistry
+	// FormatDockerDaemon is an image of a local engine (docker-daemon:NAME),
+	// read through its API socket as a docker save stream.
+	FormatDockerDaemon
+	// FormatPodman is docker-daemon through Podman's socket (podman:NAME).
+	FormatPodman
 )
 
 // String returns the transport prefix used in references ("oci",
@@ -33,6 +42,12 @@ func (f Format) String() string {
 		return "oci-archive"
 	case FormatDockerArchive:
 		return "docker-archive"
+	case FormatRegistry:
+		return "registry"
+	case FormatDockerDaemon:
+		return "docker-daemon"
+	case FormatPodman:
+		return "podman"
 	}
 	return "format(" + strconv.Itoa(int(f)) + ")"
 }
@@ -48,7 +63,14 @@ const maxArchiveIndex = 1 << 20
 //	oci:DIR[:TAG|@DIGEST]
 //	oci-archive:FILE[:TAG|@DIGEST]
 //	docker-archive:FILE[:REPO:TAG|:N|:@N]
+//	registry:REF | docker://REF   (REF: [HOST[:PORT]/]REPO[:TAG|@DIGEST])
+//	docker-daemon:NAME[:TAG|@DIGEST]
+//	podman:NAME[:TAG|@DIGEST]
 //	PATH                       (format detected from the content)
+//
+// For registry, docker-daemon and podman, Path holds the REF or NAME as
+// given; a missing tag means "latest", as with docker pull. A registry
+// reference with Digest set names that manifest in the same repository.
 //
 // For oci and oci-archive the path ends at the first colon, so it cannot
 // contain one unless a digest follows (the digest is recognised from the
@@ -122,6 +144,24 @@ func ParseReference(s string) (Reference, error) {
 			return ref, fmt.Errorf("parsing reference %q: image index %q is not a number: %w", s, sel, ErrInvalid)
 		}
 		ref.Tag = sel
+	case "registry", "docker", "docker-daemon", "podman":
+		ref.Format = map[string]Format{
+			"registry": FormatRegistry, "docker": FormatRegistry,
+			"docker-daemon": FormatDockerDaemon, "podman": FormatPodman,
+		}[transport]
+		if transport == "docker" {
+			var ok bool
+			if rest, ok = strings.CutPrefix(rest, "//"); !ok {
+				return ref, fmt.Errorf("parsing reference %q: want docker://REF: %w", s, ErrInvalid)
+			}
+		}
+		if rest == "" {
+			return ref, fmt.Errorf("parsing reference %q: empty name: %w", s, ErrInvalid)
+		}
+		if _, err := name.ParseReference(rest); err != nil {
+			return ref, fmt.Errorf("parsing reference %q: %w: %w", s, ErrInvalid, err)
+		}
+		ref.Path = rest
 	default:
 		ref.Format = FormatAuto
 		ref.Path = s
@@ -155,6 +195,33 @@ func (r Reference) String() string {
 			s += ":" + r.Tag
 		}
 		return s
+	case FormatRegistry:
+		if r.Digest != (v1.Hash{}) {
+			return r.Format.String() + ":" + repositoryOf(r.Path) + "@" + r.Digest.String()
+		}
+		return r.Format.String() + ":" + r.Path
+	case FormatDockerDaemon, FormatPodman:
+		return r.Format.String() + ":" + r.Path
 	}
 	return r.Format.String() + ":" + r.Path
+}
+
+// Remote reports whether the reference names an image that is not a file:
+// in a registry or a local engine.
+func (r Reference) Remote() bool {
+	switch r.Format {
+	case FormatRegistry, FormatDockerDaemon, FormatPodman:
+		return true
+	case FormatAuto, FormatOCILayout, FormatOCIArchive, FormatDockerArchive:
+	}
+	return false
+}
+
+// repositoryOf returns REF without its tag or digest.
+func repositoryOf(ref string) string {
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		return ref
+	}
+	return r.Context().String()
 }

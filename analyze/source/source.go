@@ -1,6 +1,7 @@
 package source
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -20,6 +21,13 @@ type Options struct {
 	// config blob read while opening. Layer streams are verified per
 	// Layer.Open call.
 	Verify bool
+	// Registry tunes registry: references.
+	Registry RegistryOptions
+	// EngineHost is the API address of the local engine for docker-daemon:
+	// and podman: references (unix:///path or tcp://host:port); empty
+	// means DOCKER_HOST or Docker's socket for docker-daemon:, and
+	// Podman's socket for podman:.
+	EngineHost string
 }
 
 // Source is an opened image source. It holds the archive file or layout
@@ -85,20 +93,47 @@ type Layer struct {
 
 // Open opens the image named by ref (see ParseReference).
 func Open(ref string, opts Options) (*Source, error) {
+	return OpenContext(context.Background(), ref, opts)
+}
+
+// OpenContext is Open with a context, which also bounds the layer streams
+// of a registry or engine image until Close.
+func OpenContext(ctx context.Context, ref string, opts Options) (*Source, error) {
 	r, err := ParseReference(ref)
 	if err != nil {
 		return nil, err
 	}
-	return OpenReference(r, opts)
+	return OpenReferenceContext(ctx, r, opts)
 }
 
 // OpenReference opens an already parsed reference.
 func OpenReference(ref Reference, opts Options) (src *Source, err error) {
+	return OpenReferenceContext(context.Background(), ref, opts)
+}
+
+// OpenReferenceContext opens an already parsed reference.
+func OpenReferenceContext(ctx context.Context, ref Reference, opts Options) (src *Source, err error) {
 	spec, err := parsePlatform(opts.Platform)
 	if err != nil {
 		return nil, err
 	}
-	format, st, err := openStore(ref)
+	origin := ref.Path
+	var (
+		format Format
+		st     store
+	)
+	switch ref.Format {
+	case FormatRegistry:
+		origin = ref.String()
+		format = FormatRegistry
+		st, err = openRegistryStore(ctx, ref, opts.Registry)
+	case FormatDockerDaemon, FormatPodman:
+		origin = ref.String()
+		format = FormatDockerArchive
+		st, err = openEngineStore(ctx, ref, opts.EngineHost)
+	case FormatAuto, FormatOCILayout, FormatOCIArchive, FormatDockerArchive:
+		format, st, err = openStore(ref)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -110,14 +145,20 @@ func OpenReference(ref Reference, opts Options) (src *Source, err error) {
 		}
 	}()
 	var images []*Image
+	// A registry or engine store holds the one image the reference
+	// resolved to: its selector is spent.
+	sel := ref
+	if ref.Remote() {
+		sel = Reference{Format: ref.Format, Path: ref.Path, Index: -1}
+	}
 	switch format {
-	case FormatOCILayout, FormatOCIArchive:
-		lr := &layoutReader{st: st, verify: opts.Verify, origin: ref.Path, format: format}
-		images, err = lr.images(ref, spec)
+	case FormatOCILayout, FormatOCIArchive, FormatRegistry:
+		lr := &layoutReader{st: st, verify: opts.Verify, origin: origin, format: format}
+		images, err = lr.images(sel, spec)
 	case FormatDockerArchive:
-		dr := &dockerReader{st: st, verify: opts.Verify, origin: ref.Path}
-		images, err = dr.images(ref, spec)
-	case FormatAuto:
+		dr := &dockerReader{st: st, verify: opts.Verify, origin: origin}
+		images, err = dr.images(sel, spec)
+	case FormatAuto, FormatDockerDaemon, FormatPodman:
 		err = fmt.Errorf("opening %s: format not detected: %w", ref.Path, ErrInvalid)
 	}
 	if err != nil {
@@ -139,7 +180,7 @@ func openStore(ref Reference) (Format, store, error) {
 	if fi.IsDir() {
 		switch ref.Format {
 		case FormatAuto, FormatOCILayout:
-		case FormatOCIArchive, FormatDockerArchive:
+		case FormatOCIArchive, FormatDockerArchive, FormatRegistry, FormatDockerDaemon, FormatPodman:
 			return 0, nil, fmt.Errorf("opening %s as %s: is a directory: %w", ref.Path, ref.Format, ErrInvalid)
 		}
 		st, err := openDirStore(ref.Path)
@@ -157,7 +198,7 @@ func openStore(ref Reference) (Format, store, error) {
 	}
 	switch ref.Format {
 	case FormatAuto, FormatOCIArchive, FormatDockerArchive:
-	case FormatOCILayout:
+	case FormatOCILayout, FormatRegistry, FormatDockerDaemon, FormatPodman:
 		return 0, nil, fmt.Errorf("opening %s as oci: not a directory (use oci-archive:): %w", ref.Path, ErrInvalid)
 	}
 	st, err := openTarStore(ref.Path)
@@ -190,7 +231,7 @@ func (s *Source) Reference() Reference { return s.ref }
 // fail afterwards.
 func (s *Source) Close() error {
 	if err := s.st.close(); err != nil {
-		return fmt.Errorf("closing %s: %w", s.ref.Path, err)
+		return fmt.Errorf("closing %s: %w", s.ref, err)
 	}
 	return nil
 }

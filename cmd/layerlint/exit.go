@@ -47,6 +47,8 @@ func exitCode(err error) int {
 		return ee.code
 	case errors.Is(err, source.ErrDigestMismatch):
 		return ExitIntegrity
+	case errors.Is(err, source.ErrUnreachable):
+		return ExitEnvironment
 	case errors.Is(err, kernel.ErrNotPermitted), errors.Is(err, kernel.ErrNoOverlay), errors.Is(err, kernel.ErrUnsupported),
 		errors.Is(err, kernel.ErrNotOurs):
 		return ExitEnvironment

@@ -222,7 +222,7 @@ func runFix(c *cli.Context) error {
 func previousDiffIDs(c *cli.Context) ([]v1.Hash, error) {
 	var ids []v1.Hash
 	for _, ref := range c.StringSlice("previous") {
-		src, err := source.Open(ref, source.Options{Platform: "all", Verify: !c.Bool("no-verify")})
+		src, err := source.OpenContext(c.Context, ref, sourceOptions(c, "all"))
 		if err != nil {
 			return nil, fmt.Errorf("--previous %s: %w", ref, err)
 		}

@@ -22,6 +22,10 @@ func imageFlags() []cli.Flag {
 			Usage: "`os/arch[/variant]` of a multi-platform index, or \"all\" (default: the host's, if present)",
 		},
 		&cli.BoolFlag{
+			Name:  "insecure",
+			Usage: "allow plain HTTP to the registry of a registry: or docker:// IMAGE (loopback and private networks already get it)",
+		},
+		&cli.BoolFlag{
 			Name:  "no-verify",
 			Usage: "skip the blob digest and diff_id checks",
 		},
@@ -62,11 +66,20 @@ func openImageArg(c *cli.Context, args []string) (*source.Source, error) {
 	if len(args) != 1 {
 		return nil, withCode(ExitInput, fmt.Errorf("%s: expected one IMAGE argument, got %d (see --help)", c.Command.Name, len(args)))
 	}
-	src, err := source.Open(args[0], source.Options{Platform: c.String("platform"), Verify: !c.Bool("no-verify")})
+	src, err := source.OpenContext(c.Context, args[0], sourceOptions(c, c.String("platform")))
 	if err != nil {
 		return nil, err // source errors name the path already
 	}
 	return src, nil
+}
+
+// sourceOptions reads the flags that say how to open an image.
+func sourceOptions(c *cli.Context, platform string) source.Options {
+	return source.Options{
+		Platform: platform,
+		Verify:   !c.Bool("no-verify"),
+		Registry: source.RegistryOptions{Insecure: c.Bool("insecure")},
+	}
 }
 
 // analyzeOptions reads the flags that tune analysis for one image.
@@ -77,7 +90,7 @@ func analyzeOptions(c *cli.Context, src *source.Source, img *source.Image) analy
 		MaxImageBytes:   c.Int64("max-image-bytes"),
 		MaxLayerEntries: c.Int("max-layer-entries"),
 	}
-	if n, ok := analyze.BaseLayersFromAnnotations(img, baseLookup(src)); ok {
+	if n, ok := analyze.BaseLayersFromAnnotations(img, baseLookup(c, src)); ok {
 		opts.BaseLayers, opts.BaseFromAnnotation = n, true
 	} else if c.IsSet("base-layers") {
 		opts.BaseLayers = c.Int("base-layers")
@@ -87,18 +100,22 @@ func analyzeOptions(c *cli.Context, src *source.Source, img *source.Image) analy
 
 // baseLookup finds a base image by manifest digest in the same layout or
 // archive, where build tools often keep it.
-func baseLookup(src *source.Source) func(string) (*source.Image, error) {
+func baseLookup(c *cli.Context, src *source.Source) func(string) (*source.Image, error) {
 	return func(d string) (*source.Image, error) {
 		h, err := v1.NewHash(d)
 		if err != nil {
 			return nil, err
 		}
 		ref := src.Reference()
-		if ref.Format == source.FormatDockerArchive {
+		switch ref.Format {
+		case source.FormatDockerArchive, source.FormatDockerDaemon, source.FormatPodman:
 			return nil, errors.New("docker archives do not index by manifest digest")
+		case source.FormatAuto, source.FormatOCILayout, source.FormatOCIArchive, source.FormatRegistry:
 		}
 		ref.Tag, ref.Digest, ref.Index = "", h, -1
-		bs, err := source.OpenReference(ref, source.Options{Platform: "all"})
+		opts := sourceOptions(c, "all")
+		opts.Verify = false
+		bs, err := source.OpenReferenceContext(c.Context, ref, opts)
 		if err != nil {
 			return nil, err
 		}

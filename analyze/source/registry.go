@@ -1,0 +1,480 @@
+package source
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	specs "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// RetryStatusCodes are the HTTP statuses a registry request is retried on
+// (with backoff, see DefaultRetryBackoff): rate limits and server errors,
+// which are the registry's state, not the request's fault.
+var RetryStatusCodes = []int{
+	http.StatusRequestTimeout,
+	http.StatusTooManyRequests,
+	http.StatusInternalServerError,
+	http.StatusBadGateway,
+	http.StatusServiceUnavailable,
+	http.StatusGatewayTimeout,
+}
+
+// DefaultRetryBackoff waits 1s, 2s, 4s between four attempts.
+func DefaultRetryBackoff() remote.Backoff {
+	return remote.Backoff{Duration: time.Second, Factor: 2, Jitter: 0.1, Steps: 4}
+}
+
+// RegistryOptions tune how registry: references are read and written.
+type RegistryOptions struct {
+	// Insecure allows plain HTTP (and skips nothing else): for a registry
+	// on loopback or a private network. ggcr already speaks HTTP to
+	// localhost and 127.0.0.1.
+	Insecure bool
+	// Keychain finds credentials; nil is ggcr's default keychain (the
+	// Docker config file and its credential helpers).
+	Keychain authn.Keychain
+	// Backoff between retries; the zero value is DefaultRetryBackoff.
+	Backoff remote.Backoff
+	// Transport is the innermost round tripper; nil is remote's default.
+	Transport http.RoundTripper
+}
+
+func (o RegistryOptions) keychain() authn.Keychain {
+	if o.Keychain == nil {
+		return authn.DefaultKeychain
+	}
+	return o.Keychain
+}
+
+func (o RegistryOptions) backoff() remote.Backoff {
+	if o.Backoff.Steps == 0 {
+		return DefaultRetryBackoff()
+	}
+	return o.Backoff
+}
+
+// NameOptions are the ggcr name options that match o.
+func (o RegistryOptions) NameOptions() []name.Option {
+	var opts []name.Option
+	if o.Insecure {
+		opts = append(opts, name.Insecure)
+	}
+	return opts
+}
+
+// RemoteOptions are the ggcr remote options that match o, for writers
+// (fix --push) that use remote directly.
+func (o RegistryOptions) RemoteOptions(ctx context.Context) []remote.Option {
+	opts := []remote.Option{
+		remote.WithContext(ctx),
+		remote.WithAuthFromKeychain(o.keychain()),
+		remote.WithRetryBackoff(o.backoff()),
+		remote.WithRetryStatusCodes(RetryStatusCodes...),
+		remote.WithUserAgent("layerlint"),
+	}
+	if o.Transport != nil {
+		opts = append(opts, remote.WithTransport(o.Transport))
+	}
+	return opts
+}
+
+// ParseRegistryName parses the REF of registry:REF into a ggcr reference.
+func ParseRegistryName(ref string, o RegistryOptions) (name.Reference, error) {
+	r, err := name.ParseReference(ref, o.NameOptions()...)
+	if err != nil {
+		return nil, fmt.Errorf("parsing registry reference %q: %w: %w", ref, ErrInvalid, err)
+	}
+	return r, nil
+}
+
+// registryStore serves an image of a registry as if it were an OCI layout,
+// so that the layout reader (index, nested indexes, platforms, digests) is
+// the one used for every format: oci-layout and index.json are made up,
+// index.json listing the manifest the reference resolves to; blobs/ALG/HEX
+// is fetched on demand, from the manifests endpoint for the manifests and
+// indexes seen so far, from the blobs endpoint for the rest. Nothing is
+// stored: each open is one HTTP request whose body streams into the
+// reader's digests.
+type registryStore struct {
+	ctx    context.Context
+	ref    name.Reference
+	repo   name.Repository
+	client *http.Client
+	scheme string
+
+	mu        sync.Mutex
+	manifests map[v1.Hash][]byte // manifests and indexes already fetched
+	kinds     map[v1.Hash]bool   // digests served by the manifests endpoint
+	sizes     map[v1.Hash]int64  // descriptor sizes seen in manifests
+	index     []byte             // the synthesised index.json
+}
+
+var _ store = (*registryStore)(nil)
+
+// acceptManifests lists what is asked of the manifests endpoint.
+var acceptManifests = strings.Join([]string{
+	string(types.OCIImageIndex), string(types.OCIManifestSchema1),
+	string(types.DockerManifestList), string(types.DockerManifestSchema2),
+}, ", ")
+
+// openRegistryStore resolves ref (a tag or a digest, or the digest of
+// override when set) on its registry.
+func openRegistryStore(ctx context.Context, ref Reference, o RegistryOptions) (*registryStore, error) {
+	r, err := ParseRegistryName(ref.Path, o)
+	if err != nil {
+		return nil, err
+	}
+	if ref.Digest != (v1.Hash{}) {
+		r = r.Context().Digest(ref.Digest.String())
+	}
+	inner := o.Transport
+	if inner == nil {
+		inner = remote.DefaultTransport
+	}
+	rt := transport.NewRetry(inner,
+		transport.WithRetryBackoff(o.backoff()),
+		transport.WithRetryStatusCodes(RetryStatusCodes...),
+		transport.WithRetryPredicate(retryable))
+	rt = transport.NewUserAgent(rt, "layerlint")
+	reg := r.Context().Registry
+	auth, err := authn.Resolve(ctx, o.keychain(), reg)
+	if err != nil {
+		return nil, fmt.Errorf("finding credentials for registry %s: %w: %w", reg.RegistryStr(), ErrUnreachable, err)
+	}
+	t, err := transport.NewWithContext(ctx, reg, auth, rt, []string{r.Context().Scope(transport.PullScope)})
+	if err != nil {
+		return nil, registryError(reg.RegistryStr(), ref.Path, "reaching the registry", err)
+	}
+	rs := &registryStore{
+		ctx: ctx, ref: r, repo: r.Context(), client: &http.Client{Transport: t}, scheme: reg.Scheme(),
+		manifests: map[v1.Hash][]byte{}, kinds: map[v1.Hash]bool{}, sizes: map[v1.Hash]int64{},
+	}
+	raw, mt, err := rs.fetchManifest(r.Identifier())
+	if err != nil {
+		return nil, err
+	}
+	root := v1.Descriptor{MediaType: mt, Size: int64(len(raw)), Digest: sha256Hash(raw)}
+	if d, ok := r.(name.Digest); ok {
+		want, err := v1.NewHash(d.DigestStr())
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w: %w", ref.Path, ErrInvalid, err)
+		}
+		if !sameHash(want, root.Digest) {
+			return nil, fmt.Errorf("manifest %s of %s: content has digest %s: %w", want, rs.describe(), root.Digest, ErrDigestMismatch)
+		}
+	}
+	rs.remember(root.Digest, raw)
+	rs.index, err = json.Marshal(v1.IndexManifest{
+		SchemaVersion: 2,
+		MediaType:     types.OCIImageIndex,
+		Manifests: []v1.Descriptor{{
+			MediaType: root.MediaType, Size: root.Size, Digest: root.Digest,
+			Annotations: map[string]string{specs.AnnotationRefName: ref.Path},
+		}},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("describing %s: %w", ref.Path, err)
+	}
+	return rs, nil
+}
+
+// retryable is remote's retry predicate without its logging: a
+// connection that broke before a response came is tried again.
+func retryable(err error) bool {
+	var te interface{ Temporary() bool }
+	if errors.As(err, &te) && te.Temporary() {
+		return true
+	}
+	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, net.ErrClosed)
+}
+
+func (rs *registryStore) describe() string {
+	return "registry " + rs.repo.RegistryStr() + " repository " + rs.repo.RepositoryStr()
+}
+
+// remember records a manifest or index and what it names: the entries of
+// an index are fetched from the manifests endpoint, the sizes of config
+// and layers answer stat without a request. Malformed JSON is left to the
+// layout reader to report.
+func (rs *registryStore) remember(h v1.Hash, raw []byte) {
+	var probe struct {
+		Manifests []v1.Descriptor `json:"manifests"`
+		Config    *v1.Descriptor  `json:"config"`
+		Layers    []v1.Descriptor `json:"layers"`
+	}
+	_ = json.Unmarshal(raw, &probe) //nolint:errcheck // see above
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	rs.manifests[h] = raw
+	rs.kinds[h] = true
+	for _, d := range probe.Manifests {
+		rs.kinds[d.Digest] = true
+	}
+	if probe.Config != nil {
+		rs.sizes[probe.Config.Digest] = probe.Config.Size
+	}
+	for _, d := range probe.Layers {
+		rs.sizes[d.Digest] = d.Size
+	}
+}
+
+func (rs *registryStore) url(kind, id string) string {
+	u := url.URL{Scheme: rs.scheme, Host: rs.repo.RegistryStr(), Path: "/v2/" + rs.repo.RepositoryStr() + "/" + kind + "/" + id}
+	return u.String()
+}
+
+// fetchManifest GETs a manifest or index by tag or digest, capped at
+// maxJSONSize.
+func (rs *registryStore) fetchManifest(id string) (_ []byte, _ types.MediaType, err error) {
+	req, err := http.NewRequestWithContext(rs.ctx, http.MethodGet, rs.url("manifests", id), nil)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w: %w", rs.describe(), ErrInvalid, err)
+	}
+	req.Header.Set("Accept", acceptManifests)
+	what := "manifest " + id
+	resp, err := rs.client.Do(req)
+	if err != nil {
+		return nil, "", registryError(rs.repo.RegistryStr(), rs.repo.RepositoryStr()+refSep(id)+id, "fetching "+what, err)
+	}
+	defer func() {
+		if cerr := resp.Body.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+	if err := transport.CheckError(resp, http.StatusOK); err != nil {
+		return nil, "", registryError(rs.repo.RegistryStr(), rs.repo.RepositoryStr()+refSep(id)+id, "fetching "+what, err)
+	}
+	raw, err := readCapped(resp.Body, maxJSONSize)
+	if err != nil {
+		return nil, "", registryError(rs.repo.RegistryStr(), rs.repo.RepositoryStr()+refSep(id)+id, "reading "+what, err)
+	}
+	mt := types.MediaType(resp.Header.Get("Content-Type"))
+	var probe struct {
+		MediaType types.MediaType `json:"mediaType"`
+	}
+	if json.Unmarshal(raw, &probe) == nil && probe.MediaType != "" {
+		mt = probe.MediaType // the content outranks the header
+	}
+	return raw, mt, nil
+}
+
+// refSep joins a repository and a tag (":") or a digest ("@").
+func refSep(id string) string {
+	if strings.Contains(id, ":") {
+		return "@"
+	}
+	return ":"
+}
+
+// digestOfName parses blobs/ALG/HEX.
+func digestOfName(n string) (v1.Hash, bool) {
+	rest, ok := strings.CutPrefix(cleanName(n), "blobs/")
+	if !ok {
+		return v1.Hash{}, false
+	}
+	alg, hx, ok := strings.Cut(rest, "/")
+	if !ok {
+		return v1.Hash{}, false
+	}
+	h, err := v1.NewHash(alg + ":" + hx)
+	return h, err == nil
+}
+
+func (rs *registryStore) open(n string) (io.ReadCloser, int64, error) {
+	switch cleanName(n) {
+	case specs.ImageLayoutFile:
+		b := []byte(`{"imageLayoutVersion":"1.0.0"}`)
+		return io.NopCloser(strings.NewReader(string(b))), int64(len(b)), nil
+	case "index.json":
+		return io.NopCloser(strings.NewReader(string(rs.index))), int64(len(rs.index)), nil
+	}
+	h, ok := digestOfName(n)
+	if !ok {
+		return nil, 0, fmt.Errorf("%s in %s: %w", n, rs.describe(), ErrNotFound)
+	}
+	rs.mu.Lock()
+	raw, have := rs.manifests[h]
+	isManifest := rs.kinds[h]
+	rs.mu.Unlock()
+	if have {
+		return io.NopCloser(strings.NewReader(string(raw))), int64(len(raw)), nil
+	}
+	if isManifest {
+		raw, _, err := rs.fetchManifest(h.String())
+		if err != nil {
+			return nil, 0, err
+		}
+		if got := sha256Hash(raw); h.Algorithm == "sha256" && !sameHash(got, h) {
+			return nil, 0, fmt.Errorf("manifest %s of %s: content has digest %s: %w", h, rs.describe(), got, ErrDigestMismatch)
+		}
+		rs.remember(h, raw)
+		return io.NopCloser(strings.NewReader(string(raw))), int64(len(raw)), nil
+	}
+	return rs.fetchBlob(h)
+}
+
+// fetchBlob GETs a blob. Its body streams to the caller, which verifies
+// it; a read that fails midway (the registry died) is an ErrUnreachable
+// naming the blob.
+func (rs *registryStore) fetchBlob(h v1.Hash) (io.ReadCloser, int64, error) {
+	ref := rs.repo.RepositoryStr() + "@" + h.String()
+	req, err := http.NewRequestWithContext(rs.ctx, http.MethodGet, rs.url("blobs", h.String()), nil)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s: %w: %w", rs.describe(), ErrInvalid, err)
+	}
+	resp, err := rs.client.Do(req)
+	if err != nil {
+		return nil, 0, registryError(rs.repo.RegistryStr(), ref, "fetching blob", err)
+	}
+	if err := transport.CheckError(resp, http.StatusOK); err != nil {
+		return nil, 0, errors.Join(registryError(rs.repo.RegistryStr(), ref, "fetching blob", err), resp.Body.Close())
+	}
+	return &remoteBody{rc: resp.Body, reg: rs.repo.RegistryStr(), ref: ref}, resp.ContentLength, nil
+}
+
+// remoteBody maps the errors of a response body being read.
+type remoteBody struct {
+	rc       io.ReadCloser
+	reg, ref string
+}
+
+func (b *remoteBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if err != nil && err != io.EOF { //nolint:errorlint // io.Reader returns io.EOF itself
+		err = registryError(b.reg, b.ref, "reading blob", err)
+	}
+	return n, err
+}
+
+func (b *remoteBody) Close() error { return b.rc.Close() }
+
+// stat answers from the sizes of the manifests read, else with a HEAD.
+func (rs *registryStore) stat(n string) (int64, error) {
+	switch cleanName(n) {
+	case specs.ImageLayoutFile, "index.json":
+		rc, size, err := rs.open(n)
+		if err != nil {
+			return 0, err
+		}
+		return size, rc.Close()
+	}
+	h, ok := digestOfName(n)
+	if !ok {
+		return 0, fmt.Errorf("%s in %s: %w", n, rs.describe(), ErrNotFound)
+	}
+	rs.mu.Lock()
+	size, ok := rs.sizes[h]
+	rs.mu.Unlock()
+	if ok {
+		return size, nil
+	}
+	req, err := http.NewRequestWithContext(rs.ctx, http.MethodHead, rs.url("blobs", h.String()), nil)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w: %w", rs.describe(), ErrInvalid, err)
+	}
+	ref := rs.repo.RepositoryStr() + "@" + h.String()
+	resp, err := rs.client.Do(req)
+	if err != nil {
+		return 0, registryError(rs.repo.RegistryStr(), ref, "checking blob", err)
+	}
+	if err := transport.CheckError(resp, http.StatusOK); err != nil {
+		return 0, errors.Join(registryError(rs.repo.RegistryStr(), ref, "checking blob", err), resp.Body.Close())
+	}
+	return resp.ContentLength, resp.Body.Close()
+}
+
+func (rs *registryStore) readAt(n string, p []byte, off int64) (int, error) {
+	return 0, fmt.Errorf("%s in %s: no random access over HTTP: %w", n, rs.describe(), ErrInvalid)
+}
+
+func (rs *registryStore) has(n string) bool {
+	switch cleanName(n) {
+	case specs.ImageLayoutFile, "index.json":
+		return true
+	}
+	return false
+}
+
+func (rs *registryStore) close() error {
+	rs.client.CloseIdleConnections()
+	return nil
+}
+
+// errorCode keeps a registry's error code only when it looks like one
+// (MANIFEST_UNKNOWN): the registry is not trusted to print to a terminal.
+var errorCode = regexp.MustCompile(`^[A-Z][A-Z0-9_]{0,63}$`)
+
+// registryError words a failed registry request. 401 and 403 wrap
+// ErrDenied, 404 ErrNotFound, a registry that cannot be reached or broke
+// the connection (or still failed after the retries) ErrUnreachable. The
+// registry's own message is left out: it is untrusted text, and its code
+// says the same.
+func registryError(reg, ref, doing string, err error) error {
+	var te *transport.Error
+	if errors.As(err, &te) {
+		var codes []string
+		for _, d := range te.Errors {
+			if c := string(d.Code); errorCode.MatchString(c) {
+				codes = append(codes, c)
+			}
+		}
+		status := strconv.Itoa(te.StatusCode) + " " + http.StatusText(te.StatusCode)
+		if len(codes) > 0 {
+			status += " (" + strings.Join(codes, ", ") + ")"
+		}
+		var sentinel error
+		switch {
+		case te.StatusCode == http.StatusUnauthorized:
+			sentinel = fmt.Errorf("%w: authentication required (credentials come from the Docker config and its credential helpers)", ErrDenied)
+		case te.StatusCode == http.StatusForbidden:
+			sentinel = fmt.Errorf("%w: access denied", ErrDenied)
+		case te.StatusCode == http.StatusNotFound:
+			sentinel = ErrNotFound
+		case te.StatusCode == http.StatusTooManyRequests || te.StatusCode >= 500:
+			sentinel = ErrUnreachable
+		default:
+			sentinel = ErrInvalid
+		}
+		return fmt.Errorf("%s %s from registry %s: %s: %w", doing, ref, reg, status, sentinel)
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%s %s from registry %s: %w", doing, ref, reg, err)
+	}
+	if errors.Is(err, ErrInvalid) {
+		return fmt.Errorf("%s %s from registry %s: %w", doing, ref, reg, err)
+	}
+	return fmt.Errorf("%s %s from registry %s: %w: %s", doing, ref, reg, ErrUnreachable, netReason(err))
+}
+
+// netReason shortens a network error to its cause; url.Error repeats the
+// URL, which the message names already.
+func netReason(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Err != nil {
+		return oe.Op + ": " + oe.Err.Error()
+	}
+	return err.Error()
+}
