@@ -11,6 +11,14 @@
 // form that embeds an OCI layout. See Reference for the syntax; a bare path
 // is recognised by its content.
 //
+// Images that are not files: registry:REF (and docker://REF) streams an
+// image from a registry, through a store that presents the registry as an
+// OCI layout (index.json lists what the reference resolves to; each blob
+// is one HTTP request whose body goes straight into the verifying
+// decoder); docker-daemon:NAME and podman:NAME read an engine's `docker
+// save` stream, spooled to an unlinked private file because its
+// manifest.json comes after the layers, then read as a docker archive.
+//
 // # Design
 //
 // Every format sits on one small unexported blob-store interface with two

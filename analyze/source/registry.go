@@ -221,7 +221,7 @@ func (rs *registryStore) remember(h v1.Hash, raw []byte) {
 		Config    *v1.Descriptor  `json:"config"`
 		Layers    []v1.Descriptor `json:"layers"`
 	}
-	_ = json.Unmarshal(raw, &probe) //nolint:errcheck // see above
+	_ = json.Unmarshal(raw, &probe) // see above
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	rs.manifests[h] = raw

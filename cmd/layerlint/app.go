@@ -41,7 +41,9 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Description: "layerlint replays an image's layers through an overlay model, reports the bytes\n" +
 			"that no container will ever see, and rewrites images without them.\n\n" +
 			"IMAGE is oci:DIR[:TAG|@DIGEST], oci-archive:FILE[:TAG], docker-archive:FILE[:REPO:TAG|:N],\n" +
-			"or a bare path whose format is detected from what it holds.",
+			"registry:REF or docker://REF (an image in a registry, streamed), docker-daemon:NAME[:TAG]\n" +
+			"(the local engine at DOCKER_HOST), podman:NAME[:TAG] (Podman's socket), or a bare path\n" +
+			"whose format is detected from what it holds. See docs/images.md.",
 		Writer:          stdout,
 		ErrWriter:       stderr,
 		HideHelpCommand: true,

@@ -131,7 +131,7 @@ func (c *Client) do(req *http.Request, what string) (*http.Response, error) {
 // readMessage reads an engine's JSON error ({"message": …}), made safe to
 // print.
 func readMessage(r io.Reader) string {
-	b, _ := io.ReadAll(io.LimitReader(r, 64<<10)) //nolint:errcheck // best effort
+	b, _ := io.ReadAll(io.LimitReader(r, 64<<10)) // best effort: the status says enough
 	var m struct {
 		Message string `json:"message"`
 	}

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"io"
+	"log"
+	"net"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// inProcessRegistry serves ggcr's registry on 127.0.0.1.
+func inProcessRegistry(t *testing.T) string {
+	t.Helper()
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+// pushLayout pushes the only image of an OCI layout to ref, as it is.
+func pushLayout(t *testing.T, dir, ref string) v1.Hash {
+	t.Helper()
+	p, err := layout.FromPath(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := p.ImageIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := idx.Image(im.Manifests[0].Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(r, img); err != nil {
+		t.Fatal(err)
+	}
+	return im.Manifests[0].Digest
+}
+
+// TestRegistryCommands: every command that takes an IMAGE reads one from a
+// registry, with the report a layout gives (only the name differs).
+func TestRegistryCommands(t *testing.T) {
+	host := inProcessRegistry(t)
+	pushLayout(t, sample, host+"/sample:1")
+	ref := "registry:" + host + "/sample:1"
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	if err := ln.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, fromLayout, _ := runCLI(t, "analyze", "--format", "json", sample)
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		code     int
+		inStdout string
+		inStderr string
+	}{
+		{"analyze", []string{"analyze", ref}, ExitOK, "Top wasted paths", ""},
+		{"docker://", []string{"analyze", "docker://" + host + "/sample:1"}, ExitOK, "Top wasted paths", ""},
+		{"ls", []string{"ls", ref, "etc"}, ExitOK, "/etc/app.conf", ""},
+		{"lint", []string{"lint", "--fail-on", "never", ref}, ExitOK, "LL0", ""},
+		{"fix dry run", []string{"fix", "--squash", "all", "--dry-run", ref}, ExitOK, "dry run: nothing written", ""},
+		{"404", []string{"analyze", "registry:" + host + "/sample:2"}, ExitInput, "", "sample:2 from registry " + host + ": 404"},
+		{"unreachable", []string{"analyze", "registry:" + closed + "/sample:1"}, ExitEnvironment, "", "registry " + closed},
+		{"in place on a registry", []string{"fix", "--in-place", ref}, ExitInput, "", "in-place"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errs := runCLI(t, tc.args...)
+			if code != tc.code || !strings.Contains(out, tc.inStdout) || !strings.Contains(errs, tc.inStderr) {
+				t.Errorf("exit %d (want %d)\nstdout: %s\nstderr: %s\nwant %q in stdout, %q in stderr", code, tc.code, out, errs, tc.inStdout, tc.inStderr)
+			}
+		})
+	}
+	_, fromRegistry, _ := runCLI(t, "analyze", "--format", "json", ref)
+	norm := func(s string) string {
+		var keep []string
+		for _, l := range strings.Split(s, "\n") {
+			if !strings.Contains(l, `"name"`) && !strings.Contains(l, `"format"`) && !strings.Contains(l, `"ref"`) && !strings.Contains(l, `"reference"`) {
+				keep = append(keep, l)
+			}
+		}
+		return strings.Join(keep, "\n")
+	}
+	if norm(fromLayout) != norm(fromRegistry) {
+		t.Errorf("the registry's report differs from the layout's:\n%s", lineDiff(norm(fromLayout), norm(fromRegistry)))
+	}
+}
+
+// lineDiff lists the lines that differ, by position.
+func lineDiff(a, b string) string {
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	var out []string
+	for i := range max(len(al), len(bl)) {
+		var x, y string
+		if i < len(al) {
+			x = al[i]
+		}
+		if i < len(bl) {
+			y = bl[i]
+		}
+		if x != y {
+			out = append(out, "- "+x, "+ "+y)
+		}
+	}
+	return strings.Join(out, "\n")
+}
