@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/layerlint/layerlint/internal/escape"
+	"github.com/layerlint/layerlint/internal/textfmt"
 )
 
 // WriteJSON writes the report as indented JSON, the contract of
@@ -29,37 +30,25 @@ type TextOptions struct {
 	Color bool
 }
 
-type painter bool
-
-func (p painter) paint(code, s string) string {
-	if !p || s == "" {
-		return s
-	}
-	return "\x1b[" + code + "m" + s + "\x1b[0m"
-}
-func (p painter) bold(s string) string { return p.paint("1", s) }
-func (p painter) warn(s string) string { return p.paint("33", s) }
-func (p painter) dim(s string) string  { return p.paint("2", s) }
-
 // WriteText writes the report for a person reading a terminal.
 func WriteText(w io.Writer, r *Report, opts TextOptions) error {
-	ew := &errWriter{w: w}
-	p := painter(opts.Color)
+	ew := textfmt.NewWriter(w)
+	p := textfmt.Painter(opts.Color)
 	img := r.Image
 	name := Printable(img.Reference)
 	if img.Name != "" {
 		name += " (" + Printable(img.Name) + ")"
 	}
-	ew.printf("%s %s, %s\n", p.bold("Image"), name, img.Format)
-	ew.printf("  manifest %s", Printable(img.ManifestDigest))
+	ew.Printf("%s %s, %s\n", p.Bold("Image"), name, img.Format)
+	ew.Printf("  manifest %s", Printable(img.ManifestDigest))
 	if img.Platform != "" {
-		ew.printf("  platform %s", Printable(img.Platform))
+		ew.Printf("  platform %s", Printable(img.Platform))
 	}
-	ew.printf("\n  base: %d layer%s (%s", img.Base.Layers, plural(img.Base.Layers), img.Base.Source)
+	ew.Printf("\n  base: %s (%s", textfmt.Plural(img.Base.Layers, "layer", "layers"), img.Base.Source)
 	if img.Base.Name != "" {
-		ew.printf(", %s", Printable(img.Base.Name))
+		ew.Printf(", %s", Printable(img.Base.Name))
 	}
-	ew.printf(")\n\n")
+	ew.Printf(")\n\n")
 
 	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmtRow := func(cols ...string) { _, _ = fmt.Fprintln(tw, strings.Join(cols, "\t")+"\t") }
@@ -75,7 +64,7 @@ func WriteText(w io.Writer, r *Report, opts TextOptions) error {
 		}
 		wasted := Bytes(l.WastedBytes)
 		if l.WastedBytes > 0 {
-			wasted = p.warn(wasted)
+			wasted = p.Warn(wasted)
 		}
 		fmtRow(idx, Bytes(l.CompressedSize), Bytes(l.ContentBytes), wasted, Bytes(l.HiddenBytes),
 			strconv.Itoa(l.Added), strconv.Itoa(l.Modified), strconv.Itoa(l.Deleted), "")
@@ -85,12 +74,12 @@ func WriteText(w io.Writer, r *Report, opts TextOptions) error {
 	}
 	for _, l := range r.Layers {
 		if l.CreatedBy != "" {
-			ew.printf("  %d: %s\n", l.Index, p.dim(oneLine(l.CreatedBy, 100)))
+			ew.Printf("  %d: %s\n", l.Index, p.Dim(oneLine(l.CreatedBy, 100)))
 		}
 	}
 
 	s := r.Summary
-	ew.printf("\n%s\n", p.bold("Summary"))
+	ew.Printf("\n%s\n", p.Bold("Summary"))
 	kv := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
 	row := func(k, v string) { _, _ = fmt.Fprintf(kv, "  %s\t%s\n", k, v) }
 	row("layers", fmt.Sprintf("%d (%d base)", s.Layers, img.Base.Layers))
@@ -100,7 +89,7 @@ func WriteText(w io.Writer, r *Report, opts TextOptions) error {
 	wasted := fmt.Sprintf("%s (overwritten %s, deleted %s, opaque %s, replaced %s)", Bytes(s.WastedBytes),
 		Bytes(s.WastedByCause.Overwritten), Bytes(s.WastedByCause.Deleted), Bytes(s.WastedByCause.Opaque), Bytes(s.WastedByCause.Replaced))
 	if s.WastedBytes > 0 {
-		wasted = p.warn(wasted)
+		wasted = p.Warn(wasted)
 	}
 	row("wasted", wasted)
 	if s.MetadataOnlyBytes > 0 {
@@ -111,10 +100,10 @@ func WriteText(w io.Writer, r *Report, opts TextOptions) error {
 		wire = Bytes(*s.WastedWireBytesExact) + " (measured)"
 	}
 	row("wasted download", wire)
-	row("efficiency", percent(s.Efficiency))
+	row("efficiency", textfmt.Percent(s.Efficiency))
 	above := fmt.Sprintf("%s wasted of %s added", Bytes(s.UserWastedBytes), Bytes(s.UserContentBytes))
 	if s.UserWastedRatio != nil {
-		above += " (" + percent(*s.UserWastedRatio) + ")"
+		above += " (" + textfmt.Percent(*s.UserWastedRatio) + ")"
 	}
 	row("above the base", above)
 	row("dive", fmt.Sprintf("efficiency %s, wastedBytes %d, userWastedPercent %s",
@@ -127,7 +116,7 @@ func WriteText(w io.Writer, r *Report, opts TextOptions) error {
 	}
 
 	if opts.Top > 0 && len(r.TopWaste) > 0 {
-		ew.printf("\n%s\n", p.bold("Top wasted paths"))
+		ew.Printf("\n%s\n", p.Bold("Top wasted paths"))
 		gw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
 		_, _ = fmt.Fprintf(gw, "  BYTES\tFILES\tCAUSE\tLAYER\tPATH\n")
 		for i, g := range r.TopWaste {
@@ -138,35 +127,16 @@ func WriteText(w io.Writer, r *Report, opts TextOptions) error {
 			if g.Dir {
 				path += "/"
 			}
-			_, _ = fmt.Fprintf(gw, "  %s\t%d\t%s\t%s→%d\t%s\n", Bytes(g.Bytes), g.Files, g.Cause, joinInts(g.Layers), g.HiddenBy, path)
+			_, _ = fmt.Fprintf(gw, "  %s\t%d\t%s\t%s→%d\t%s\n", Bytes(g.Bytes), g.Files, g.Cause, textfmt.JoinInts(g.Layers), g.HiddenBy, path)
 		}
 		if err := gw.Flush(); err != nil {
 			return err
 		}
 		if rest := len(r.TopWaste) - opts.Top; rest > 0 {
-			ew.printf("  … %d more (--top N, or --format json)\n", rest)
+			ew.Printf("  … %d more (--top N, or --format json)\n", rest)
 		}
 	}
-	return ew.err
-}
-
-// errWriter keeps the first write error so rendering code stays linear.
-type errWriter struct {
-	w   io.Writer
-	err error
-}
-
-func (e *errWriter) Write(p []byte) (int, error) {
-	if e.err != nil {
-		return 0, e.err
-	}
-	n, err := e.w.Write(p)
-	e.err = err
-	return n, err
-}
-
-func (e *errWriter) printf(format string, args ...any) {
-	_, _ = fmt.Fprintf(e, format, args...)
+	return ew.Err
 }
 
 // Bytes formats a size in SI units, as registries and docker show them.
@@ -185,20 +155,11 @@ func Bytes(n int64) string {
 	return strconv.FormatFloat(f, 'f', 1, 64) + " EB"
 }
 
-func percent(f float64) string { return strconv.FormatFloat(f*100, 'f', 1, 64) + "%" }
-
 func floatOrNull(f *float64) string {
 	if f == nil {
 		return "null"
 	}
 	return strconv.FormatFloat(*f, 'g', -1, 64)
-}
-
-func plural(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
 }
 
 func oneLine(s string, max int) string {
@@ -216,11 +177,3 @@ func oneLine(s string, max int) string {
 // Printable is escape.Text: names and history come from the image, and a
 // control sequence in them must not reach the reader's terminal.
 func Printable(s string) string { return escape.Text(s) }
-
-func joinInts(xs []int) string {
-	parts := make([]string, len(xs))
-	for i, x := range xs {
-		parts[i] = strconv.Itoa(x)
-	}
-	return strings.Join(parts, ",")
-}

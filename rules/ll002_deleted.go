@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/layerlint/layerlint/internal/textfmt"
 	"github.com/layerlint/layerlint/overlay"
 )
 
@@ -69,7 +70,7 @@ func checkDeleted(f *Facts) []Finding {
 		slices.Sort(g.layers)
 		what := abs(g.by)
 		if g.dir {
-			what = fmt.Sprintf("%s (%s)", abs(g.by), plural(g.files, "file", "files"))
+			what = fmt.Sprintf("%s (%s)", abs(g.by), textfmt.Plural(g.files, "file", "files"))
 		}
 		fix := "delete the files in the same step that creates them, or build in another stage and copy only what is needed"
 		if f.allBase(g.layers) {

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/layerlint/layerlint/internal/textfmt"
 	"github.com/layerlint/layerlint/overlay"
 )
 
@@ -108,7 +109,7 @@ func checkLeftovers(f *Facts) []Finding {
 		out = append(out, Finding{
 			Rule:      "LL005",
 			Severity:  Warning,
-			Message:   fmt.Sprintf("%s: %s, %d bytes from %s remain in the image", k.what, plural(files, "file", "files"), bytes, layerList(layers)),
+			Message:   fmt.Sprintf("%s: %s, %d bytes from %s remain in the image", k.what, textfmt.Plural(files, "file", "files"), bytes, layerList(layers)),
 			Layer:     last,
 			Path:      k.dir,
 			Bytes:     bytes,

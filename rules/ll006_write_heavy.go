@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/layerlint/layerlint/internal/textfmt"
 	"github.com/layerlint/layerlint/overlay"
 )
 
@@ -76,7 +77,7 @@ func checkWriteHeavy(f *Facts) []Finding {
 			continue
 		}
 		msg := fmt.Sprintf("%s: %s in the image; the largest, %s (%d bytes), is copied up whole on first write",
-			k.what, plural(files, "file", "files"), abs(largest.Path), largest.Size)
+			k.what, textfmt.Plural(files, "file", "files"), abs(largest.Path), largest.Size)
 		if m, ok := f.CopyUp[largest.Path]; ok {
 			msg += fmt.Sprintf(" (measured on overlayfs: appending one byte copied up %d bytes in %s)", m.CopiedBytes, m.Duration.Round(time.Microsecond))
 		}

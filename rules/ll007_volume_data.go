@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/layerlint/layerlint/internal/textfmt"
 	"github.com/layerlint/layerlint/overlay"
 )
 
@@ -55,7 +56,7 @@ func checkVolumeData(f *Facts) []Finding {
 			Rule:     "LL007",
 			Severity: Warning,
 			Message: fmt.Sprintf("VOLUME %s: the image ships %s (%d bytes) there from %s; a mounted volume hides them",
-				abs(v), plural(entries, "entry", "entries"), bytes, layerList(layers)),
+				abs(v), textfmt.Plural(entries, "entry", "entries"), bytes, layerList(layers)),
 			Layer:     last,
 			Path:      v,
 			Bytes:     bytes,

@@ -250,14 +250,6 @@ func sorted(fs []Finding) []Finding {
 // abs shows a model path as the container sees it.
 func abs(p string) string { return "/" + p }
 
-// plural returns "1 file" or "3 files".
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return strconv.Itoa(n) + " " + many
-}
-
 // layerList formats ascending layer indexes as "layer 2" or
 // "layers 0, 2 and 3".
 func layerList(ls []int) string {

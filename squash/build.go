@@ -17,6 +17,7 @@ import (
 
 	"github.com/layerlint/layerlint/analyze"
 	"github.com/layerlint/layerlint/analyze/source"
+	"github.com/layerlint/layerlint/internal/textfmt"
 	"github.com/layerlint/layerlint/overlay"
 )
 
@@ -496,7 +497,7 @@ func rewriteHistory(raw json.RawMessage, nLayers int, layers []LayerResult) (jso
 				return nil, err
 			}
 		}
-		if e["created_by"], err = marshal(fmt.Sprintf("layerlint fix: squashed layers %s", joinInts(l.Group.Layers))); err != nil {
+		if e["created_by"], err = marshal(fmt.Sprintf("layerlint fix: squashed layers %s", textfmt.JoinInts(l.Group.Layers))); err != nil {
 			return nil, err
 		}
 		if e["comment"], err = marshal("merged: " + strings.Join(by, " && ")); err != nil {

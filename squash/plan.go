@@ -13,6 +13,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/layerlint/layerlint/analyze"
+	"github.com/layerlint/layerlint/internal/textfmt"
 	"github.com/layerlint/layerlint/overlay"
 )
 
@@ -345,7 +346,7 @@ func (p *Plan) auto(a *analyze.Analysis) {
 		if len(members) == 1 {
 			p.Notes = append(p.Notes, fmt.Sprintf("rewrite layer %d: it hides bytes it ships itself", members[0]))
 		} else {
-			p.Notes = append(p.Notes, fmt.Sprintf("squash layers %s: each hides bytes another of them ships", joinInts(members)))
+			p.Notes = append(p.Notes, fmt.Sprintf("squash layers %s: each hides bytes another of them ships", textfmt.JoinInts(members)))
 		}
 		i = end + 1
 	}
@@ -372,7 +373,7 @@ func (p *Plan) placeMovers(cm *commuter, members, movers []int) (below, above, f
 			}
 			if ok, why := cm.commutesAll(m, passDown); ok {
 				below = append(below, m)
-				notes = append(notes, fmt.Sprintf("move layer %d below the merge: it commutes with layers %s (%s)", m, joinInts(passDown), why))
+				notes = append(notes, fmt.Sprintf("move layer %d below the merge: it commutes with layers %s (%s)", m, textfmt.JoinInts(passDown), why))
 				continue
 			}
 			// Going up, m passes the merge's layers above it and every
@@ -385,7 +386,7 @@ func (p *Plan) placeMovers(cm *commuter, members, movers []int) (below, above, f
 			}
 			if ok, why := cm.commutesAll(m, pass); ok {
 				above = append(above, m)
-				notes = append(notes, fmt.Sprintf("move layer %d above the merge: it commutes with layers %s (%s)", m, joinInts(pass), why))
+				notes = append(notes, fmt.Sprintf("move layer %d above the merge: it commutes with layers %s (%s)", m, textfmt.JoinInts(pass), why))
 				continue
 			}
 			stuck = append(stuck, m)
@@ -505,14 +506,6 @@ func layerHistory(a *analyze.Analysis) []string {
 		return make([]string, len(out))
 	}
 	return out
-}
-
-func joinInts(xs []int) string {
-	parts := make([]string, len(xs))
-	for i, x := range xs {
-		parts[i] = strconv.Itoa(x)
-	}
-	return strings.Join(parts, ",")
 }
 
 // touch is what one layer does at one path, for the commute test.

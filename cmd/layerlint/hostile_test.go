@@ -1054,7 +1054,7 @@ func padded(b []byte) []byte {
 // paxRecords encodes PAX records ("LEN key=value\n", LEN counting itself).
 func paxRecords(recs map[string]string) []byte {
 	var out []byte
-	for _, k := range sortedKeys(recs) {
+	for _, k := range slices.Sorted(maps.Keys(recs)) {
 		rec := " " + k + "=" + recs[k] + "\n"
 		n := len(rec)
 		for {
@@ -1068,8 +1068,6 @@ func paxRecords(recs map[string]string) []byte {
 	}
 	return out
 }
-
-func sortedKeys(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) }
 
 // paxHeaderOnly is a PAX extended header followed by a header of type
 // typeflag for name, without data.

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -307,7 +308,7 @@ func checkNode(n *yaml.Node, t reflect.Type, at string) error {
 		} else {
 			f, ok := known[k.Value]
 			if !ok {
-				return fmt.Errorf("line %d: unknown key %q in %s (known: %s): %w", k.Line, k.Value, orTop(at), strings.Join(sortedKeys(known), ", "), ErrInvalid)
+				return fmt.Errorf("line %d: unknown key %q in %s (known: %s): %w", k.Line, k.Value, orTop(at), strings.Join(slices.Sorted(maps.Keys(known)), ", "), ErrInvalid)
 			}
 			elem = f.Type
 		}
@@ -346,15 +347,6 @@ func yamlFields(t reflect.Type) map[string]reflect.StructField {
 		out[name] = f
 	}
 	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	slices.Sort(ks)
-	return ks
 }
 
 // strictDecode checks n's keys against out's type, then decodes it.

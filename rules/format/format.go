@@ -14,6 +14,7 @@ import (
 
 	"github.com/layerlint/layerlint/analyze"
 	"github.com/layerlint/layerlint/internal/escape"
+	"github.com/layerlint/layerlint/internal/textfmt"
 	"github.com/layerlint/layerlint/rules"
 	"github.com/layerlint/layerlint/rules/gate"
 )
@@ -109,24 +110,6 @@ func Write(w io.Writer, f Format, results []*gate.Result, opts Options) error {
 	return nil
 }
 
-// errWriter keeps the first write error so that writers can print freely
-// and check once.
-type errWriter struct {
-	w   io.Writer
-	err error
-}
-
-func (e *errWriter) Write(p []byte) (int, error) {
-	if e.err != nil {
-		return 0, e.err
-	}
-	n, err := e.w.Write(p)
-	e.err = err
-	return n, err
-}
-
-func (e *errWriter) printf(format string, args ...any) { _, _ = fmt.Fprintf(e, format, args...) }
-
 // imageName is how outputs name the image.
 func imageName(r *gate.Result) string {
 	if r.Report == nil {
@@ -171,19 +154,12 @@ func oneLine(s string, limit int) string {
 	return s
 }
 
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return strconv.Itoa(n) + " " + many
-}
-
 func severities() []rules.Severity { return []rules.Severity{rules.Error, rules.Warning, rules.Info} }
 
 // totals is one line of counts, for text and Markdown.
 func totals(s gate.Summary) string {
 	return fmt.Sprintf("%s, %s, %d info; %d suppressed, %d baselined, %d ignored",
-		plural(s.Errors, "error", "errors"), plural(s.Warnings, "warning", "warnings"), s.Info, s.Suppressed, s.Baselined, s.Ignored)
+		textfmt.Plural(s.Errors, "error", "errors"), textfmt.Plural(s.Warnings, "warning", "warnings"), s.Info, s.Suppressed, s.Baselined, s.Ignored)
 }
 
 // verdictLine says the verdict and why.
@@ -195,7 +171,7 @@ func verdictLine(s gate.Summary) string {
 	case gate.Fail:
 		b.WriteString("FAIL")
 	}
-	fmt.Fprintf(&b, ": %s at or above the failure level (--fail-on %s)", plural(s.Failing, "finding", "findings"), s.FailOn)
+	fmt.Fprintf(&b, ": %s at or above the failure level (--fail-on %s)", textfmt.Plural(s.Failing, "finding", "findings"), s.FailOn)
 	if s.DiveOnly {
 		b.WriteString("; only the dive rules decide (a .dive-ci without .layerlint.yaml)")
 	}
@@ -203,5 +179,3 @@ func verdictLine(s gate.Summary) string {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
-
-func percentString(f float64) string { return strconv.FormatFloat(f*100, 'f', 1, 64) + "%" }

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/layerlint/layerlint/internal/escape"
+	"github.com/layerlint/layerlint/internal/textfmt"
 	"github.com/layerlint/layerlint/rules"
 	"github.com/layerlint/layerlint/rules/gate"
 )
@@ -13,7 +14,7 @@ import (
 // finding that is not accepted (accepted findings would only add noise to
 // the pull request), then a notice with the verdict.
 func writeGitHub(w io.Writer, results []*gate.Result) error {
-	ew := &errWriter{w: w}
+	ew := textfmt.NewWriter(w)
 	for _, r := range results {
 		img := imageName(r)
 		for _, f := range r.Findings {
@@ -29,12 +30,12 @@ func writeGitHub(w io.Writer, results []*gate.Result) error {
 			if f.Fix != "" {
 				lines = append(lines, "Fix: "+f.Fix)
 			}
-			ew.printf("::%s %s::%s\n", ghCommand(f.Severity), strings.Join(props, ","), escape.GitHubLines(lines...))
+			ew.Printf("::%s %s::%s\n", ghCommand(f.Severity), strings.Join(props, ","), escape.GitHubLines(lines...))
 		}
-		ew.printf("::notice title=%s::%s\n", escape.GitHubProperty("layerlint "+r.Summary.Result.String()),
+		ew.Printf("::notice title=%s::%s\n", escape.GitHubProperty("layerlint "+r.Summary.Result.String()),
 			escape.GitHubData(img+": "+verdictLine(r.Summary)+"; "+totals(r.Summary)))
 	}
-	return ew.err
+	return ew.Err
 }
 
 func ghCommand(s rules.Severity) string {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/layerlint/layerlint/internal/escape"
+	"github.com/layerlint/layerlint/internal/textfmt"
 	"github.com/layerlint/layerlint/rules/gate"
 )
 
@@ -76,7 +77,7 @@ func writeJUnit(w io.Writer, results []*gate.Result) error {
 			case gate.Enabled:
 				if len(failing) > 0 {
 					c.Failure = &junitFailure{
-						Message: fmt.Sprintf("%s at %s severity", plural(len(failing), "failing finding", "failing findings"), rr.Severity),
+						Message: fmt.Sprintf("%s at %s severity", textfmt.Plural(len(failing), "failing finding", "failing findings"), rr.Severity),
 						Type:    rr.Severity.String(),
 						Text:    strings.Join(failing, "\n"),
 					}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/layerlint/layerlint/analyze"
 	"github.com/layerlint/layerlint/internal/escape"
+	"github.com/layerlint/layerlint/internal/textfmt"
 	"github.com/layerlint/layerlint/rules/gate"
 )
 
@@ -16,33 +17,33 @@ const DefaultMaxFindings = 20
 // verdict, a table of counts and the top findings (failing first, then
 // by severity), with a line saying how many more there are.
 func writeMarkdown(w io.Writer, results []*gate.Result, opts Options) error {
-	ew := &errWriter{w: w}
+	ew := textfmt.NewWriter(w)
 	limit := opts.MaxFindings
 	if limit <= 0 {
 		limit = DefaultMaxFindings
 	}
 	for i, r := range results {
 		if i > 0 {
-			ew.printf("\n")
+			ew.Printf("\n")
 		}
 		s := r.Summary
 		icon := "✅"
 		if s.Result == gate.Fail {
 			icon = "❌"
 		}
-		ew.printf("### %s layerlint: %s — %s\n\n", icon, s.Result, escape.MarkdownCode(imageName(r)))
-		ew.printf("| | |\n| --- | --- |\n")
-		ew.printf("| verdict | **%s** (fail on %s", s.Result, s.FailOn)
+		ew.Printf("### %s layerlint: %s — %s\n\n", icon, s.Result, escape.MarkdownCode(imageName(r)))
+		ew.Printf("| | |\n| --- | --- |\n")
+		ew.Printf("| verdict | **%s** (fail on %s", s.Result, s.FailOn)
 		if s.DiveOnly {
-			ew.printf("; only dive rules decide")
+			ew.Printf("; only dive rules decide")
 		}
-		ew.printf(") |\n")
-		ew.printf("| failing | %d |\n", s.Failing)
-		ew.printf("| errors / warnings / info | %d / %d / %d |\n", s.Errors, s.Warnings, s.Info)
-		ew.printf("| suppressed / baselined / ignored | %d / %d / %d |\n", s.Suppressed, s.Baselined, s.Ignored)
+		ew.Printf(") |\n")
+		ew.Printf("| failing | %d |\n", s.Failing)
+		ew.Printf("| errors / warnings / info | %d / %d / %d |\n", s.Errors, s.Warnings, s.Info)
+		ew.Printf("| suppressed / baselined / ignored | %d / %d / %d |\n", s.Suppressed, s.Baselined, s.Ignored)
 		if rep := r.Report; rep != nil {
-			ew.printf("| download size | %s |\n", analyze.Bytes(rep.Summary.CompressedSize))
-			ew.printf("| wasted | %s (efficiency %s) |\n", analyze.Bytes(rep.Summary.WastedBytes), percentString(rep.Summary.Efficiency))
+			ew.Printf("| download size | %s |\n", analyze.Bytes(rep.Summary.CompressedSize))
+			ew.Printf("| wasted | %s (efficiency %s) |\n", analyze.Bytes(rep.Summary.WastedBytes), textfmt.Percent(rep.Summary.Efficiency))
 		}
 		for _, rr := range r.Rules {
 			if rr.Measured != "" && rr.Status == gate.Enabled {
@@ -50,15 +51,15 @@ func writeMarkdown(w io.Writer, results []*gate.Result, opts Options) error {
 				if rr.Failing > 0 {
 					state = "**fail**"
 				}
-				ew.printf("| %s | %s: %s |\n", escape.Markdown(rr.ID), state, escape.Markdown(rr.Measured))
+				ew.Printf("| %s | %s: %s |\n", escape.Markdown(rr.ID), state, escape.Markdown(rr.Measured))
 			}
 		}
 		fs := topFindings(r.Findings)
 		if len(fs) == 0 {
-			ew.printf("\nNo findings.\n")
+			ew.Printf("\nNo findings.\n")
 			continue
 		}
-		ew.printf("\n| | rule | where | finding |\n| --- | --- | --- | --- |\n")
+		ew.Printf("\n| | rule | where | finding |\n| --- | --- | --- | --- |\n")
 		for j, f := range fs {
 			if j == limit {
 				break
@@ -67,13 +68,13 @@ func writeMarkdown(w io.Writer, results []*gate.Result, opts Options) error {
 			if f.Location != nil {
 				where += " (" + f.Location.Dockerfile + ":" + itoa(f.Location.Line) + ")"
 			}
-			ew.printf("| %s | %s | %s | %s |\n", mark(f), escape.Markdown(f.Rule+" "+f.Name), escape.MarkdownCode(where), escape.Markdown(oneLine(f.Message, 200)))
+			ew.Printf("| %s | %s | %s | %s |\n", mark(f), escape.Markdown(f.Rule+" "+f.Name), escape.MarkdownCode(where), escape.Markdown(oneLine(f.Message, 200)))
 		}
 		if rest := len(fs) - limit; rest > 0 {
-			ew.printf("\n… and %s (see the full report: `layerlint lint --format json`).\n", plural(rest, "more finding", "more findings"))
+			ew.Printf("\n… and %s (see the full report: `layerlint lint --format json`).\n", textfmt.Plural(rest, "more finding", "more findings"))
 		}
 	}
-	return ew.err
+	return ew.Err
 }
 
 func mark(f *gate.Finding) string {

@@ -6,27 +6,20 @@ import (
 	"unicode/utf8"
 
 	"github.com/layerlint/layerlint/internal/escape"
+	"github.com/layerlint/layerlint/internal/textfmt"
 	"github.com/layerlint/layerlint/rules"
 	"github.com/layerlint/layerlint/rules/gate"
 )
 
-type painter bool
-
-func (p painter) paint(code, s string) string {
-	if !p || s == "" {
-		return s
-	}
-	return "\x1b[" + code + "m" + s + "\x1b[0m"
-}
-
-func (p painter) severity(s rules.Severity, text string) string {
+// paintSeverity colours text by the severity it names.
+func paintSeverity(p textfmt.Painter, s rules.Severity, text string) string {
 	switch s {
 	case rules.Error:
-		return p.paint("1;31", text)
+		return p.Paint("1;31", text)
 	case rules.Warning:
-		return p.paint("33", text)
+		return p.Paint("33", text)
 	case rules.Info:
-		return p.paint("36", text)
+		return p.Paint("36", text)
 	}
 	return text
 }
@@ -35,13 +28,13 @@ func (p painter) severity(s rules.Severity, text string) string {
 // columns of each group aligned; the checks, totals and verdict come last
 // so that the end of a CI log says what happened.
 func writeText(w io.Writer, results []*gate.Result, opts Options) error {
-	ew := &errWriter{w: w}
-	p := painter(opts.Color)
+	ew := textfmt.NewWriter(w)
+	p := textfmt.Painter(opts.Color)
 	for i, r := range results {
 		if i > 0 {
-			ew.printf("\n")
+			ew.Printf("\n")
 		}
-		ew.printf("%s %s\n", p.paint("1", "Lint"), escape.Text(imageName(r)))
+		ew.Printf("%s %s\n", p.Paint("1", "Lint"), escape.Text(imageName(r)))
 		s := r.Summary
 		var src []string
 		if s.Config != "" {
@@ -54,23 +47,23 @@ func writeText(w io.Writer, results []*gate.Result, opts Options) error {
 			src = append(src, "Dockerfile "+escape.Text(s.Dockerfile))
 		}
 		if len(src) > 0 {
-			ew.printf("  %s\n", strings.Join(src, ", "))
+			ew.Printf("  %s\n", strings.Join(src, ", "))
 		}
 		for _, sev := range severities() {
 			writeGroup(ew, p, r, sev)
 		}
 		writeChecks(ew, p, r)
-		ew.printf("\n%s  %s\n", p.paint("1", "Totals"), totals(s))
+		ew.Printf("\n%s  %s\n", p.Paint("1", "Totals"), totals(s))
 		verdict := verdictLine(s)
 		if s.Result == gate.Fail {
-			verdict = p.paint("1;31", verdict)
+			verdict = p.Paint("1;31", verdict)
 		}
-		ew.printf("%s %s\n", p.paint("1", "Verdict"), verdict)
+		ew.Printf("%s %s\n", p.Paint("1", "Verdict"), verdict)
 	}
-	return ew.err
+	return ew.Err
 }
 
-func writeGroup(ew *errWriter, p painter, r *gate.Result, sev rules.Severity) {
+func writeGroup(ew *textfmt.Writer, p textfmt.Painter, r *gate.Result, sev rules.Severity) {
 	var fs []*gate.Finding
 	failing := 0
 	for i := range r.Findings {
@@ -84,11 +77,11 @@ func writeGroup(ew *errWriter, p painter, r *gate.Result, sev rules.Severity) {
 	if len(fs) == 0 {
 		return
 	}
-	head := sev.String() + " (" + plural(len(fs), "finding", "findings")
+	head := sev.String() + " (" + textfmt.Plural(len(fs), "finding", "findings")
 	if failing > 0 {
-		head += ", " + plural(failing, "fails", "fail") + " the gate"
+		head += ", " + textfmt.Plural(failing, "fails", "fail") + " the gate"
 	}
-	ew.printf("\n%s\n", p.severity(sev, head+")"))
+	ew.Printf("\n%s\n", paintSeverity(p, sev, head+")"))
 	cols := make([][]string, len(fs))
 	width := make([]int, 5)
 	for i, f := range fs {
@@ -113,31 +106,31 @@ func writeGroup(ew *errWriter, p painter, r *gate.Result, sev rules.Severity) {
 			line.WriteString(strings.Repeat(" ", width[c]-utf8.RuneCountInString(v)+2))
 		}
 		line.WriteString(cols[i][5])
-		ew.printf("  %s\n", strings.TrimRight(line.String(), " "))
-		ew.printf("      %s\n", escape.Text(f.Message))
+		ew.Printf("  %s\n", strings.TrimRight(line.String(), " "))
+		ew.Printf("      %s\n", escape.Text(f.Message))
 		if f.Fix != "" {
-			ew.printf("      fix: %s\n", escape.Text(f.Fix))
+			ew.Printf("      fix: %s\n", escape.Text(f.Fix))
 		}
 		if f.CreatedBy != "" || f.Location != nil {
 			from := escape.Text(oneLine(f.CreatedBy, 100))
 			if f.Location != nil {
 				from = strings.TrimSpace(from + " (" + escape.Text(f.Location.Dockerfile) + ":" + itoa(f.Location.Line) + ")")
 			}
-			ew.printf("      from: %s\n", from)
+			ew.Printf("      from: %s\n", from)
 		}
 		if s := f.Suppressed; s != nil {
 			until := ""
 			if s.Expires != "" {
 				until = " until " + s.Expires
 			}
-			ew.printf("      suppressed%s by %s: %s\n", escape.Text(until), escape.Text(s.Source), escape.Text(s.Reason))
+			ew.Printf("      suppressed%s by %s: %s\n", escape.Text(until), escape.Text(s.Source), escape.Text(s.Reason))
 		}
 	}
 }
 
 // writeChecks lists the thresholds and dive rules that were evaluated,
 // passing ones included: a gate that passed should say what it checked.
-func writeChecks(ew *errWriter, p painter, r *gate.Result) {
+func writeChecks(ew *textfmt.Writer, p textfmt.Painter, r *gate.Result) {
 	var rows [][3]string
 	for _, rr := range r.Rules {
 		if rr.Measured == "" || rr.Status != gate.Enabled {
@@ -155,12 +148,12 @@ func writeChecks(ew *errWriter, p painter, r *gate.Result) {
 	if len(rows) == 0 {
 		return
 	}
-	ew.printf("\n%s\n", p.paint("1", "Checks"))
+	ew.Printf("\n%s\n", p.Paint("1", "Checks"))
 	w0, w1 := 0, 0
 	for _, row := range rows {
 		w0, w1 = max(w0, len(row[0])), max(w1, len(row[1]))
 	}
 	for _, row := range rows {
-		ew.printf("  %-*s  %-*s  %s\n", w0, row[0], w1, row[1], escape.Text(row[2]))
+		ew.Printf("  %-*s  %-*s  %s\n", w0, row[0], w1, row[1], escape.Text(row[2]))
 	}
 }

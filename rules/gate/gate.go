@@ -13,6 +13,7 @@ package gate
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	"github.com/layerlint/layerlint/analyze"
+	"github.com/layerlint/layerlint/internal/textfmt"
 	"github.com/layerlint/layerlint/rules"
 	"github.com/layerlint/layerlint/rules/config"
 )
@@ -214,7 +216,7 @@ func New(opts Options) (*Gate, error) {
 	}
 	g.markUnconfigured(cfg.Thresholds, opts.DiveCI)
 
-	for _, key := range sortedKeys(cfg.Rules) {
+	for _, key := range slices.Sorted(maps.Keys(cfg.Rules)) {
 		set := cfg.Rules[key]
 		i, ok := g.byKey[key]
 		if !ok {
@@ -608,19 +610,19 @@ func (g *Gate) thresholds(r *analyze.Report, res *Result) []rules.Finding {
 			failed = failed && s.UserWastedBytes > int64(*w.Absolute)
 		}
 		if w.Relative != nil {
-			limits = append(limits, percent(float64(*w.Relative))+" of the bytes added")
+			limits = append(limits, textfmt.Percent(float64(*w.Relative))+" of the bytes added")
 			failed = failed && s.UserWastedRatio != nil && *s.UserWastedRatio > float64(*w.Relative)
 		}
 		measured := analyze.Bytes(s.UserWastedBytes) + " wasted above the base"
 		if s.UserWastedRatio != nil {
-			measured += " (" + percent(*s.UserWastedRatio) + " of " + analyze.Bytes(s.UserContentBytes) + " added)"
+			measured += " (" + textfmt.Percent(*s.UserWastedRatio) + " of " + analyze.Bytes(s.UserContentBytes) + " added)"
 		}
 		measured += "; limit " + strings.Join(limits, " and ")
 		check(IDMaxWastedBytes, failed, measured, measured+": over the limit",
 			"remove the waste that LL001-LL003 point at", s.UserWastedBytes)
 	}
 	if m := t.MinEfficiency; m != nil {
-		measured := "efficiency " + percent(s.Efficiency) + "; lowest allowed " + percent(float64(*m))
+		measured := "efficiency " + textfmt.Percent(s.Efficiency) + "; lowest allowed " + textfmt.Percent(float64(*m))
 		check(IDMinEfficiency, s.Efficiency < float64(*m), measured, measured+": below the limit",
 			"remove the waste that LL001-LL003 point at", s.WastedBytes)
 	}
@@ -628,7 +630,7 @@ func (g *Gate) thresholds(r *analyze.Report, res *Result) []rules.Finding {
 		measured := "nothing added above the base"
 		failed := false
 		if s.UserWastedRatio != nil {
-			measured = percent(*s.UserWastedRatio) + " of the bytes added above the base are wasted; limit " + percent(float64(*m))
+			measured = textfmt.Percent(*s.UserWastedRatio) + " of the bytes added above the base are wasted; limit " + textfmt.Percent(float64(*m))
 			failed = *s.UserWastedRatio > float64(*m)
 		}
 		check(IDMaxUserWastedRatio, failed, measured, measured+": over the limit",
@@ -689,21 +691,10 @@ func formatFloat(f float64) string {
 	return strconv.FormatFloat(f, 'f', -1, 64)
 }
 
-func percent(f float64) string { return strconv.FormatFloat(f*100, 'f', 1, 64) + "%" }
-
 func layerHistory(r *analyze.Report) []string {
 	out := make([]string, len(r.Layers))
 	for i, l := range r.Layers {
 		out[i] = l.CreatedBy
 	}
 	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	slices.Sort(ks)
-	return ks
 }
