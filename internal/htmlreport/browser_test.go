@@ -321,6 +321,24 @@ func TestBrowserAnalyze(t *testing.T) {
 	}
 	b.check(t, url)
 	b.screenshot(t, "analyze")
+
+	// The dark scheme changes the colours the page draws with.
+	light := eval[string](t, b, `getComputedStyle(document.body).backgroundColor`)
+	b.scheme(t, "dark")
+	if dark := eval[string](t, b, `getComputedStyle(document.body).backgroundColor`); dark == light {
+		t.Errorf("the body is %s in both schemes", dark)
+	}
+	b.screenshot(t, "analyze-dark")
+	b.scheme(t, "light")
+}
+
+// scheme emulates prefers-color-scheme.
+func (b *browser) scheme(t *testing.T, s string) {
+	t.Helper()
+	params := emulation.SetEmulatedMediaParams{Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: s}}}
+	if _, err := chromedp.Call(b.ctx, emulation.SetEmulatedMedia, params); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func setSelect(t *testing.T, b *browser, sel, value string) {

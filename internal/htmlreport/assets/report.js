@@ -68,7 +68,8 @@
   }
   function hideTip() { tip.hidden = true; }
   function bindTip(e, lines) {
-    e.addEventListener('mousemove', function (ev) { showTip(e, lines(), ev); });
+    // The innermost cell under the pointer speaks, not its parents.
+    e.addEventListener('mousemove', function (ev) { ev.stopPropagation(); showTip(e, lines(), ev); });
     e.addEventListener('mouseleave', hideTip);
     e.addEventListener('focus', function () { showTip(e, lines()); });
     e.addEventListener('blur', hideTip);
@@ -273,6 +274,25 @@
       return c;
     }
 
+    // nest draws the children of node k inside its cell, and theirs, down
+    // to depth levels while they have room; a click on a drawn directory
+    // zooms to it.
+    function nest(c, k, r, depth) {
+      if (depth <= 0 || !zoomable(k) || r.w < 60 || r.h < 44) return;
+      var inner = kids[k].filter(function (g) { return value(g) > 0; });
+      var pad = 3, top = 18;
+      var sr = squarify(inner.map(value), pad, top, r.w - 2 * pad - 2, r.h - top - pad - 2);
+      inner.forEach(function (g, gi) {
+        var q = sr[gi];
+        if (!q || q.w < 3 || q.h < 3) return;
+        var sc = cell(g, q, true);
+        sc.addEventListener('click', function (ev) { ev.stopPropagation(); zoomTo(zoomable(g) ? g : k); });
+        bindTip(sc, function () { return tipLines(g); });
+        nest(sc, g, { x: 0, y: 0, w: q.w, h: q.h }, depth - 1);
+        c.appendChild(sc);
+      });
+    }
+
     function draw(focusFirst) {
       hideTip();
       map.replaceChildren();
@@ -287,19 +307,7 @@
         c.tabIndex = 0;
         if (zoomable(k)) c.setAttribute('role', 'button');
         c.setAttribute('aria-label', pathOf(k) + ', ' + bytes(nodes[k].s) + (nodes[k].w ? ', ' + bytes(nodes[k].w) + ' wasted' : ''));
-        if (zoomable(k) && r.w > 60 && r.h > 44) {
-          var inner = kids[k].filter(function (g) { return value(g) > 0; });
-          var pad = 3, top = 18;
-          var sr = squarify(inner.map(value), pad, top, r.w - 2 * pad - 2, r.h - top - pad - 2);
-          inner.forEach(function (g, gi) {
-            var q = sr[gi];
-            if (!q || q.w < 3 || q.h < 3) return;
-            var sc = cell(g, q, true);
-            sc.addEventListener('click', function (ev) { ev.stopPropagation(); zoomTo(zoomable(g) ? g : k); });
-            bindTip(sc, function () { return tipLines(g); });
-            c.appendChild(sc);
-          });
-        }
+        nest(c, k, r, 2);
         c.addEventListener('click', function () { if (zoomable(k)) zoomTo(k); });
         c.addEventListener('keydown', function (ev) {
           if ((ev.key === 'Enter' || ev.key === ' ') && zoomable(k)) { ev.preventDefault(); zoomTo(k, true); }
