@@ -59,7 +59,30 @@ type Options struct {
 	// layer and may return a writer that receives the file's bytes. Rules
 	// use it to scan content in the same single pass.
 	Inspect func(layer int) func(path string, hdr *tar.Header) io.Writer
+	// Progress, when set, is told how far the reading of each layer got:
+	// once when it starts, every ProgressStep blob bytes, and once when it
+	// ends. It is called from the goroutines that read layers, so it must
+	// be safe for concurrent use and quick. The library never prints;
+	// showing progress is the caller's business.
+	Progress func(LayerProgress)
 }
+
+// LayerProgress is one report on the reading of a layer.
+type LayerProgress struct {
+	// Layer is the layer's index in the image, from 0 at the bottom.
+	Layer int
+	// Read counts the blob bytes read so far (compressed, as stored);
+	// Size is the blob size the descriptor declares.
+	Read, Size int64
+	// Done is set on the last report of the layer; Err then says whether
+	// reading it failed. A layer whose blob is absent (foreign) is reported
+	// done at once.
+	Done bool
+	Err  error
+}
+
+// ProgressStep is how many blob bytes a layer reads between two reports.
+const ProgressStep = 256 << 10
 
 // Analysis is the full result: the report plus the facts it was computed
 // from, for rules and tools that need more than the report.
@@ -172,6 +195,18 @@ func withDefaults(o Options) Options {
 
 // readLayer streams one layer blob: decompress, check digests, parse.
 func readLayer(ctx context.Context, l *source.Layer, opts Options) layerResult {
+	r := readLayerStream(ctx, l, opts)
+	if opts.Progress != nil {
+		p := LayerProgress{Layer: l.Index, Size: l.Size, Done: true, Err: r.err}
+		if r.cs != nil {
+			p.Read = r.stats.Compressed
+		}
+		opts.Progress(p)
+	}
+	return r
+}
+
+func readLayerStream(ctx context.Context, l *source.Layer, opts Options) layerResult {
 	if l.Missing {
 		return layerResult{}
 	}
@@ -188,12 +223,19 @@ func readLayer(ctx context.Context, l *source.Layer, opts Options) layerResult {
 		hook := opts.Inspect(l.Index)
 		ro.Inspect = func(e *overlay.Entry, hdr *tar.Header) io.Writer { return hook(e.Path, hdr) }
 	}
-	cs, err := overlay.ReadChangeset(s, ro)
+	var tr io.Reader = s
+	if opts.Progress != nil {
+		opts.Progress(LayerProgress{Layer: l.Index, Size: l.Size})
+		tr = &progressReader{s: s, report: func(n int64) {
+			opts.Progress(LayerProgress{Layer: l.Index, Size: l.Size, Read: n})
+		}}
+	}
+	cs, err := overlay.ReadChangeset(tr, ro)
 	if err == nil {
 		// Read past the tar's end marker to the end of the blob, so that
 		// the digests cover every byte (and trailing data is noticed). A
 		// bomb may hide there, so this is capped too.
-		err = drain(s, opts.MaxLayerBytes)
+		err = drain(tr, opts.MaxLayerBytes)
 	}
 	if err != nil && opts.Verify && !errors.Is(err, source.ErrDigestMismatch) {
 		// A corrupt blob often shows first as a malformed tar: check the
@@ -213,6 +255,23 @@ func readLayer(ctx context.Context, l *source.Layer, opts Options) layerResult {
 		return layerResult{err: fmt.Errorf("layer %d (%s): %w", l.Index, l.Digest, err)}
 	}
 	return layerResult{cs: cs, stats: s.Stats()}
+}
+
+// progressReader reports the blob bytes a stream has read, every
+// ProgressStep of them.
+type progressReader struct {
+	s      *source.Stream
+	last   int64
+	report func(read int64)
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.s.Read(b)
+	if c := p.s.Stats().Compressed; c-p.last >= ProgressStep {
+		p.last = c
+		p.report(c)
+	}
+	return n, err
 }
 
 // drain reads what follows the tar's end marker, failing with a wrapped

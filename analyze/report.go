@@ -224,7 +224,7 @@ func newBuilder(img *source.Image, opts Options) *builder {
 	base.Digest = img.Annotations[AnnotationBaseDigest]
 	base.Layers = min(base.Layers, len(img.Layers))
 	r.Image.Base = base
-	return &builder{r: r, img: img, history: layerHistory(img), base: base.Layers}
+	return &builder{r: r, img: img, history: LayerHistory(img), base: base.Layers}
 }
 
 func platformString(os, arch, variant string) string {
@@ -235,9 +235,11 @@ func platformString(os, arch, variant string) string {
 	return s
 }
 
-// layerHistory pairs the config's history with layers: entries marked
-// empty_layer have no layer. A missing or short history leaves "".
-func layerHistory(img *source.Image) []string {
+// LayerHistory pairs the config's history with layers (created_by, one
+// per layer, bottom first): entries marked empty_layer have no layer. A
+// missing or short history leaves "". The text is the image's: escape it
+// (Printable) before showing it.
+func LayerHistory(img *source.Image) []string {
 	out := make([]string, len(img.Layers))
 	if img.Config == nil {
 		return out

@@ -46,7 +46,7 @@ func runAnalyze(c *cli.Context) error {
 	for i, img := range imgs {
 		opts := analyzeOptions(c, src, img)
 		opts.ExactWire = c.Bool("exact-wire")
-		a, err := analyze.Analyze(c.Context, img, opts)
+		a, err := analyzeImage(c, img, referenceName(c, img, len(imgs) > 1), opts)
 		if err != nil {
 			return fmt.Errorf("analyzing %s: %w", referenceName(c, img, len(imgs) > 1), err)
 		}

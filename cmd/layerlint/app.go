@@ -4,10 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/urfave/cli/v2"
-	"golang.org/x/sys/unix"
 
 	"github.com/layerlint/layerlint/internal/escape"
 )
@@ -68,20 +66,4 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	}
 	bindEnv(app.Commands)
 	return app
-}
-
-// isTerminal reports whether w is a terminal, for colour decisions.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
-}
-
-// useColor follows https://no-color.org: colour only on a terminal and
-// only when NO_COLOR is unset or empty.
-func useColor(w io.Writer) bool {
-	return os.Getenv("NO_COLOR") == "" && isTerminal(w)
 }

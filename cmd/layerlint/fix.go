@@ -159,7 +159,7 @@ func runFix(c *cli.Context) error {
 	for _, img := range imgs {
 		name := referenceName(c, img, len(imgs) > 1)
 		ao := analyzeOptions(c, src, img)
-		a, err := analyze.Analyze(c.Context, img, ao)
+		a, err := analyzeImage(c, img, name, ao)
 		if err != nil {
 			return fmt.Errorf("analyzing %s: %w", name, err)
 		}

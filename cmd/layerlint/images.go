@@ -49,6 +49,11 @@ func imageFlags() []cli.Flag {
 			Usage: "cap on the tar entries of one layer",
 			Value: analyze.DefaultMaxLayerEntries,
 		},
+		&cli.BoolFlag{
+			Name:    "quiet",
+			Aliases: []string{"q"},
+			Usage:   "show no progress (it is shown only when standard error is a terminal)",
+		},
 	}
 }
 
@@ -96,6 +101,20 @@ func analyzeOptions(c *cli.Context, src *source.Source, img *source.Image) analy
 		opts.BaseLayers = c.Int("base-layers")
 	}
 	return opts
+}
+
+// analyzeImage analyzes img, called name, showing the progress of the
+// read on a terminal.
+func analyzeImage(c *cli.Context, img *source.Image, name string, opts analyze.Options) (*analyze.Analysis, error) {
+	n := len(img.Layers)
+	if opts.Layers > 0 && opts.Layers < n {
+		n = opts.Layers
+	}
+	pr := startProgress(c, img, n, name)
+	opts.Progress = pr.observe()
+	a, err := analyze.Analyze(c.Context, img, opts)
+	pr.close()
+	return a, err
 }
 
 // baseLookup finds a base image by manifest digest in the same layout or

@@ -10,7 +10,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/layerlint/layerlint/analyze"
 	"github.com/layerlint/layerlint/internal/escape"
 	"github.com/layerlint/layerlint/internal/htmlreport"
 	"github.com/layerlint/layerlint/rules"
@@ -113,7 +112,7 @@ func runLint(c *cli.Context) error {
 		scan := rules.NewContentScan()
 		aopts := analyzeOptions(c, src, img)
 		aopts.Inspect = scan.Inspect
-		a, err := analyze.Analyze(c.Context, img, aopts)
+		a, err := analyzeImage(c, img, name, aopts)
 		if err != nil {
 			return fmt.Errorf("analyzing %s: %w", name, err)
 		}

@@ -76,7 +76,7 @@ func runLs(c *cli.Context) error {
 		}
 		opts.Layers = n + 1
 	}
-	a, err := analyze.Analyze(c.Context, img, opts)
+	a, err := analyzeImage(c, img, c.Args().First(), opts)
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", c.Args().First(), err)
 	}

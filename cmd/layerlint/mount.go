@@ -103,7 +103,7 @@ func runMount(c *cli.Context) error {
 	}
 	// Analyze first: the caps refuse a bomb before anything is unpacked,
 	// and the digests are checked before the image reaches the disk.
-	if _, err := analyze.Analyze(c.Context, imgs[0], analyzeOptions(c, src, imgs[0])); err != nil {
+	if _, err := analyzeImage(c, imgs[0], args[0], analyzeOptions(c, src, imgs[0])); err != nil {
 		return fmt.Errorf("checking %s before mounting it: %w", args[0], err)
 	}
 	layers, err := layerOpeners(imgs[0], !c.Bool("no-verify"))

@@ -1,0 +1,161 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/creack/pty"
+
+	"github.com/layerlint/layerlint/fixtures"
+)
+
+// hostileHistoryImage has a layer whose history would retitle the
+// terminal and ring its bell if printed raw, and a layer large enough to
+// be read in several progress steps.
+func hostileHistoryImage(t *testing.T) string {
+	t.Helper()
+	big := make([]byte, 600<<10)
+	for i := range big {
+		big[i] = byte(i * 7 % 251)
+	}
+	dir := t.TempDir()
+	_, err := fixtures.NewImage().
+		Add(fixtures.NewLayer().File("etc/hostname", []byte("x\n")), fixtures.CreatedBy("RUN echo \x1b]0;pwned\x07 \x1b[2J\nsecond line")).
+		Add(fixtures.NewLayer().File("opt/big.bin", big), fixtures.Compressed(fixtures.None), fixtures.CreatedBy("COPY big.bin /opt/")).
+		WriteOCILayout(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// runOnTerminal runs the CLI with standard error on a pseudo-terminal and
+// returns what the terminal received.
+func runOnTerminal(t *testing.T, args ...string) (code int, stdout, terminal string) {
+	t.Helper()
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pseudo-terminal: %v", err)
+	}
+	defer ptmx.Close() //nolint:errcheck // test cleanup
+	if err := pty.Setsize(tty, &pty.Winsize{Rows: 40, Cols: 160}); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan []byte)
+	go func() {
+		var b bytes.Buffer
+		_, err := io.Copy(&b, ptmx)
+		if err != nil && !errors.Is(err, syscall.EIO) && !errors.Is(err, os.ErrClosed) {
+			b.WriteString("\nread error: " + err.Error())
+		}
+		got <- b.Bytes()
+	}()
+	var out bytes.Buffer
+	code = run(append([]string{"layerlint"}, args...), &out, tty)
+	// Closing the last descriptor of the terminal side ends the reader
+	// with EIO once it has read everything written.
+	if err := tty.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return code, out.String(), string(<-got)
+}
+
+func TestProgressOnTerminal(t *testing.T) {
+	img := hostileHistoryImage(t)
+	tests := []struct {
+		name     string
+		env      map[string]string
+		args     []string
+		shown    bool
+		inStdout string
+	}{
+		{"analyze", nil, []string{"analyze", img}, true, "Summary"},
+		{"lint", nil, []string{"lint", "--fail-on", "never", img}, true, "Verdict"},
+		{"ls", nil, []string{"ls", img, "opt"}, true, "/opt/big.bin"},
+		{"quiet", nil, []string{"analyze", "--quiet", img}, false, "Summary"},
+		{"-q", nil, []string{"lint", "-q", "--fail-on", "never", img}, false, "Verdict"},
+		{"LAYERLINT_QUIET", map[string]string{"LAYERLINT_QUIET": "1"}, []string{"analyze", img}, false, "Summary"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			code, out, term := runOnTerminal(t, tt.args...)
+			if code != ExitOK {
+				t.Fatalf("exit %d\n%s", code, term)
+			}
+			if !strings.Contains(out, tt.inStdout) {
+				t.Errorf("stdout lacks %q:\n%s", tt.inStdout, out)
+			}
+			if !tt.shown {
+				if term != "" {
+					t.Errorf("progress shown although asked not to: %q", term)
+				}
+				return
+			}
+			// Counted, not timed: the last frame shows both layers done
+			// and the big layer's bytes.
+			for _, want := range []string{"2/2 layers", "1 COPY big.bin /opt/", " done"} {
+				if !strings.Contains(term, want) {
+					t.Errorf("terminal lacks %q:\n%q", want, term)
+				}
+			}
+			if m := regexp.MustCompile(`(\d+\.\d KiB) / (\d+\.\d KiB)`).FindStringSubmatch(term); m == nil || m[1] != m[2] || m[1] < "600" {
+				t.Errorf("terminal does not show the big layer read whole (%q):\n%q", m, term)
+			}
+			// The history is shown escaped, on one line.
+			if !strings.Contains(term, `RUN echo \x1b]0;pwned\a \x1b[2J second line`) {
+				t.Errorf("terminal lacks the escaped history:\n%q", term)
+			}
+			// The display itself only moves the cursor and clears lines
+			// (CSI); an OSC (retitling) or a bell can only come from the image.
+			if strings.Contains(term, "\x1b]") || strings.Contains(term, "\a") {
+				t.Errorf("raw control sequence from the image reached the terminal:\n%q", term)
+			}
+		})
+	}
+}
+
+// TestNoProgressOffTerminal: a file or a pipe on standard error (a CI log)
+// never receives progress.
+func TestNoProgressOffTerminal(t *testing.T) {
+	img := hostileHistoryImage(t)
+	f, err := os.Create(t.TempDir() + "/stderr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close() //nolint:errcheck // test cleanup
+	var out bytes.Buffer
+	if code := run([]string{"layerlint", "analyze", img}, &out, f); code != ExitOK {
+		t.Fatalf("exit %d", code)
+	}
+	if fi, err := f.Stat(); err != nil || fi.Size() != 0 {
+		t.Errorf("standard error, a file, received %d bytes (%v)", fi.Size(), err)
+	}
+	if isTerminal(&out) || isTerminal(f) {
+		t.Error("a buffer or a file taken for a terminal")
+	}
+}
+
+func TestProgressLabel(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"COPY . /app", "COPY . /app"},
+		{"RUN a &&\n\tb", "RUN a && b"},
+		{"\x1b]0;t\x07", `\x1b]0;t\a`},
+		{"bad \xff utf8", `bad \xff utf8`},
+		{"\u202egnp.exe", `\u202egnp.exe`},
+		{strings.Repeat("é", 60), strings.Repeat("é", 47) + "…"},
+	}
+	for _, tt := range tests {
+		if got := progressLabel(tt.in, 48); got != tt.want {
+			t.Errorf("progressLabel(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
