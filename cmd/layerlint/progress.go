@@ -2,33 +2,17 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"os"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/urfave/cli/v2"
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
-	"golang.org/x/term"
 
 	"github.com/layerlint/layerlint/analyze"
 	"github.com/layerlint/layerlint/analyze/source"
 	"github.com/layerlint/layerlint/internal/escape"
 )
-
-// isTerminal reports whether w is a terminal: colour and progress are for
-// people, never for logs, pipes or files.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
-}
-
-// useColor follows https://no-color.org: colour only on a terminal and
-// only when NO_COLOR is unset or empty.
-func useColor(w io.Writer) bool {
-	return os.Getenv("NO_COLOR") == "" && isTerminal(w)
-}
 
 // progress shows, on standard error, one line per layer of the image being
 // read (blob bytes read of its size) under a line counting the layers
