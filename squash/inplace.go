@@ -61,6 +61,11 @@ func (ip *inPlace) Swap(replace map[v1.Hash]v1.Descriptor) (kept []string, err e
 			old = append(old, d)
 		}
 	}
+	if ip.GC {
+		// Without the old image, its attestations listed beside it would
+		// name a manifest that gc removes: they go with it.
+		out = slices.DeleteFunc(out, rw.attestsReplaced)
+	}
 	for _, d := range old {
 		ann := map[string]string{}
 		if raw, ok := d["annotations"]; ok {

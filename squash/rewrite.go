@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"slices"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -86,6 +87,12 @@ func (rw *rewriter) rewrite(d map[string]json.RawMessage, depth int) (map[string
 			return nil, false, err
 		}
 		kids[i], changed = nk, changed || c
+	}
+	if changed {
+		// An attestation of a replaced manifest attests the old image: it
+		// goes with it (kept under "-prefix" or collected), so that the
+		// new index names no manifest it does not hold.
+		kids = slices.DeleteFunc(kids, rw.attestsReplaced)
 	}
 	if !changed {
 		return d, false, rw.putRaw(desc.Digest, b)
@@ -271,3 +278,18 @@ func withDigest(d map[string]json.RawMessage, nd v1.Descriptor) (map[string]json
 
 // maxJSONBlob bounds the index and manifest blobs read, as the reader does.
 const maxJSONBlob = 8 << 20
+
+// attestsReplaced reports whether the descriptor names, by
+// vnd.docker.reference.digest, a manifest that this rewrite replaces.
+func (rw *rewriter) attestsReplaced(d map[string]json.RawMessage) bool {
+	var ann map[string]string
+	if json.Unmarshal(d["annotations"], &ann) != nil {
+		return false
+	}
+	h, err := v1.NewHash(ann[annotationRefDigest])
+	if err != nil {
+		return false
+	}
+	_, ok := rw.replace[h]
+	return ok
+}
