@@ -94,7 +94,7 @@ func copyFiles(tw *tar.Writer, l *source.Layer, files []outEntry, opts tarOption
 		}
 		got = append(got, e.Index)
 		n += f.File.Size
-		return tw
+		return &recordWriter{w: tw, err: &werr, path: f.Path}
 	}}
 	cs, err := overlay.ReadChangeset(s, ro)
 	if werr != nil {
@@ -124,6 +124,23 @@ func copyFiles(tw *tar.Writer, l *source.Layer, files []outEntry, opts tarOption
 		}
 	}
 	return n, nil
+}
+
+// recordWriter keeps the first error of writing the output (a full disk),
+// which ReadChangeset would otherwise report as a fault of the source
+// layer it was reading.
+type recordWriter struct {
+	w    io.Writer
+	err  *error
+	path string
+}
+
+func (r *recordWriter) Write(p []byte) (int, error) {
+	n, err := r.w.Write(p)
+	if err != nil && *r.err == nil {
+		*r.err = fmt.Errorf("writing %s: %w", r.path, err)
+	}
+	return n, err
 }
 
 type failWriter struct{ err error }

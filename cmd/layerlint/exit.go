@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"syscall"
 
 	"github.com/layerlint/layerlint/analyze"
 	"github.com/layerlint/layerlint/analyze/source"
@@ -21,7 +22,7 @@ const (
 	// ExitIntegrity: a blob's digest, size or diff_id does not match.
 	ExitIntegrity = 3
 	// ExitEnvironment: the machine cannot do what was asked (mounting
-	// without root, no overlayfs, not Linux).
+	// without root, no overlayfs, not Linux, a full disk).
 	ExitEnvironment = 4
 )
 
@@ -50,7 +51,9 @@ func exitCode(err error) int {
 	case errors.Is(err, source.ErrUnreachable):
 		return ExitEnvironment
 	case errors.Is(err, kernel.ErrNotPermitted), errors.Is(err, kernel.ErrNoOverlay), errors.Is(err, kernel.ErrUnsupported),
-		errors.Is(err, kernel.ErrNotOurs):
+		errors.Is(err, kernel.ErrNotOurs), errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
+		// A full disk or quota is the machine's state, not the image's
+		// fault: checked before the input errors that may wrap it.
 		return ExitEnvironment
 	case errors.Is(err, analyze.ErrCapExceeded):
 		return ExitInput
