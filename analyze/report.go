@@ -235,25 +235,15 @@ func platformString(os, arch, variant string) string {
 	return s
 }
 
-// LayerHistory pairs the config's history with layers (created_by, one
-// per layer, bottom first): entries marked empty_layer have no layer. A
-// missing or short history leaves "". The text is the image's: escape it
-// (Printable) before showing it.
+// LayerHistory returns the created_by of each layer's history entry
+// (one per layer, bottom first; "" where the history is short), as
+// HistoryOf and HistoryByLayer pair them. The text is the image's: escape
+// it (Printable) before showing it.
 func LayerHistory(img *source.Image) []string {
-	out := make([]string, len(img.Layers))
-	if img.Config == nil {
-		return out
-	}
-	i := 0
-	for _, h := range img.Config.History {
-		if h.EmptyLayer {
-			continue
-		}
-		if i >= len(out) {
-			break
-		}
-		out[i] = h.CreatedBy
-		i++
+	byLayer, _ := HistoryByLayer(HistoryOf(img), len(img.Layers))
+	out := make([]string, len(byLayer))
+	for i, e := range byLayer {
+		out[i] = e.CreatedBy
 	}
 	return out
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/layerlint/layerlint/analyze"
 	"github.com/layerlint/layerlint/overlay"
 )
 
@@ -138,21 +139,13 @@ func parseCopy(args string, classic bool) step {
 	return step{kind: stepOther}
 }
 
-// historySteps parses the history, pairing entries with layers as analyze
-// does: entries marked empty_layer have no layer.
+// historySteps parses the history, its entries paired with layers by
+// analyze.HistoryOf (layer -1: an entry marked empty_layer).
 func historySteps(f *Facts) []step {
-	if f.Image == nil || f.Image.Config == nil {
-		return nil
-	}
 	var out []step
-	layer := 0
-	for _, h := range f.Image.Config.History {
+	for _, h := range analyze.HistoryOf(f.Image) {
 		st := parseStep(h.CreatedBy)
-		st.layer = -1
-		if !h.EmptyLayer {
-			st.layer = layer
-			layer++
-		}
+		st.layer = h.Layer
 		out = append(out, st)
 	}
 	return out

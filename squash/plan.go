@@ -420,7 +420,15 @@ func (p *Plan) reorder(a *analyze.Analysis, previous []v1.Hash) {
 		prev[h] = true
 	}
 	cm := newCommuter(a.Changesets)
-	history := layerHistory(a)
+	// The history decides only when it lines up with the layers: a guess
+	// must not move layers.
+	history, aligned := analyze.HistoryByLayer(a.History(), len(a.Changesets))
+	createdBy := func(l int) string {
+		if !aligned {
+			return ""
+		}
+		return history[l].CreatedBy
+	}
 	type key struct {
 		volatile bool
 		size     int64
@@ -437,7 +445,7 @@ func (p *Plan) reorder(a *analyze.Analysis, previous []v1.Hash) {
 			case len(previous) > 0:
 				k.volatile = true
 				whys = append(whys, fmt.Sprintf("layer %d is new in this build", l))
-			case packageManager.MatchString(history[l]):
+			case packageManager.MatchString(createdBy(l)):
 				whys = append(whys, fmt.Sprintf("layer %d installs packages", l))
 			default:
 				k.volatile = true
@@ -486,26 +494,6 @@ func (p *Plan) reorder(a *analyze.Analysis, previous []v1.Hash) {
 	if !moved {
 		p.Notes = append(p.Notes, "reorder: the layers are already stable-first where they commute")
 	}
-}
-
-// layerHistory returns the created_by of each layer's history entry, ""
-// when the history does not line up with the layers.
-func layerHistory(a *analyze.Analysis) []string {
-	out := make([]string, len(a.Changesets))
-	i := 0
-	for _, h := range a.Image.Config.History {
-		if h.EmptyLayer {
-			continue
-		}
-		if i < len(out) {
-			out[i] = h.CreatedBy
-		}
-		i++
-	}
-	if i != len(out) {
-		return make([]string, len(out))
-	}
-	return out
 }
 
 // touch is what one layer does at one path, for the commute test.

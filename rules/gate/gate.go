@@ -456,7 +456,7 @@ func (g *Gate) EvaluateFacts(facts *rules.Facts) *Result {
 
 	var lines []int
 	if g.opts.Dockerfile != nil && a.Report != nil {
-		lines = g.opts.Dockerfile.MapLayers(layerHistory(a.Report), a.Report.Image.Base.Layers)
+		lines = g.opts.Dockerfile.MapLayers(layerCreatedBy(a), a.Report.Image.Base.Layers)
 	}
 	for _, f := range raw {
 		i, ok := g.byKey[f.Rule]
@@ -691,10 +691,13 @@ func formatFloat(f float64) string {
 	return strconv.FormatFloat(f, 'f', -1, 64)
 }
 
-func layerHistory(r *analyze.Report) []string {
-	out := make([]string, len(r.Layers))
-	for i, l := range r.Layers {
-		out[i] = l.CreatedBy
+// layerCreatedBy returns the created_by of each layer of the report, ""
+// where the history is short.
+func layerCreatedBy(a *analyze.Analysis) []string {
+	byLayer, _ := analyze.HistoryByLayer(a.History(), len(a.Report.Layers))
+	out := make([]string, len(byLayer))
+	for i, e := range byLayer {
+		out[i] = e.CreatedBy
 	}
 	return out
 }
