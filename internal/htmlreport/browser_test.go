@@ -436,3 +436,38 @@ func TestBrowserHostile(t *testing.T) {
 		})
 	}
 }
+
+// TestBrowserLarge: an image of many files reaches the page folded, the
+// browser draws no more cells than the page carries, and zooming into a
+// directory whose children were folded still works.
+func TestBrowserLarge(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds an image of 20,000 files")
+	}
+	b := newBrowser(t)
+	analyzed, _ := pages(t, fixtures.Large(1, 20_000, 4_000_000, 5), "large")
+	page := render(t, htmlreport.KindAnalyze, analyzed)
+	url := b.open(t, "large", page)
+	nodes := eval[int](t, b, `JSON.parse(document.getElementById('report-data').textContent).images[0].tree.length`)
+	if nodes > htmlreport.DefaultMaxNodes || nodes < htmlreport.DefaultMaxNodes/2 {
+		t.Errorf("the page carries %d map nodes, want at most %d and most of them used", nodes, htmlreport.DefaultMaxNodes)
+	}
+	cells := eval[int](t, b, `document.querySelectorAll('#map-0 .cell').length`)
+	if cells == 0 || cells > nodes {
+		t.Errorf("%d cells drawn for %d nodes", cells, nodes)
+	}
+	if n := eval[int](t, b, `document.querySelectorAll('#map-0 .cell.k-o').length`); n == 0 {
+		t.Error("no folded \"other\" cell drawn for 20,000 files")
+	}
+	// Zoom into the largest directory, then the largest below it.
+	for range 2 {
+		before := eval[string](t, b, `document.getElementById('map-0').dataset.current`)
+		do(t, b, chromedp.Click(chromedp.CSS(`#map-0 > .cell.zoom > .nm`)))
+		if after := eval[string](t, b, `document.getElementById('map-0').dataset.current`); after == before || !strings.HasPrefix(after, before) {
+			t.Errorf("zoom from %s went to %s", before, after)
+		}
+	}
+	b.check(t, url)
+	b.screenshot(t, "large")
+	t.Logf("page: %d bytes, %d map nodes, %d cells drawn at the root", len(page), nodes, cells)
+}

@@ -133,3 +133,29 @@ func TestWideDirectoryFolds(t *testing.T) {
 		t.Errorf("%d files folded, want %d", folded, 10_000-keepFiles)
 	}
 }
+
+// BenchmarkTreeMillion aggregates a million files into the map's nodes.
+// Compare with BenchmarkTreeTenThousand: the cost grows with the files,
+// the output does not.
+func BenchmarkTreeMillion(b *testing.B) { benchTree(b, 1000, 1000) }
+
+// BenchmarkTreeTenThousand is the baseline of BenchmarkTreeMillion.
+func BenchmarkTreeTenThousand(b *testing.B) { benchTree(b, 100, 100) }
+
+func benchTree(b *testing.B, dirs, files int) {
+	names := make([]string, files)
+	for f := range names {
+		names[f] = "/file" + itoa(f)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		tb := newTreeBuilder()
+		for d := range dirs {
+			dir := "usr/share/d" + itoa(d)
+			for f := range files {
+				tb.addFile(dir+names[f], int64(f%97+d), d%5, 0)
+			}
+		}
+		b.ReportMetric(float64(len(tb.emit(DefaultMaxNodes))), "nodes")
+	}
+}
