@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -404,12 +405,21 @@ func TestBrowserLint(t *testing.T) {
 func TestBrowserHostile(t *testing.T) {
 	b := newBrowser(t)
 	analyzed, linted := pages(t, hostile(), "hostile</script><script>window.__pwned=9</script>")
+	var diffPage bytes.Buffer
+	d := diffOf(t, analyzeImage(t, fixtures.Sample(), "sample"), analyzeImage(t, hostile(), "hostile</script><script>window.__pwned=9</script>"))
+	if err := htmlreport.WriteDiff(&diffPage, d, htmlreport.Options{}); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
-		kind   htmlreport.Kind
-		images []htmlreport.Image
-	}{{htmlreport.KindAnalyze, analyzed}, {htmlreport.KindLint, linted}} {
+		kind htmlreport.Kind
+		page []byte
+	}{
+		{htmlreport.KindAnalyze, render(t, htmlreport.KindAnalyze, analyzed)},
+		{htmlreport.KindLint, render(t, htmlreport.KindLint, linted)},
+		{htmlreport.KindDiff, diffPage.Bytes()},
+	} {
 		t.Run(string(tc.kind), func(t *testing.T) {
-			url := b.open(t, "hostile-"+string(tc.kind), render(t, tc.kind, tc.images))
+			url := b.open(t, "hostile-"+string(tc.kind), tc.page)
 			// Hover every cell and bar so that tooltips draw the names too.
 			eval[bool](t, b, `(() => { document.querySelectorAll('.track, .cell').forEach(e => { e.dispatchEvent(new MouseEvent('mousemove', {clientX: 5, clientY: 5})); e.dispatchEvent(new FocusEvent('focus')) }); return true })()`)
 			if got := eval[string](t, b, `String(window.__pwned)`); got != "undefined" {
@@ -420,15 +430,17 @@ func TestBrowserHostile(t *testing.T) {
 			}
 			text := eval[string](t, b, `document.body.innerText + document.getElementById('tip').textContent`)
 			want := []string{"RUN " + payloadScript, `bad\xffname\u2028x`}
-			if tc.kind == htmlreport.KindLint {
+			switch tc.kind {
+			case htmlreport.KindLint, htmlreport.KindDiff:
 				want = append(want, "/app/"+payloadImg, "/app/x"+payloadScript)
+			case htmlreport.KindAnalyze:
 			}
 			for _, w := range want {
 				if !strings.Contains(text, w) {
 					t.Errorf("the page does not show %q as text", w)
 				}
 			}
-			if title := eval[string](t, b, `document.querySelector('h1').textContent`); !strings.HasPrefix(title, "hostile</script><script>window.__pwned=9</script>") {
+			if title := eval[string](t, b, `document.querySelector('h1').textContent`); !strings.Contains(title, "hostile</script><script>window.__pwned=9</script>") {
 				t.Errorf("title %q", title)
 			}
 			b.check(t, url)
@@ -470,4 +482,49 @@ func TestBrowserLarge(t *testing.T) {
 	b.check(t, url)
 	b.screenshot(t, "large")
 	t.Logf("page: %d bytes, %d map nodes, %d cells drawn at the root", len(page), nodes, cells)
+}
+
+// TestBrowserDiff: the diff page shows both images on one scale with the
+// shared layers marked, the deltas, and the changes, filterable by kind.
+func TestBrowserDiff(t *testing.T) {
+	b := newBrowser(t)
+	oldA, newA := analyzeImage(t, fixtures.Sample(), "sample"), analyzeImage(t, changedSample(), "sample-next")
+	d := diffOf(t, oldA, newA)
+	var buf bytes.Buffer
+	if err := htmlreport.WriteDiff(&buf, d, htmlreport.Options{Version: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	url := b.open(t, "diff", buf.Bytes())
+
+	if n := eval[int](t, b, `document.querySelectorAll('[data-side="old"] .track').length`); n != len(oldA.Report.Layers) {
+		t.Errorf("old side: %d bars, want %d", n, len(oldA.Report.Layers))
+	}
+	if n := eval[int](t, b, `document.querySelectorAll('[data-side="new"] .track').length`); n != len(newA.Report.Layers) {
+		t.Errorf("new side: %d bars, want %d", n, len(newA.Report.Layers))
+	}
+	marks := eval[[]string](t, b, `[...document.querySelectorAll('[data-side="new"] .badge[class*="mark-"]')].map(e => e.textContent)`)
+	if want := []string{"shared", "shared", "shared", "shared", "new"}; strings.Join(marks, " ") != strings.Join(want, " ") {
+		t.Errorf("new side marks %v, want %v", marks, want)
+	}
+	// The same layer has the same width on both sides: one scale.
+	// (Its bytes split otherwise: the new layer 4 hides some of them.)
+	widths := eval[[]float64](t, b, `['old', 'new'].map(s => [...document.querySelector('[data-side="' + s + '"] .track[data-layer="0"]').children].reduce((a, e) => a + e.getBoundingClientRect().width, 0))`)
+	if len(widths) != 2 || math.Abs(widths[0]-widths[1]) > 0.5 {
+		t.Errorf("layer 0 is %v wide on the two sides, want equal", widths)
+	}
+	if got, want := eval[string](t, b, `document.querySelector('#diff-summary .card').dataset.delta`), fmt.Sprint(newA.Report.Summary.CompressedSize-oldA.Report.Summary.CompressedSize); got != want {
+		t.Errorf("download delta %s, want %s", got, want)
+	}
+	rows := func() []string {
+		return eval[[]string](t, b, `[...document.querySelectorAll('table[data-table="changes"] tbody tr.row')].map(r => r.cells[0].textContent + ' ' + r.cells[5].textContent)`)
+	}
+	if got := rows(); len(got) != len(d.Changes) || got[0] != "appeared /app/new.bin" {
+		t.Errorf("changes %q: want %d, the largest first", got, len(d.Changes))
+	}
+	setSelect(t, b, `select[data-filter="kind"]`, "vanished")
+	if got := rows(); len(got) != 1 || got[0] != "vanished /etc/app.conf" {
+		t.Errorf("vanished: %q", got)
+	}
+	b.check(t, url)
+	b.screenshot(t, "diff")
 }

@@ -20,6 +20,7 @@ import (
 	"html/template"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/layerlint/layerlint/analyze"
 	"github.com/layerlint/layerlint/internal/escape"
@@ -77,6 +78,7 @@ type page struct {
 	Kind    Kind        `json:"kind"`
 	Version string      `json:"version"`
 	Images  []imageData `json:"images"`
+	Diff    *diffData   `json:"diff,omitempty"`
 }
 
 type imageData struct {
@@ -217,11 +219,7 @@ func newImageData(img Image, opts Options) imageData {
 			d.WasteMore = len(r.TopWaste) - i
 			break
 		}
-		path := "/" + p(g.Path)
-		if g.Dir {
-			path += "/"
-		}
-		d.Waste = append(d.Waste, wasteRow{Path: path, Dir: g.Dir, Layers: g.Layers, HiddenBy: g.HiddenBy, Cause: p(g.Cause), Files: g.Files, Bytes: g.Bytes})
+		d.Waste = append(d.Waste, newWasteRow(g))
 	}
 	if img.Model != nil {
 		n := opts.MaxNodes
@@ -234,6 +232,23 @@ func newImageData(img Image, opts Options) imageData {
 		d.Lint = newLintData(img.Lint)
 	}
 	return d
+}
+
+func newWasteRow(g analyze.WasteGroup) wasteRow {
+	path := absPath(p(g.Path))
+	if g.Dir && !strings.HasSuffix(path, "/") {
+		path += "/"
+	}
+	return wasteRow{Path: path, Dir: g.Dir, Layers: g.Layers, HiddenBy: g.HiddenBy, Cause: p(g.Cause), Files: g.Files, Bytes: g.Bytes}
+}
+
+// absPath spells a path as the container sees it, whether the report
+// gives it relative to the root or absolute.
+func absPath(s string) string {
+	if s == "" || strings.HasPrefix(s, "/") {
+		return s
+	}
+	return "/" + s
 }
 
 func addCause(c *analyze.CauseBytes, cause string, n int64) {
@@ -252,35 +267,37 @@ func addCause(c *analyze.CauseBytes, cause string, n int64) {
 func newLintData(res *gate.Result) *lintData {
 	s := res.Summary
 	ld := &lintData{Verdict: s.Result.String(), FailOn: s.FailOn.String(), DiveOnly: s.DiveOnly, Counts: s.Counts, Findings: []findingData{}}
-	for i, f := range res.Findings {
+	for i := range res.Findings {
 		if i == maxFindingRows {
 			ld.More = len(res.Findings) - i
 			break
 		}
-		fd := findingData{
-			Rule: p(f.Rule), Name: p(f.Name), Severity: f.Severity.String(), Layer: f.Layer,
-			Bytes: f.Bytes, Message: p(f.Message), Fix: p(f.Fix), CreatedBy: p(f.CreatedBy),
-		}
-		if f.Path != "" {
-			fd.Path = "/" + p(f.Path)
-		}
-		if f.Location != nil {
-			fd.Location = p(f.Location.Dockerfile) + ":" + itoa(f.Location.Line)
-		}
-		switch {
-		case f.Failing:
-			fd.State = "FAIL"
-		case f.Suppressed != nil:
-			fd.State = "suppressed"
-		case f.Baselined:
-			fd.State = "baselined"
-		}
-		if f.Layer == rules.ImageWide {
-			fd.Layer = -1
-		}
-		ld.Findings = append(ld.Findings, fd)
+		ld.Findings = append(ld.Findings, newFindingData(&res.Findings[i]))
 	}
 	return ld
+}
+
+func newFindingData(f *gate.Finding) findingData {
+	fd := findingData{
+		Rule: p(f.Rule), Name: p(f.Name), Severity: f.Severity.String(), Layer: f.Layer,
+		Bytes: f.Bytes, Message: p(f.Message), Fix: p(f.Fix), CreatedBy: p(f.CreatedBy),
+		Path: absPath(p(f.Path)),
+	}
+	if f.Location != nil {
+		fd.Location = p(f.Location.Dockerfile) + ":" + itoa(f.Location.Line)
+	}
+	switch {
+	case f.Failing:
+		fd.State = "FAIL"
+	case f.Suppressed != nil:
+		fd.State = "suppressed"
+	case f.Baselined:
+		fd.State = "baselined"
+	}
+	if f.Layer == rules.ImageWide {
+		fd.Layer = -1
+	}
+	return fd
 }
 
 // DataJSON returns the JSON block the page carries, for golden tests.
@@ -321,7 +338,10 @@ func render(w io.Writer, pg page) error {
 		return err
 	}
 	title := string(pg.Kind)
-	if len(pg.Images) > 0 {
+	switch {
+	case pg.Diff != nil:
+		title += " " + pg.Diff.Old.Title + " → " + pg.Diff.New.Title
+	case len(pg.Images) > 0:
 		title += " " + pg.Images[0].Title
 	}
 	td := templateData{

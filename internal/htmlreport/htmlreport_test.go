@@ -121,3 +121,18 @@ func TestHostileDataStaysData(t *testing.T) {
 		}
 	}
 }
+
+// TestGoldenDiffData pins the data block of a diff page.
+func TestGoldenDiffData(t *testing.T) {
+	d := diffOf(t, analyzeImage(t, fixtures.Sample(), "sample"), analyzeImage(t, changedSample(), "sample-next"))
+	data, err := htmlreport.DiffDataJSON(d, htmlreport.Options{Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pretty bytes.Buffer
+	if err := json.Indent(&pretty, data, "", " "); err != nil {
+		t.Fatal(err)
+	}
+	pretty.WriteByte('\n')
+	golden(t, "sample-diff.json", pretty.Bytes())
+}

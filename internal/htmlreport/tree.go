@@ -292,7 +292,7 @@ func buildTree(m *overlay.Model, waste []analyze.WasteItem, maxNodes int) []Node
 		return nil
 	})
 	for _, w := range waste {
-		b.addWaste(w.Path, w.Size)
+		b.addWaste(strings.TrimPrefix(w.Path, "/"), w.Size) // relative or absolute, by report version
 	}
 	return b.emit(maxNodes)
 }

@@ -112,12 +112,23 @@
   // ---- layer chart ----
   var causes = [['overwritten', 'seg-ow'], ['deleted', 'seg-del'], ['opaque', 'seg-opq'], ['replaced', 'seg-rep']];
 
-  function layerChart(img) {
-    var scale = 1, wscale = 1;
-    img.layers.forEach(function (l) {
-      scale = Math.max(scale, l.content + l.hides);
-      wscale = Math.max(wscale, l.compressed);
+  function chartScale(imgs) {
+    var sc = { scale: 1, wscale: 1 };
+    imgs.forEach(function (img) {
+      img.layers.forEach(function (l) {
+        sc.scale = Math.max(sc.scale, l.content + l.hides);
+        sc.wscale = Math.max(sc.wscale, l.compressed);
+      });
     });
+    return sc;
+  }
+
+  // layerChart draws one bar per layer. opts: scale and wscale (shared by
+  // the two sides of a diff), mark(layer) -> a badge or null, id.
+  function layerChart(img, opts) {
+    opts = opts || {};
+    var sc = opts.scale ? opts : chartScale([img]);
+    var scale = sc.scale, wscale = sc.wscale;
     var legend = el('div', { className: 'legend' }, [
       el('span', null, [el('i', { className: 'sw-keep' }), 'survives (colour of the layer)']),
       el('span', null, [el('i', { className: 'sw-ow' }), 'overwritten']),
@@ -129,7 +140,9 @@
     ]);
     var chart = el('div', { className: 'chart', role: 'list', 'aria-label': 'layers, bottom first' });
     img.layers.forEach(function (l) {
-      var lab = el('div', { className: 'lab' }, [String(l.index), l.base ? el('span', { className: 'badge', text: 'base' }) : null]);
+      var mark = opts.mark ? opts.mark(l) : null;
+      var lab = el('div', { className: 'lab' }, [String(l.index), l.base ? el('span', { className: 'badge', text: 'base' }) : null,
+        mark ? el('span', { className: 'badge mark-' + mark, text: mark }) : null]);
       var survive = Math.max(0, l.content - l.wastedTotal);
       var desc = 'layer ' + l.index + (l.base ? ' (base)' : '') + ': ' + bytes(l.content) + ' content, ' + bytes(survive) + ' survive, ' +
         bytes(l.wastedTotal) + ' wasted, hides ' + bytes(l.hides) + ', ' + bytes(l.compressed) + ' compressed';
@@ -169,7 +182,9 @@
       });
       chart.appendChild(row);
     });
-    return [el('h2', { text: 'Layers' }), legend, el('div', { id: 'layers-' + img._n }, [chart])];
+    var out = [el('div', { id: 'layers-' + (opts.id || img._n) }, [chart])];
+    if (!opts.bare) out.unshift(el('h2', { text: 'Layers' }), legend);
+    return out;
   }
 
   // ---- filesystem map ----
@@ -517,6 +532,121 @@
     return out;
   }
 
+  // ---- diff ----
+  function signed(n) { return (n > 0 ? '+' : n < 0 ? '−' : '±') + bytes(Math.abs(n)); }
+
+  function diffPage(d) {
+    var o = d.old, n = d.new, so = o.summary, sn = n.summary;
+    o._n = 'old'; n._n = 'new';
+    var out = [el('h1', { text: o.title + ' → ' + n.title })];
+    var oldIDs = {}, newIDs = {};
+    o.layers.forEach(function (l) { oldIDs[l.diffID] = true; });
+    n.layers.forEach(function (l) { newIDs[l.diffID] = true; });
+    var shared = n.layers.filter(function (l) { return oldIDs[l.diffID]; }).length;
+    function delta(label, a, b) {
+      var c = card(label + ': ' + bytes(a) + ' → ' + bytes(b), signed(b - a), b > a ? 'grew' : b < a ? 'shrank' : '');
+      c.dataset.delta = String(b - a);
+      return c;
+    }
+    out.push(el('div', { className: 'cards', id: 'diff-summary' }, [
+      delta('download size', so.compressedSize, sn.compressedSize),
+      delta('content', so.contentBytes, sn.contentBytes),
+      delta('merged view', so.mergedBytes, sn.mergedBytes),
+      delta('wasted', so.wastedBytes, sn.wastedBytes),
+      card('layers shared (same diff_id)', shared + ' of ' + n.layers.length)
+    ]));
+    var ob = o.base.name || plural(o.base.layers, 'base layer', 'base layers');
+    var nb = n.base.name || plural(n.base.layers, 'base layer', 'base layers');
+    var baseSame = o.layers.slice(0, o.base.layers).map(function (l) { return l.diffID; }).join() ===
+      n.layers.slice(0, n.base.layers).map(function (l) { return l.diffID; }).join();
+    out.push(el('div', { className: 'meta', id: 'diff-base', text: baseSame ? 'base image unchanged (' + nb + ')' : 'base image changed: ' + ob + ' → ' + nb + ' (its change is not the layers above it)' }));
+
+    var sc = chartScale([o, n]);
+    function side(img, other, word) {
+      return el('div', { className: 'side', data: { side: word } }, [
+        el('h2', { text: (word === 'old' ? 'Before: ' : 'After: ') + img.title }),
+        el('div', { className: 'meta mono', text: img.manifest }),
+        el('div', { className: 'meta', text: bytes(img.summary.compressedSize) + ' download, ' + bytes(img.summary.contentBytes) + ' content, ' + bytes(img.summary.wastedBytes) + ' wasted' })
+      ].concat(layerChart(img, {
+        scale: sc.scale, wscale: sc.wscale, bare: true, id: word,
+        mark: function (l) { return other[l.diffID] ? 'shared' : word === 'old' ? 'gone' : 'new'; }
+      })));
+    }
+    out.push(el('h2', { text: 'Layers' }));
+    out.push(el('div', { className: 'legend' }, [
+      el('span', null, [el('i', { className: 'sw-keep' }), 'survives']),
+      el('span', null, [el('i', { className: 'sw-ow' }), 'overwritten']),
+      el('span', null, [el('i', { className: 'sw-del' }), 'deleted']),
+      el('span', null, [el('i', { className: 'sw-opq' }), 'opaque']),
+      el('span', null, [el('i', { className: 'sw-hide' }), 'hides in lower layers']),
+      el('span', null, ['both sides on one scale; shared: the same layer (diff_id) in both'])
+    ]));
+    out.push(el('div', { className: 'sides' }, [side(o, newIDs, 'old'), side(n, oldIDs, 'new')]));
+
+    out.push(el('h2', { text: 'What changed' }));
+    if (!d.changes.length) out.push(el('div', { className: 'empty', text: 'The merged views hold the same files.' }));
+    else {
+      out = out.concat(table({
+        name: 'changes',
+        rows: d.changes,
+        columns: [
+          { label: 'Change', cell: function (c) { return el('span', { className: 'd-' + c.kind, text: c.kind }); }, sort: function (c) { return c.kind; } },
+          { label: 'Δ bytes', num: true, cell: function (c) { return el('span', { className: 'd-' + c.kind, text: signed(c.after - c.before) }); }, sort: function (c) { return c.after - c.before; } },
+          { label: 'Before', num: true, cell: function (c) { return c.kind === 'appeared' ? '' : bytes(c.before); }, sort: function (c) { return c.before; } },
+          { label: 'After', num: true, cell: function (c) { return c.kind === 'vanished' ? '' : bytes(c.after); }, sort: function (c) { return c.after; } },
+          { label: 'Files', num: true, cell: function (c) { return String(c.files); }, sort: function (c) { return c.files; } },
+          { label: 'Path', cls: 'path', cell: function (c) { return c.path; }, sort: function (c) { return c.path; } }
+        ],
+        filters: [
+          { key: 'kind', label: 'Change', kind: 'select', value: function (c) { return c.kind; } },
+          { key: 'path', label: 'Path', kind: 'text', value: function (c) { return c.path; } }
+        ]
+      }));
+      if (d.changesMore) out.push(el('div', { className: 'more', text: d.changesMore + ' more changes are in the JSON diff.' }));
+    }
+
+    if (d.waste.length) {
+      out.push(el('h2', { text: 'Waste added and removed' }));
+      out = out.concat(table({
+        name: 'diff-waste',
+        rows: d.waste,
+        columns: [
+          { label: 'Change', cell: function (w) { return el('span', { className: w.change === 'added' ? 'd-grew' : 'd-shrank', text: w.change }); }, sort: function (w) { return w.change; } },
+          { label: 'Bytes', num: true, cell: function (w) { return bytes(w.bytes); }, sort: function (w) { return w.bytes; } },
+          { label: 'Cause', cell: function (w) { return w.cause; }, sort: function (w) { return w.cause; } },
+          { label: 'Path', cls: 'path', cell: function (w) { return w.path; }, sort: function (w) { return w.path; } }
+        ],
+        filters: [
+          { key: 'change', label: 'Change', kind: 'select', value: function (w) { return w.change; } },
+          { key: 'path', label: 'Path', kind: 'text', value: function (w) { return w.path; } }
+        ]
+      }));
+    }
+    if (d.findings.length) {
+      out.push(el('h2', { text: 'Findings new and fixed' }));
+      out = out.concat(table({
+        name: 'diff-findings',
+        rows: d.findings,
+        columns: [
+          { label: 'Change', cell: function (f) { return el('span', { className: f.change === 'new' ? 'd-grew' : 'd-shrank', text: f.change }); }, sort: function (f) { return f.change; } },
+          { label: 'Rule', cell: function (f) { return el('span', { title: f.name, text: f.rule }); }, sort: function (f) { return f.rule; } },
+          { label: 'Severity', cell: function (f) { return el('span', { className: 'sev-' + f.severity, text: f.severity }); }, sort: function (f) { return f.severity; } },
+          { label: 'Bytes', num: true, cell: function (f) { return f.bytes ? bytes(f.bytes) : ''; }, sort: function (f) { return f.bytes; } },
+          { label: 'Path and finding', cls: 'finding', sort: function (f) { return f.path; }, cell: function (f) {
+            return el('div', null, [f.path ? el('div', { className: 'mono path', text: f.path }) : null, el('div', { className: 'sub', text: f.message })]);
+          } }
+        ],
+        filters: [
+          { key: 'change', label: 'Change', kind: 'select', value: function (f) { return f.change; } },
+          { key: 'rule', label: 'Rule', kind: 'select', value: function (f) { return f.rule; } },
+          { key: 'severity', label: 'Severity', kind: 'select', value: function (f) { return f.severity; } },
+          { key: 'path', label: 'Path', kind: 'text', value: function (f) { return f.path; } }
+        ]
+      }));
+    }
+    return el('section', { className: 'image diff', 'aria-label': 'diff' }, out);
+  }
+
   // ---- page ----
   var draws = [];
   function imageSection(img, n) {
@@ -532,6 +662,7 @@
     return sec;
   }
 
+  if (data.diff) app.appendChild(diffPage(data.diff));
   data.images.forEach(function (img, n) { app.appendChild(imageSection(img, n)); });
   app.appendChild(el('footer', { text: 'layerlint ' + data.kind + (data.version ? ' ' + data.version : '') + ': sizes are decimal (1 kB = 1000 B). The JSON report (--format json) has every figure.' }));
   draws.forEach(function (d) { d(); });
