@@ -528,3 +528,33 @@ func TestBrowserDiff(t *testing.T) {
 	b.check(t, url)
 	b.screenshot(t, "diff")
 }
+
+// TestBrowserEdges: a page of two images (--platform all), an image with
+// no file at all and one with an empty layer load without an error.
+func TestBrowserEdges(t *testing.T) {
+	b := newBrowser(t)
+	empty, _ := pages(t, fixtures.NewImage().Add(fixtures.NewLayer().Dir("etc")), "empty")
+	sample, linted := pages(t, fixtures.Sample(), "sample")
+	emptyLint := lintOf(t, analyzeImage(t, fixtures.NewImage().Add(fixtures.NewLayer()), "nothing"))
+	for _, tc := range []struct {
+		name   string
+		kind   htmlreport.Kind
+		images []htmlreport.Image
+		bars   int
+	}{
+		{"two-images", htmlreport.KindAnalyze, append(empty, sample...), 1 + len(sample[0].Report.Layers)},
+		{"empty", htmlreport.KindAnalyze, empty, 1},
+		{"empty-lint", htmlreport.KindLint, []htmlreport.Image{{Report: emptyLint.Report, Lint: emptyLint}, linted[0]}, 1 + len(sample[0].Report.Layers)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			url := b.open(t, tc.name, render(t, tc.kind, tc.images))
+			if n := eval[int](t, b, `document.querySelectorAll('.track').length`); n != tc.bars {
+				t.Errorf("%d bars, want %d", n, tc.bars)
+			}
+			if n := eval[int](t, b, `document.querySelectorAll('section.image').length`); n != len(tc.images) {
+				t.Errorf("%d sections, want %d", n, len(tc.images))
+			}
+			b.check(t, url)
+		})
+	}
+}
