@@ -3,11 +3,11 @@ package analyze
 import (
 	"archive/tar"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
 
-	"github.com/cespare/xxhash/v2"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 
@@ -93,7 +93,7 @@ func wireBytes(l *source.Layer, codec string, verify bool, wasted func(string, i
 		if err != nil {
 			return 0, err
 		}
-		h := xxhash.New()
+		h := sha256.New()
 		n, err := io.CopyBuffer(io.MultiWriter(h, enc), struct{ io.Reader }{tr}, buf)
 		if err != nil {
 			return 0, err
@@ -101,7 +101,9 @@ func wireBytes(l *source.Layer, codec string, verify bool, wasted func(string, i
 		if err := enc.Close(); err != nil {
 			return 0, err
 		}
-		if wasted(p, n, overlay.Hash(h.Sum64())) {
+		var sum overlay.Hash
+		h.Sum(sum[:0])
+		if wasted(p, n, sum) {
 			total += cw.n
 		}
 	}

@@ -2,14 +2,13 @@ package overlay
 
 import (
 	"archive/tar"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
 	"path"
 	"strconv"
 	"strings"
-
-	"github.com/cespare/xxhash/v2"
 )
 
 // Whiteout names from image-spec layer.md.
@@ -166,7 +165,7 @@ func climbs(name string) bool {
 func ReadChangeset(r io.Reader, opts ReadOptions) (*Changeset, error) {
 	tr := tar.NewReader(r)
 	cs := &Changeset{}
-	h := xxhash.New()
+	h := sha256.New()
 	buf := make([]byte, 64<<10) // reused: io.Copy would allocate one per file
 	// other counts the bytes read that are not file content: names, PAX
 	// records and the data of non-file entries, which tar.Reader skips.
@@ -227,7 +226,7 @@ func ReadChangeset(r io.Reader, opts ReadOptions) (*Changeset, error) {
 				return nil, fmt.Errorf("%w: reading %s: %w", ErrBadTar, quoteName(hdr.Name), err)
 			}
 			e.Size = n
-			e.Hash = Hash(h.Sum64())
+			h.Sum(e.Hash[:0])
 		}
 		cs.Entries = append(cs.Entries, e)
 	}

@@ -9,7 +9,8 @@ package overlay
 
 import (
 	"cmp"
-	"fmt"
+	"crypto/sha256"
+	"encoding/hex"
 	"strconv"
 )
 
@@ -45,12 +46,13 @@ func (t Type) String() string {
 	return "type(" + strconv.Itoa(int(t)) + ")"
 }
 
-// Hash is the content hash of a regular file (xxHash64 of its bytes). It is
-// used to tell identical content apart from different content, not as a
-// security boundary: blob digests are checked with SHA-256 elsewhere.
-type Hash uint64
+// Hash is the SHA-256 of a regular file's content; the zero value for
+// everything else. Every claim that two contents are the same (a duplicate,
+// a metadata-only copy) and every equality that fix verifies rests on it:
+// a fast non-cryptographic hash would let an image forge those claims.
+type Hash [sha256.Size]byte
 
-func (h Hash) String() string { return fmt.Sprintf("%016x", uint64(h)) }
+func (h Hash) String() string { return hex.EncodeToString(h[:]) }
 
 // File is one path of a merged view, as the container sees it.
 type File struct {

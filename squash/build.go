@@ -222,7 +222,7 @@ func fileHashIndex(a *analyze.Analysis) func(overlay.Origin) (overlay.Hash, bool
 	idx := map[int]map[int]overlay.Hash{} // layer → Entry.Index → hash
 	return func(o overlay.Origin) (overlay.Hash, bool) {
 		if o.Layer < 0 || o.Layer >= len(a.Changesets) || a.Changesets[o.Layer] == nil {
-			return 0, false
+			return overlay.Hash{}, false
 		}
 		mu.Lock()
 		hs, ok := idx[o.Layer]

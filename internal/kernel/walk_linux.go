@@ -1,14 +1,15 @@
 package kernel
 
 import (
+	"crypto/sha256"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"path"
 	"slices"
 	"strings"
 
-	"github.com/cespare/xxhash/v2"
 	"golang.org/x/sys/unix"
 
 	"github.com/layerlint/layerlint/overlay"
@@ -17,7 +18,7 @@ import (
 // Walk lists the tree at root (typically a mounted merged view) the way
 // the model lists its view: depth first, the children of a directory in
 // byte order of their names, the root itself not listed. It never follows
-// a symlink. Regular files are hashed with xxHash64 like
+// a symlink. Regular files are hashed with SHA-256 like
 // overlay.ReadChangeset; only user.* xattrs are reported, since the others
 // belong to the host (security.*) or to overlayfs. Layer is -1: the
 // kernel does not say which layer provides a path; Link is 0.
@@ -27,7 +28,7 @@ func Walk(root string) ([]overlay.File, error) {
 		return nil, fmt.Errorf("walking %s: %w", root, err)
 	}
 	defer closeFD(fd)
-	w := walker{h: xxhash.New()}
+	w := walker{h: sha256.New()}
 	if err := w.dir(fd, ""); err != nil {
 		return nil, fmt.Errorf("walking %s: %w", root, err)
 	}
@@ -36,7 +37,7 @@ func Walk(root string) ([]overlay.File, error) {
 
 type walker struct {
 	files []overlay.File
-	h     *xxhash.Digest
+	h     hash.Hash
 }
 
 func (w *walker) dir(fd int, prefix string) error {
@@ -128,13 +129,15 @@ func (w *walker) file(dirfd int, name, p string) (overlay.File, error) {
 func (w *walker) hash(dirfd int, name string) (overlay.Hash, error) {
 	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return 0, err
+		return overlay.Hash{}, err
 	}
 	f := os.NewFile(uintptr(fd), name)
 	defer func() { _ = f.Close() }() // read-only: nothing to lose
 	w.h.Reset()
 	if _, err := io.Copy(w.h, f); err != nil {
-		return 0, fmt.Errorf("reading: %w", err)
+		return overlay.Hash{}, fmt.Errorf("reading: %w", err)
 	}
-	return overlay.Hash(w.h.Sum64()), nil
+	var sum overlay.Hash
+	w.h.Sum(sum[:0])
+	return sum, nil
 }
