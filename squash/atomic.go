@@ -19,14 +19,20 @@ var errCommitted = errors.New("the new file is in place")
 
 // writeFileAtomic writes name in dir through a synced temp file and a
 // rename, then syncs the directory: a crash leaves the old file or the new
-// one, never a mix. An error after the rename wraps errCommitted.
+// one, never a mix. An error after the rename wraps errCommitted. A file
+// that was there keeps its mode and owner (index.json of a layout updated
+// in place stays readable by whom it was); a new one gets 0666 less the
+// umask.
 func writeFileAtomic(fsys fsys, dir, name string, data []byte) error {
 	dst := filepath.Join(dir, name)
 	f, err := fsys.CreateTemp(dir, tempPrefix+name+"-*.tmp")
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", dst, err)
 	}
-	_, err = f.Write(data)
+	err = keepModeOwner(f, dst)
+	if err == nil {
+		_, err = f.Write(data)
+	}
 	if err == nil {
 		err = f.Sync()
 	}
@@ -45,6 +51,34 @@ func writeFileAtomic(fsys fsys, dir, name string, data []byte) error {
 	}
 	if err := fsys.SyncDir(dir); err != nil {
 		return fmt.Errorf("writing %s: %w: %w", dst, errCommitted, err)
+	}
+	return nil
+}
+
+// modeOwner is what a temp file offers to take an old file's place.
+type modeOwner interface {
+	Chmod(mode os.FileMode) error
+	Chown(uid, gid int) error
+}
+
+// keepModeOwner gives f the permission bits and owner of the regular file
+// at old, if there is one.
+func keepModeOwner(f file, old string) error {
+	fi, err := os.Lstat(old)
+	if err != nil || !fi.Mode().IsRegular() {
+		return nil //nolint:nilerr // nothing to keep
+	}
+	mo, ok := f.(modeOwner)
+	if !ok {
+		return nil
+	}
+	if uid, gid, ok := fileOwner(fi); ok {
+		if err := mo.Chown(uid, gid); err != nil && !errors.Is(err, fs.ErrPermission) {
+			return fmt.Errorf("keeping the owner of %s: %w", old, err)
+		}
+	}
+	if err := mo.Chmod(fi.Mode().Perm()); err != nil {
+		return fmt.Errorf("keeping the mode of %s: %w", old, err)
 	}
 	return nil
 }

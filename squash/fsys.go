@@ -74,7 +74,9 @@ func (f dirFS) CreateTemp(dir, pattern string) (file, error) {
 	if err != nil {
 		return nil, err
 	}
-	of, err := f.d.CreateTemp(r, pattern)
+	// 0666 less the umask, as any new file: what is renamed into place
+	// (blobs, index.json, an archive) is for others to read too.
+	of, err := f.d.CreateTempPerm(r, pattern, 0o666)
 	if err != nil {
 		return nil, err
 	}

@@ -111,6 +111,13 @@ func join(dir, base string) string {
 // a name made from pattern, opened for reading and writing with mode 0600,
 // as os.CreateTemp does. The file's Name is its full path.
 func (d *Dir) CreateTemp(dir, pattern string) (*os.File, error) {
+	return d.CreateTempPerm(dir, pattern, 0o600)
+}
+
+// CreateTempPerm is CreateTemp with the file created with mode perm (less
+// the umask), for files that others are meant to read once renamed into
+// place.
+func (d *Dir) CreateTempPerm(dir, pattern string, perm fs.FileMode) (*os.File, error) {
 	c, err := clean(dir)
 	if err != nil {
 		return nil, &fs.PathError{Op: "createtemp", Path: dir, Err: err}
@@ -120,7 +127,7 @@ func (d *Dir) CreateTemp(dir, pattern string) (*os.File, error) {
 		if err != nil {
 			return nil, &fs.PathError{Op: "createtemp", Path: d.full(c), Err: err}
 		}
-		f, err := d.OpenFile(join(c, n), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		f, err := d.OpenFile(join(c, n), os.O_RDWR|os.O_CREATE|os.O_EXCL, perm)
 		if errors.Is(err, fs.ErrExist) {
 			continue
 		}
