@@ -60,6 +60,9 @@ func Fix(ctx context.Context, imgs []Image, opts Options, t Target, verify *Veri
 	if err != nil {
 		return nil, err
 	}
+	if lp, ok := tg.(layerPolicy); ok {
+		opts = lp.layers(opts)
+	}
 	fail := func(err error) (*Outcome, error) { return nil, errors.Join(err, tg.rollback()) }
 	out := &Outcome{}
 	for _, im := range imgs {

@@ -108,6 +108,12 @@ type target interface {
 	release() error
 }
 
+// layerPolicy is implemented by a target whose format decides how layers
+// are stored; Fix builds with the options it returns.
+type layerPolicy interface {
+	layers(opts Options) Options
+}
+
 // written is what a run produced, handed to each step of its target.
 type written struct {
 	imgs []Image
@@ -160,7 +166,7 @@ func newTarget(t Target) (target, error) {
 		if err := outsideSource(t); err != nil {
 			return nil, err
 		}
-		return &archiveTarget{wrap: t.wrap, path: t.Path}, nil
+		return &archiveTarget{wrap: t.wrap, path: t.Path, asked: t.Tags}, nil
 	case OutputInPlace:
 		return &inPlaceTarget{wrap: t.wrap, dir: t.Path, gc: t.GC}, nil
 	}

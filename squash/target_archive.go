@@ -24,6 +24,9 @@ type archiveTarget struct {
 	sink  *layoutSink
 	// archived: the archive is in place, and rollback removes it.
 	archived bool
+	// asked are the tags asked for; tags the RepoTags written (set by
+	// prepare).
+	asked, tags []string
 }
 
 var _ target = (*archiveTarget)(nil)
@@ -33,6 +36,9 @@ func (t *archiveTarget) prepare(imgs []Image) (blobSink, error) {
 		return nil, fmt.Errorf("a docker archive holds one image per platform; select one with --platform: %w", ErrBadPlan)
 	}
 	var err error
+	if t.tags, err = archiveTags(t.asked, imgs[0].Analysis.Image); err != nil {
+		return nil, err
+	}
 	if t.fs, t.closeFS, err = openFS(filepath.Dir(t.path), t.wrap); err != nil {
 		return nil, fmt.Errorf("output %s: %w", t.path, err)
 	}
@@ -53,13 +59,10 @@ func (t *archiveTarget) write(_ context.Context, w *written) error {
 		return err
 	}
 	w.out.Root = root
-	if len(w.tags) == 0 {
-		return fmt.Errorf("a docker archive needs a REPO:TAG (--tag): %w", ErrBadPlan)
-	}
 	if err := writeLayoutIndex(t.fs, t.stage, []v1.Descriptor{root}); err != nil {
 		return err
 	}
-	if err := writeDockerArchive(t.fs, t.stage, t.path, w.tags); err != nil {
+	if err := writeDockerArchive(t.fs, t.stage, t.path, t.tags); err != nil {
 		if errors.Is(err, errCommitted) {
 			err = errors.Join(err, t.fs.Remove(t.path))
 		}
@@ -67,6 +70,18 @@ func (t *archiveTarget) write(_ context.Context, w *written) error {
 	}
 	t.archived = true
 	return nil
+}
+
+// layers: docker save stores every layer uncompressed, and so does this
+// archive unless a compression is asked for; then every layer gets it.
+// One compression for all layers matters: some readers (crane) take the
+// first layer's for all.
+func (t *archiveTarget) layers(opts Options) Options {
+	if opts.Compression == CompressionSource {
+		opts.Compression = CompressionNone
+	}
+	opts.ForceCompression = true
+	return opts
 }
 
 // verify reads the archive back, then runs ggcr's validation on it.

@@ -172,13 +172,14 @@ func (dr *dockerReader) load(e tarball.Descriptor, tag string) (*Image, error) {
 	// (digest, media types, annotations) of this config.
 	if img, err := dr.fromLayout(cfgDigest); err != nil || img != nil {
 		if img != nil {
-			img.Ref = tag
+			img.Ref, img.Name = tag, tag
 		}
 		return img, err
 	}
 
 	img := &Image{
 		Ref:               tag,
+		Name:              tag,
 		Format:            FormatDockerArchive,
 		ManifestMediaType: types.DockerManifestSchema2,
 		Config:            cfg,

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 
@@ -29,11 +28,7 @@ func EngineImageName(n string) (string, error) {
 	if _, err := name.ParseReference(n); err != nil {
 		return "", fmt.Errorf("image name %q: %w: %w", n, ErrInvalid, err)
 	}
-	last := n[strings.LastIndex(n, "/")+1:]
-	if strings.ContainsAny(last, ":@") {
-		return n, nil
-	}
-	return n + ":latest", nil
+	return withDefaultTag(n), nil
 }
 
 // openEngineStore streams the engine's `docker save` of the image into an

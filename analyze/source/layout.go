@@ -61,6 +61,8 @@ type node struct {
 	parentAnn map[string]string
 	// name is the ref name of the top-level index.json entry it is under.
 	name string
+	// full is the full image name of that entry (see Image.Name).
+	full string
 }
 
 func blobPath(h v1.Hash) string { return "blobs/" + h.Algorithm + "/" + h.Hex }
@@ -284,7 +286,7 @@ func (lr *layoutReader) children(n node, depth int, onPath map[v1.Hash]bool) ([]
 	}
 	out := make([]node, 0, len(idx.Manifests))
 	for _, d := range idx.Manifests {
-		out = append(out, node{desc: d, parent: "index " + n.desc.Digest.String(), parentAnn: idx.Annotations, name: n.name})
+		out = append(out, node{desc: d, parent: "index " + n.desc.Digest.String(), parentAnn: idx.Annotations, name: n.name, full: n.full})
 	}
 	return out, idx, nil
 }
@@ -369,7 +371,7 @@ func describe(nodes []node) string {
 func (lr *layoutReader) roots(idx *v1.IndexManifest, ref Reference) ([]node, error) {
 	top := make([]node, 0, len(idx.Manifests))
 	for _, d := range idx.Manifests {
-		top = append(top, node{desc: d, parent: "index.json", parentAnn: idx.Annotations, name: refName(d.Annotations)})
+		top = append(top, node{desc: d, parent: "index.json", parentAnn: idx.Annotations, name: refName(d.Annotations), full: fullName(d.Annotations)})
 	}
 	switch {
 	case ref.Digest != (v1.Hash{}):
@@ -533,6 +535,8 @@ func (lr *layoutReader) load(n node, withLayers bool) (*Image, error) {
 	}
 	img := &Image{
 		Ref:               n.name,
+		Name:              n.full,
+		Descriptor:        n.desc,
 		Format:            lr.format,
 		ManifestDigest:    n.desc.Digest,
 		ManifestMediaType: mt,

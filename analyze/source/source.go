@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	specs "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // Options tune Open.
@@ -43,8 +45,18 @@ type Image struct {
 	// Ref names the image inside its source: the
 	// org.opencontainers.image.ref.name of an OCI layout entry or the
 	// repo:tag of a docker archive. Empty when the image is unnamed.
-	Ref    string
+	Ref string
+	// Name is the image's full name, REPOSITORY:TAG, where the source
+	// knows one: the reference of a registry image (tag latest when none
+	// was given), a docker archive's or engine's repo tag, an OCI layout
+	// entry's io.containerd.image.name, or its ref.name when that is a
+	// full name rather than a bare tag. Empty otherwise.
+	Name   string
 	Format Format
+	// Descriptor is the descriptor that named the manifest (in index.json
+	// or an index): its platform and annotations. Zero for a docker
+	// archive without an OCI layout.
+	Descriptor v1.Descriptor
 
 	ManifestDigest    v1.Hash
 	ManifestMediaType types.MediaType
@@ -164,6 +176,11 @@ func OpenReferenceContext(ctx context.Context, ref Reference, opts Options) (src
 	if err != nil {
 		return nil, err
 	}
+	if ref.Format == FormatRegistry {
+		for _, img := range images {
+			img.Name = withDefaultTag(ref.Path)
+		}
+	}
 	return &Source{ref: ref, st: st, images: images}, nil
 }
 
@@ -234,4 +251,27 @@ func (s *Source) Close() error {
 		return fmt.Errorf("closing %s: %w", s.ref, err)
 	}
 	return nil
+}
+
+// withDefaultTag returns a name with ":latest" added when it has neither a
+// tag nor a digest.
+func withDefaultTag(n string) string {
+	last := n[strings.LastIndex(n, "/")+1:]
+	if strings.ContainsAny(last, ":@") {
+		return n
+	}
+	return n + ":latest"
+}
+
+// fullName returns the full image name an OCI layout entry's annotations
+// give: io.containerd.image.name, else a ref.name that names a repository
+// (it holds a "/" or a ":"; a bare "latest" or "v1" is only a tag).
+func fullName(ann map[string]string) string {
+	if n := ann[annotationContainerdName]; n != "" {
+		return n
+	}
+	if n := ann[specs.AnnotationRefName]; strings.ContainsAny(n, "/:") {
+		return withDefaultTag(n)
+	}
+	return ""
 }

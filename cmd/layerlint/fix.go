@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 
@@ -142,6 +143,18 @@ func runFix(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	// Usage errors come before any work: what the reference says first,
+	// then what the opened image says, before analysis and plan.
+	if c.NArg() == 1 && f.target.Kind == squash.OutputInPlace {
+		ref, err := source.ParseReference(c.Args().First())
+		if err != nil {
+			return err
+		}
+		if fi, serr := os.Stat(ref.Path); ref.Remote() || ref.Format != source.FormatOCILayout && ref.Format != source.FormatAuto ||
+			serr == nil && !fi.IsDir() {
+			return withCode(ExitInput, fmt.Errorf("fix: --in-place needs an OCI layout directory, not %s", ref))
+		}
+	}
 	src, err := openImage(c)
 	if err != nil {
 		return err
@@ -150,6 +163,9 @@ func runFix(c *cli.Context) error {
 	f.target.Source = src.Reference()
 	if f.target.Kind == squash.OutputInPlace {
 		f.target.Path = src.Reference().Path
+	}
+	if err := squash.CheckTarget(f.target, src.Images()); err != nil {
+		return withCode(ExitInput, fmt.Errorf("fix: %w", err))
 	}
 	if f.opts.Previous, err = previousDiffIDs(c); err != nil {
 		return err

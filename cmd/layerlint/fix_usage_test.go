@@ -1,0 +1,41 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/layerlint/layerlint/fixtures"
+)
+
+// TestFixUsageErrorsFirst: a usage error stops fix before any work: exit
+// 2, nothing on stdout (no plan), nothing written.
+func TestFixUsageErrorsFirst(t *testing.T) {
+	tmp := t.TempDir()
+	archive := filepath.Join(tmp, "in.tar")
+	if err := fixtures.Sample().WriteDockerArchive(archive, fixtures.DockerOCI, "app:1"); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(tmp, "out.tar")
+	for _, tc := range []struct {
+		name string
+		args []string
+		err  string
+	}{
+		{"in place on an archive", []string{"fix", "--squash", "all", "--in-place", archive}, "--in-place needs an OCI layout directory"},
+		{"in place on a registry", []string{"fix", "--squash", "all", "--in-place", "registry:127.0.0.1:1/app:1"}, "--in-place needs an OCI layout directory"},
+		{"docker archive without a tag", []string{"fix", "--squash", "all", "--output-format", "docker-archive", "--output", out, sample}, "give --tag REPO:TAG"},
+		{"bad docker tag", []string{"fix", "--squash", "all", "--output-format", "docker-archive", "--tag", "Bad Tag", "--output", out, sample}, "Bad Tag"},
+		{"bad layout tag", []string{"fix", "--squash", "all", "--tag", "a b", "--output", filepath.Join(tmp, "layout"), sample}, `"a b"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, tc.args...)
+			if code != ExitInput || stdout != "" || !strings.Contains(stderr, tc.err) {
+				t.Errorf("exit %d, stdout %q, stderr %q; want 2, nothing, %q", code, stdout, stderr, tc.err)
+			}
+		})
+	}
+	if fi, err := filepath.Glob(filepath.Join(tmp, "*")); err != nil || len(fi) != 1 {
+		t.Errorf("written: %v", fi)
+	}
+}
