@@ -338,7 +338,12 @@ func entryFromHeader(cs *Changeset, hdr *tar.Header) (Entry, bool, error) {
 		return Entry{Path: path.Join(dir, target), Kind: EntryWhiteout}, true, nil
 	}
 	if p == "" {
-		cs.Anomalies = append(cs.Anomalies, Anomaly{Path: hdr.Name, Kind: AnomalyRootEntry, Detail: "entry for the root directory"})
+		// Most builders (kaniko, buildkit's tar exporter) write a "./"
+		// directory entry first: normal, and nothing to report. Anything
+		// else at the root cannot be extracted and is worth a word.
+		if hdr.Typeflag != tar.TypeDir {
+			cs.Anomalies = append(cs.Anomalies, Anomaly{Path: hdr.Name, Kind: AnomalyRootEntry, Detail: fmt.Sprintf("tar type %q for the root directory ignored", hdr.Typeflag)})
+		}
 		return Entry{}, false, nil
 	}
 	e := Entry{

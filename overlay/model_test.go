@@ -357,10 +357,15 @@ func TestLayerSpec(t *testing.T) {
 			waste:  lines("a@0 1 opaque by 1", "b/c@0 1 opaque by 1"),
 		},
 		{
-			name:      "root entry is ignored",
-			layers:    [][]ent{{dir("."), file("a", "a")}},
+			name:   "root directory entry is normal and ignored",
+			layers: [][]ent{{dir("."), file("a", "a")}},
+			view:   lines("a file 1 @0"),
+		},
+		{
+			name:      "root entry that is not a directory is ignored and reported",
+			layers:    [][]ent{{file(".", "x"), file("a", "a")}},
 			view:      lines("a file 1 @0"),
-			anomalies: lines("0 root-entry ./"),
+			anomalies: lines("0 root-entry ."),
 		},
 	}
 	for _, tt := range tests {

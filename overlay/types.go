@@ -185,8 +185,9 @@ const (
 	// AnomalyIgnoredEntry: an entry type that a runtime does not extract
 	// (for example a PAX global header or a socket).
 	AnomalyIgnoredEntry
-	// AnomalyRootEntry: an entry for the root directory itself; the root's
-	// attributes are not part of the merged view.
+	// AnomalyRootEntry: an entry for the root directory itself that is not
+	// a directory (a directory entry there is normal and not reported);
+	// the root's attributes are not part of the merged view.
 	AnomalyRootEntry
 )
 
