@@ -123,7 +123,7 @@ func WriteText(w io.Writer, r *Report, opts TextOptions) error {
 			if i == opts.Top {
 				break
 			}
-			path := "/" + Printable(g.Path)
+			path := Printable(g.Path)
 			if g.Dir {
 				path += "/"
 			}

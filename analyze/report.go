@@ -13,7 +13,7 @@ import (
 
 // SchemaVersion is the version of the JSON report. It changes only when a
 // key changes meaning or goes away; new keys may appear in any version.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // Base-layer annotations of the image-spec (annotations.md).
 const (
@@ -302,8 +302,8 @@ func (b *builder) finish(m *overlay.Model, dm dive.Metrics) *Report {
 	s.MergedFiles, s.MergedBytes = m.VisibleBytes()
 	for _, w := range m.Waste() {
 		r.Waste = append(r.Waste, WasteItem{
-			Path: w.Path, Layer: w.Layer, Size: w.Size, Cause: w.Cause.String(),
-			HiddenBy: w.HiddenBy, By: w.By, SameContent: w.SameContent, Hash: w.Hash.String(),
+			Path: "/" + w.Path, Layer: w.Layer, Size: w.Size, Cause: w.Cause.String(),
+			HiddenBy: w.HiddenBy, By: "/" + w.By, SameContent: w.SameContent, Hash: w.Hash.String(),
 		})
 		s.WastedBytes += w.Size
 		s.WastedByCause.add(w.Cause, w.Size)
@@ -386,7 +386,7 @@ func groupWaste(ws []overlay.Waste) []WasteGroup {
 		if !ok {
 			i = len(groups)
 			idx[k] = i
-			groups = append(groups, WasteGroup{Path: k.path, Dir: dir, HiddenBy: w.HiddenBy, Cause: w.Cause.String()})
+			groups = append(groups, WasteGroup{Path: "/" + k.path, Dir: dir, HiddenBy: w.HiddenBy, Cause: w.Cause.String()})
 		}
 		g := &groups[i]
 		if !slices.Contains(g.Layers, w.Layer) {

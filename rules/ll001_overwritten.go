@@ -17,7 +17,9 @@ func overwrittenFiles() Rule {
 			"file once, in its final form: generate it in the step that needs it, or merge the two " +
 			"steps. Example: `COPY app.conf /etc/` followed by `RUN sed -i s/2/8/ /etc/app.conf` ships " +
 			"app.conf twice; edit the file before copying it, or template it at start-up.",
-		Check: checkOverwritten,
+		Check:   checkOverwritten,
+		Saves:   true,
+		Grouped: true,
 	}
 }
 

@@ -20,7 +20,9 @@ func deletedFiles() Rule {
 			"`RUN rm -r /tmp/build` ships the build tree; use `RUN make && rm -r /tmp/build`, or a " +
 			"multi-stage build. When the files come from the base image, deleting them saves " +
 			"nothing: pick a smaller base instead.",
-		Check: checkDeleted,
+		Check:   checkDeleted,
+		Saves:   true,
+		Grouped: true,
 	}
 }
 

@@ -17,7 +17,9 @@ func metadataOnlyCopies() Rule {
 			"Set the attributes when the file is added instead. Example: `COPY tool /usr/bin/` then " +
 			"`RUN chmod 0700 /usr/bin/tool` ships tool twice; write `COPY --chmod=0700 tool /usr/bin/` " +
 			"(or `--chown=` for owners), or run the chmod in the same RUN that creates the file.",
-		Check: checkMetadataOnly,
+		Check:   checkMetadataOnly,
+		Saves:   true,
+		Grouped: true,
 	}
 }
 

@@ -21,7 +21,9 @@ func duplicateContent() Rule {
 			"created in the same layer. Example: `RUN cp /usr/bin/tool /app/tool-copy` becomes " +
 			"`RUN ln -s /usr/bin/tool /app/tool-copy`. Files smaller than the threshold (1 KiB by " +
 			"default) are ignored: small duplicates such as licence files cost little.",
-		Check: checkDuplicates,
+		Check:   checkDuplicates,
+		Saves:   true,
+		Grouped: true,
 	}
 }
 

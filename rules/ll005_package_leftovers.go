@@ -24,6 +24,7 @@ func packageLeftovers() Rule {
 			"`RUN --mount=type=cache,target=/root/.cache/go-build go build`. The finding names the " +
 			"exact command for each kind of leftover found.",
 		Check: checkLeftovers,
+		Saves: true,
 	}
 }
 

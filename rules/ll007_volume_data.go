@@ -25,6 +25,7 @@ func dataUnderVolume() Rule {
 			"`COPY data/ /app/data/` with `VOLUME /app/data`: move the seed files to " +
 			"/app/seed and copy them into /app/data on first start.",
 		Check: checkVolumeData,
+		Saves: true,
 	}
 }
 

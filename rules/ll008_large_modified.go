@@ -20,7 +20,9 @@ func largeFileModified() Rule {
 			"Example: `COPY geo.db /data/` followed by `RUN update-geo /data/geo.db` stores geo.db " +
 			"twice; run the update before the COPY (or in a build stage) and copy the result once. " +
 			"Files smaller than 1 MiB (an option) are left to LL001.",
-		Check: checkLargeModified,
+		Check:   checkLargeModified,
+		Saves:   true,
+		Grouped: true,
 	}
 }
 

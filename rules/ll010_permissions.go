@@ -30,7 +30,8 @@ func unsafePermissions() Rule {
 			"others' files in it; use `chmod o-w`, or `chmod 1777` for a shared scratch directory " +
 			"such as /tmp. Example: `RUN chmod -R 777 /app` becomes `RUN chown -R app:app /app`. " +
 			"Symlinks and device nodes are not checked: their modes are not what guards them.",
-		Check: checkPermissions,
+		Check:   checkPermissions,
+		Grouped: true,
 	}
 }
 
@@ -59,10 +60,16 @@ func checkPermissions(f *Facts) []Finding {
 		if len(problems) == 0 {
 			continue
 		}
+		sev, msg := Warning, fmt.Sprintf("%s %s (mode %04o) is %s", fl.Type, abs(fl.Path), fl.Mode&modePermissions, strings.Join(problems, ", "))
+		if fl.Mode&modeWorldWrite == 0 && f.isBase(fl.Layer) && standardSetid(fl.Path) {
+			// Every image of the distribution ships it: there is nothing
+			// to fix in this Dockerfile.
+			sev, msg = Info, msg+"; a distribution's standard set-id program"
+		}
 		out = append(out, Finding{
 			Rule:      "LL010",
-			Severity:  Warning,
-			Message:   fmt.Sprintf("%s %s (mode %04o) is %s", fl.Type, abs(fl.Path), fl.Mode&modePermissions, strings.Join(problems, ", ")),
+			Severity:  sev,
+			Message:   msg,
 			Layer:     fl.Layer,
 			Path:      fl.Path,
 			CreatedBy: f.createdBy(fl.Layer),
@@ -85,4 +92,20 @@ func permissionsFix(fl overlay.File) string {
 		}
 	}
 	return "in the step that creates it: " + strings.Join(cmds, "; ")
+}
+
+// standardSetid reports whether p is a set-id program that Debian, Ubuntu,
+// Fedora or Alpine base images ship with the bit set.
+func standardSetid(p string) bool {
+	p = strings.TrimPrefix(strings.TrimPrefix(p, "usr/"), "s")
+	switch p {
+	case "bin/passwd", "bin/su", "bin/mount", "bin/umount", "bin/chsh", "bin/chfn",
+		"bin/gpasswd", "bin/newgrp", "bin/chage", "bin/expiry", "bin/ping",
+		"bin/unix_chkpwd", "bin/pam_extrausers_chkpwd", "bin/wall", "bin/write",
+		"bin/crontab", "bin/ssh-agent", "bin/bbsuid", "bin/pkexec",
+		"lib/openssh/ssh-keysign", "libexec/openssh/ssh-keysign",
+		"lib/dbus-1.0/dbus-daemon-launch-helper":
+		return true
+	}
+	return false
 }

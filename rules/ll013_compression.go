@@ -31,6 +31,7 @@ func layerCompression() Rule {
 			"--dest-compress-format zstd` once every runtime that pulls the image reads zstd " +
 			"(containerd 1.5, Docker 23, Podman 3 and later).",
 		Check: checkCompression,
+		Saves: true,
 	}
 }
 

@@ -91,6 +91,14 @@ type Rule struct {
 	Doc string
 	// Check returns the rule's findings sorted by layer, then path.
 	Check func(*Facts) []Finding
+	// Grouped is set for rules that report file by file where one step
+	// usually causes many findings (a package installing its docs, an
+	// rm -rf): reports group their findings by layer and directory.
+	Grouped bool
+	// Saves is set when a finding's Bytes are what fixing it takes out of
+	// the image; other rules' Bytes only say what the finding concerns (a
+	// layer's size, a file written at run time). Reports rank by savings.
+	Saves bool
 }
 
 // Default thresholds of Options.

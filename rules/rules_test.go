@@ -3,6 +3,7 @@ package rules_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strings"
 	"testing"
 
@@ -282,15 +283,15 @@ func TestRulesFire(t *testing.T) {
 			img: func() *fixtures.Image {
 				return fixtures.NewImage().
 					Add(fixtures.NewLayer().Dir("usr").Dir("usr/bin").
-						File("usr/bin/su", content(10, 1), fixtures.Mode(0o4755)).
-						File("usr/bin/wall", content(10, 2), fixtures.Mode(0o2755)).
+						File("usr/bin/tool-su", content(10, 1), fixtures.Mode(0o4755)).
+						File("usr/bin/tool-wall", content(10, 2), fixtures.Mode(0o2755)).
 						Dir("tmp", fixtures.Mode(0o1777)).
-						Symlink("usr/bin/link", "su")).
+						Symlink("usr/bin/link", "tool-su")).
 					Add(fixtures.NewLayer().Dir("app", fixtures.Mode(0o777)).
 						File("app/w", content(10, 3), fixtures.Mode(0o666)).
 						Dir("app/group", fixtures.Mode(0o2775)))
 			},
-			want: []want{{0, "usr/bin/su", 0}, {0, "usr/bin/wall", 0}, {1, "app", 0}, {1, "app/w", 0}},
+			want: []want{{0, "usr/bin/tool-su", 0}, {0, "usr/bin/tool-wall", 0}, {1, "app", 0}, {1, "app/w", 0}},
 		},
 		{
 			rule: "LL011", name: "empty layer and whiteout of nothing",
@@ -447,5 +448,29 @@ func TestSeverityText(t *testing.T) {
 		if err != nil || string(b) != w {
 			t.Errorf("%d: %q %v, want %q", s, b, err, w)
 		}
+	}
+}
+
+// TestStandardSetidInBase: a distribution's own set-id programs in the base
+// image are info, the same programs added above it stay warnings, and a
+// world-writable one stays a warning wherever it is.
+func TestStandardSetidInBase(t *testing.T) {
+	img := fixtures.NewImage().
+		Add(fixtures.NewLayer().Dir("usr").Dir("usr/bin").Dir("bin").
+			File("usr/bin/passwd", content(10, 1), fixtures.Mode(0o4755)).
+			File("bin/mount", content(10, 2), fixtures.Mode(0o4755)).
+			File("usr/bin/chage", content(10, 3), fixtures.Mode(0o4757))).
+		Add(fixtures.NewLayer().Dir("usr").Dir("usr/bin").
+			File("usr/bin/su", content(10, 4), fixtures.Mode(0o4755)))
+	got := map[string]rules.Severity{}
+	for _, f := range ruleByID(t, "LL010").Check(facts(t, img, rules.Options{})) {
+		got[f.Path] = f.Severity
+	}
+	want := map[string]rules.Severity{
+		"usr/bin/passwd": rules.Info, "bin/mount": rules.Info,
+		"usr/bin/chage": rules.Warning, "usr/bin/su": rules.Warning,
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("severities %v, want %v", got, want)
 	}
 }

@@ -49,7 +49,7 @@ func TestExitCodes(t *testing.T) {
 		inStderr string
 	}{
 		{"analyze text", []string{"analyze", sample}, ExitOK, "Top wasted paths", ""},
-		{"analyze json", []string{"analyze", "--format", "json", sample}, ExitOK, `"schemaVersion": 1`, ""},
+		{"analyze json", []string{"analyze", "--format", "json", sample}, ExitOK, `"schemaVersion": 2`, ""},
 		{"analyze html", []string{"analyze", "--format", "html", sample}, ExitOK, `<script type="application/json" id="report-data">{"kind":"analyze"`, ""},
 		{"lint html", []string{"lint", "--format", "html", sample}, ExitOK, `<script type="application/json" id="report-data">{"kind":"lint"`, ""},
 		{"ls", []string{"ls", sample, "etc"}, ExitOK, "/etc/app.conf", ""},

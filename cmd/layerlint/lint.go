@@ -40,6 +40,7 @@ func lintCommand() *cli.Command {
 			&cli.StringFlag{Name: "fail-on", Usage: "the lowest severity, `LEVEL`, that fails the gate: error, warning, info or never (default: the configuration's failOn, else error)"},
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "output `FORMAT`: " + strings.Join(formats, ", ")},
 			&cli.StringFlag{Name: "output", Value: "-", Usage: "write the output to `FILE` (- for standard output)"},
+			&cli.BoolFlag{Name: "all", Usage: "text format: list every finding one by one instead of a screen of findings grouped by problem"},
 			&cli.StringFlag{Name: "baseline", Usage: "accept the findings recorded in `FILE`"},
 			&cli.StringFlag{Name: "write-baseline", Usage: "record the current findings in `FILE` and accept them"},
 			&cli.StringFlag{Name: "copy-up", Usage: "quote the copy-up costs measured by `mount --probe-copy-up --probe-output FILE`"},
@@ -140,7 +141,7 @@ func runLint(c *cli.Context) error {
 		results = evaluate(g, facts)
 	}
 
-	fopts := format.Options{Version: version}
+	fopts := format.Options{Version: version, All: c.Bool("all")}
 	write := func(w io.Writer) error { return format.Write(w, lf.format, results, fopts) }
 	if lf.html {
 		write = func(w io.Writer) error {

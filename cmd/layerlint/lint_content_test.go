@@ -41,7 +41,7 @@ func TestLintFindsSecretContent(t *testing.T) {
 	}
 	found := false
 	for _, f := range rep.Findings {
-		if f.Rule == "LL009" && f.Path == "build/deploy.txt" && f.Layer == 1 && strings.Contains(f.Message, "content") {
+		if f.Rule == "LL009" && f.Path == "/build/deploy.txt" && f.Layer == 1 && strings.Contains(f.Message, "content") {
 			found = true
 		}
 	}

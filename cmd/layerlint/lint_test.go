@@ -199,3 +199,30 @@ func TestLintPlatformAll(t *testing.T) {
 		}
 	}
 }
+
+// TestLintDebianScreen: the CLI's default text report on the Debian+python3
+// image of issue 11 fits a screen and starts with the apt archives; --all
+// lists every finding.
+func TestLintDebianScreen(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := fixtures.DebianPython().WriteOCILayout(dir); err != nil {
+		t.Fatal(err)
+	}
+	empty := writeTemp(t, ".layerlint.yaml", "")
+	code, out, errs := runCLI(t, "lint", "--config", empty, dir)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) > 50 {
+		t.Errorf("%d lines, want a screen:\n%s", len(lines), out)
+	}
+	i := strings.Index(out, "Top findings")
+	if i < 0 || !strings.Contains(strings.SplitN(out[i:], "\n", 4)[2], "/var/cache/apt/archives") {
+		t.Errorf("the apt archives do not come first:\n%s", out)
+	}
+	_, all, _ := runCLI(t, "lint", "--config", empty, "--all", dir)
+	if n := strings.Count(all, "\n  LL004"); n < 200 {
+		t.Errorf("--all lists %d LL004 findings, want every one", n)
+	}
+}

@@ -42,6 +42,11 @@ type Config struct {
 	// FailOn is the lowest severity that fails the gate: error, warning,
 	// info or never. The --fail-on flag overrides it.
 	FailOn string `yaml:"failOn"`
+	// Inherited is the severity of findings in the base image's layers:
+	// info (the default, because the author of the Dockerfile cannot act
+	// on them there), warning (at most), off to drop them, or rule to
+	// keep each rule's own.
+	Inherited string `yaml:"inherited"`
 	// Thresholds are image-wide limits, reported as findings LL100-LL104.
 	Thresholds Thresholds `yaml:"thresholds"`
 	// Rules changes the severity of rules, disables them and sets their
@@ -224,6 +229,11 @@ func Parse(data []byte, file string) (*Config, error) {
 	case "", "error", "warning", "info", "never":
 	default:
 		return nil, lineErr(file, keyLine(doc, "failOn"), fmt.Sprintf("failOn: %q: want error, warning, info or never", c.FailOn))
+	}
+	switch c.Inherited {
+	case "", "warning", "info", "off", "rule":
+	default:
+		return nil, lineErr(file, keyLine(doc, "inherited"), fmt.Sprintf("inherited: %q: want info, warning, off or rule", c.Inherited))
 	}
 	return c, nil
 }

@@ -73,6 +73,10 @@ type Options struct {
 	Color bool
 	// MaxFindings caps the findings Markdown lists (0: 20).
 	MaxFindings int
+	// All makes the text report list every finding instead of the groups.
+	All bool
+	// Top is how many groups the text report details (0: DefaultTop).
+	Top int
 }
 
 // InformationURI is where SARIF and Markdown send readers.

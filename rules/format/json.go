@@ -13,14 +13,22 @@ import (
 type jsonReport struct {
 	*analyze.Report
 	Findings []gate.Finding    `json:"findings"`
+	Groups   []gate.Group      `json:"groups"`
 	Rules    []gate.RuleResult `json:"rules"`
 	Verdict  gate.Summary      `json:"verdict"`
 }
 
 func toJSON(r *gate.Result) jsonReport {
-	j := jsonReport{Report: r.Report, Findings: r.Findings, Rules: r.Rules, Verdict: r.Summary}
-	if j.Findings == nil {
-		j.Findings = []gate.Finding{}
+	j := jsonReport{Report: r.Report, Rules: r.Rules, Verdict: r.Summary, Groups: r.Groups}
+	// Paths as the container sees them, as every other format spells
+	// them; the gate keeps the model's relative form.
+	j.Findings = make([]gate.Finding, len(r.Findings))
+	for i, f := range r.Findings {
+		f.Path = displayPath(f.Path)
+		j.Findings[i] = f
+	}
+	if j.Groups == nil {
+		j.Groups = []gate.Group{}
 	}
 	if j.Rules == nil {
 		j.Rules = []gate.RuleResult{}

@@ -9,13 +9,14 @@ import (
 	"github.com/layerlint/layerlint/rules/gate"
 )
 
-// DefaultMaxFindings is how many findings a Markdown report lists: a pull
-// request comment should fit on a screen; the rest are counted.
+// DefaultMaxFindings is how many groups of findings (gate.Group) a
+// Markdown report lists: a pull request comment should fit on a screen;
+// the rest are counted.
 const DefaultMaxFindings = 20
 
 // writeMarkdown writes a summary sized for a pull-request comment: the
-// verdict, a table of counts and the top findings (failing first, then
-// by severity), with a line saying how many more there are.
+// verdict, a table of counts and the top groups of findings (failing
+// first, then by bytes saved), with a line saying how many more there are.
 func writeMarkdown(w io.Writer, results []*gate.Result, opts Options) error {
 	ew := textfmt.NewWriter(w)
 	limit := opts.MaxFindings
@@ -54,55 +55,61 @@ func writeMarkdown(w io.Writer, results []*gate.Result, opts Options) error {
 				ew.Printf("| %s | %s: %s |\n", escape.Markdown(rr.ID), state, escape.Markdown(rr.Measured))
 			}
 		}
-		fs := topFindings(r.Findings)
-		if len(fs) == 0 {
+		gs := topGroups(r.Groups)
+		if len(gs) == 0 {
 			ew.Printf("\nNo findings.\n")
 			continue
 		}
-		ew.Printf("\n| | rule | where | finding |\n| --- | --- | --- | --- |\n")
-		for j, f := range fs {
+		ew.Printf("\n| | rule | where | files | bytes | finding |\n| --- | --- | --- | --: | --: | --- |\n")
+		for j, g := range gs {
 			if j == limit {
 				break
 			}
-			where := imagePath(*f)
-			if f.Location != nil {
-				where += " (" + f.Location.Dockerfile + ":" + itoa(f.Location.Line) + ")"
+			where := g.Path
+			if where == "" {
+				where = layerLabel(g.Layer)
 			}
-			ew.Printf("| %s | %s | %s | %s |\n", mark(f), escape.Markdown(f.Rule+" "+f.Name), escape.MarkdownCode(where), escape.Markdown(oneLine(f.Message, 200)))
+			if g.Location != nil {
+				where += " (" + g.Location.Dockerfile + ":" + itoa(g.Location.Line) + ")"
+			}
+			ew.Printf("| %s | %s | %s | %d | %s | %s |\n", groupMarkMD(g), escape.Markdown(g.Rule+" "+g.Name), escape.MarkdownCode(where),
+				g.Findings, bytesLabel(g.Bytes), escape.Markdown(oneLine(g.Message, 200)))
 		}
-		if rest := len(fs) - limit; rest > 0 {
-			ew.Printf("\n… and %s (see the full report: `layerlint lint --format json`).\n", textfmt.Plural(rest, "more finding", "more findings"))
+		if rest := len(gs) - limit; rest > 0 {
+			ew.Printf("\n… and %s (see the full report: `layerlint lint --format json`).\n", textfmt.Plural(rest, "more group", "more groups"))
 		}
 	}
 	return ew.Err
 }
 
-func mark(f *gate.Finding) string {
+func groupMarkMD(g *gate.Group) string {
 	switch {
-	case f.Failing:
-		return "❌ " + f.Severity.String()
-	case f.Suppressed != nil:
-		return "🔕 suppressed"
-	case f.Baselined:
-		return "📋 baselined"
+	case g.Failing > 0:
+		return "❌ " + g.Severity.String()
+	case g.Accepted:
+		return "🔕 accepted"
+	case g.Inherited:
+		return g.Severity.String() + " (base image)"
 	}
-	return f.Severity.String()
+	return g.Severity.String()
 }
 
-// topFindings orders findings for a short list: failing ones by severity,
-// then the others by severity, then accepted ones; within a rank the
-// gate's order (layer, path, rule) holds.
-func topFindings(all []gate.Finding) []*gate.Finding {
-	rank := func(f *gate.Finding) int {
+// topGroups orders groups for a short list: failing ones by severity,
+// then the others the author can act on, then the base image's, then
+// accepted ones; within a rank the gate's order (bytes saved first) holds.
+func topGroups(all []gate.Group) []*gate.Group {
+	rank := func(g *gate.Group) int {
 		switch {
-		case f.Failing:
-			return int(f.Severity)
-		case f.Accepted():
+		case g.Failing > 0:
+			return int(g.Severity)
+		case g.Accepted:
 			return 10
+		case g.Inherited:
+			return 8
 		}
-		return 4 + int(f.Severity)
+		return 4 + int(g.Severity)
 	}
-	out := make([]*gate.Finding, 0, len(all))
+	out := make([]*gate.Group, 0, len(all))
 	for r := 0; r <= 10; r++ {
 		for i := range all {
 			if rank(&all[i]) == r {

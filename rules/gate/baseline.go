@@ -69,7 +69,9 @@ func (b *Baseline) Has(f rules.Finding) bool {
 func (b *Baseline) index() {
 	b.keys = map[string]bool{}
 	for _, e := range b.Findings {
-		b.keys[baselineKey(e.Rule, e.Path, e.Kind)] = true
+		// Paths are written as the container sees them; files from
+		// before version 2 of the report have them relative.
+		b.keys[baselineKey(e.Rule, strings.TrimPrefix(e.Path, "/"), e.Kind)] = true
 	}
 }
 
@@ -101,7 +103,7 @@ func NewBaseline(results ...*Result) *Baseline {
 			if f.Suppressed != nil || isGateRule(f.Rule) {
 				continue
 			}
-			e := BaselineEntry{Rule: f.Rule, Path: f.Path, Kind: Kind(f.Message), Message: f.Message}
+			e := BaselineEntry{Rule: f.Rule, Path: displayPath(f.Path), Kind: Kind(f.Message), Message: f.Message}
 			k := baselineKey(e.Rule, e.Path, e.Kind)
 			if seen[k] {
 				continue

@@ -171,6 +171,8 @@ type Gate struct {
 	diveOnly bool
 	supps    []suppression
 	ignore   []config.Glob
+	// inherited is config.Config.Inherited.
+	inherited string
 }
 
 type suppression struct {
@@ -207,7 +209,7 @@ func New(opts Options) (*Gate, error) {
 	if opts.Rules != nil {
 		catalog = append(slices.Clip(opts.Rules), gateRules()...)
 	}
-	g := &Gate{opts: opts, catalog: catalog, byKey: map[string]int{}, ignore: cfg.Ignore}
+	g := &Gate{opts: opts, catalog: catalog, byKey: map[string]int{}, ignore: cfg.Ignore, inherited: cfg.Inherited}
 	for i, r := range g.catalog {
 		g.byKey[r.ID] = i
 		g.byKey[r.Name] = i
@@ -354,6 +356,10 @@ type Finding struct {
 	// Fingerprint identifies the finding across rebuilds: rule, path and
 	// kind, not layer index or digest.
 	Fingerprint string `json:"fingerprint"`
+	// Inherited is true when the finding is in a layer of the base image:
+	// the author of the Dockerfile cannot act on it there, so it takes
+	// the configuration's inherited severity (info by default).
+	Inherited bool `json:"inherited"`
 }
 
 // Accepted reports whether the finding is suppressed or baselined.
@@ -421,8 +427,11 @@ type Summary struct {
 type Result struct {
 	Report   *analyze.Report
 	Findings []Finding
-	Rules    []RuleResult
-	Summary  Summary
+	// Groups are the findings grouped by problem and ranked by what fixing
+	// them saves (see Group).
+	Groups  []Group
+	Rules   []RuleResult
+	Summary Summary
 }
 
 // Evaluate runs the enabled rules on a and judges the findings. It uses
@@ -467,11 +476,15 @@ func (g *Gate) EvaluateFacts(facts *rules.Facts) *Result {
 			res.Summary.Ignored++
 			continue
 		}
-		f.Severity = g.severity[i]
+		inherited := isBaseLayer(a.Report, f.Layer) && !isGateRule(f.Rule)
+		f.Severity = g.effectiveSeverity(i, f.Severity, inherited)
+		if f.Severity == 0 {
+			continue // inherited: off
+		}
 		if f.CreatedBy == "" && a.Report != nil && f.Layer >= 0 && f.Layer < len(a.Report.Layers) {
 			f.CreatedBy = a.Report.Layers[f.Layer].CreatedBy
 		}
-		gf := Finding{Finding: f, Name: g.catalog[i].Name, Fingerprint: Fingerprint(f)}
+		gf := Finding{Finding: f, Name: g.catalog[i].Name, Fingerprint: Fingerprint(f), Inherited: inherited}
 		if f.Layer >= 0 && f.Layer < len(lines) && lines[f.Layer] > 0 {
 			gf.Location = &Location{Dockerfile: g.opts.Dockerfile.Name, Line: lines[f.Layer]}
 		}
@@ -485,7 +498,37 @@ func (g *Gate) EvaluateFacts(facts *rules.Facts) *Result {
 			strings.Compare(a.Message, b.Message))
 	})
 	g.count(res)
+	res.Groups = g.group(res.Findings)
 	return res
+}
+
+// effectiveSeverity is the severity a finding of catalog rule i takes: the
+// configured one; never more severe than the rule made this one finding
+// (a rule lowers a single finding it knows to be benign, such as a
+// distribution's own setuid binaries); and, in a base layer, the
+// configuration's inherited severity. Zero drops the finding.
+func (g *Gate) effectiveSeverity(i int, emitted rules.Severity, inherited bool) rules.Severity {
+	sev := g.severity[i]
+	if emitted > g.catalog[i].Severity { // a higher value is less severe
+		sev = max(sev, emitted)
+	}
+	if !inherited {
+		return sev
+	}
+	switch g.inherited {
+	case "", "info":
+		return rules.Info
+	case "warning":
+		return max(sev, rules.Warning)
+	case "off":
+		return 0
+	}
+	return sev // "rule"
+}
+
+// isBaseLayer reports whether layer l belongs to the base image.
+func isBaseLayer(r *analyze.Report, l int) bool {
+	return r != nil && l >= 0 && l < len(r.Layers) && r.Layers[l].Base
 }
 
 func (g *Gate) count(res *Result) {

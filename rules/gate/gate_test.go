@@ -160,6 +160,7 @@ func TestConfigSeveritiesIgnoreOptions(t *testing.T) {
 	a := analyzeImage(t, fixtures.Sample())
 	cfg := parseConfig(t, `
 failOn: warning
+inherited: rule
 rules:
   overwritten-files: error
   LL002: off
