@@ -69,6 +69,10 @@ func build(ctx context.Context, a *analyze.Analysis, plan *Plan, opts Options, s
 	img := a.Image
 	fam := familyOf(img.ManifestMediaType)
 	res := &Result{Source: img, Plan: plan, ManifestType: img.ManifestMediaType}
+	convert := opts.ociTypes && fam == familyDocker
+	if convert {
+		fam, res.ManifestType = familyOCI, types.OCIManifestSchema1
+	}
 	for i, l := range img.Layers {
 		res.Before.Layers++
 		res.Before.CompressedBytes += l.Size
@@ -107,6 +111,11 @@ func build(ctx context.Context, a *analyze.Analysis, plan *Plan, opts Options, s
 			if !opts.ForceCompression || target == CompressionSource || target == compressionOf(l.MediaType) || l.Missing {
 				lr.Kept, lr.Digest, lr.MediaType, lr.Size = true, l.Digest, l.MediaType, l.Size
 				lr.Descriptor = rawLayers[g.Layers[0]]
+				if convert {
+					if lr.MediaType, lr.Descriptor, err = ociLayerDescriptor(lr.MediaType, lr.Descriptor); err != nil {
+						return nil, fmt.Errorf("layer %d: %w", g.Layers[0], err)
+					}
+				}
 			} else {
 				jobs = append(jobs, job{i: gi, comp: target, keep: l})
 			}
@@ -192,6 +201,18 @@ func build(ctx context.Context, a *analyze.Analysis, plan *Plan, opts Options, s
 		res.After.ContentBytes += lr.ContentBytes
 		res.After.TarBytes += lr.TarSize
 	}
+	if unchanged(plan, res.Layers, convert) {
+		// Nothing to change: the source's own bytes, so the digests stay
+		// (a re-encoding would change them for nothing).
+		res.Config, res.Manifest = img.RawConfig, img.RawManifest
+		if _, err := putBlob(sink, res.Config); err != nil {
+			return nil, fmt.Errorf("writing config: %w", err)
+		}
+		if res.ManifestDigest, err = putBlob(sink, res.Manifest); err != nil {
+			return nil, fmt.Errorf("writing manifest: %w", err)
+		}
+		return res, nil
+	}
 	if res.Config, err = rewriteConfig(img, res.Layers, plan); err != nil {
 		return nil, err
 	}
@@ -199,7 +220,7 @@ func build(ctx context.Context, a *analyze.Analysis, plan *Plan, opts Options, s
 	if err != nil {
 		return nil, fmt.Errorf("writing config: %w", err)
 	}
-	if res.Manifest, err = rewriteManifest(img.RawManifest, cfgDigest, int64(len(res.Config)), res.Layers); err != nil {
+	if res.Manifest, err = rewriteManifest(img.RawManifest, cfgDigest, int64(len(res.Config)), res.Layers, convert); err != nil {
 		return nil, err
 	}
 	if res.ManifestDigest, err = putBlob(sink, res.Manifest); err != nil {
@@ -373,7 +394,7 @@ func marshal(v any) ([]byte, error) {
 
 // rewriteManifest copies the raw manifest and changes only its config
 // descriptor's digest and size and its layers.
-func rewriteManifest(raw []byte, cfg v1.Hash, cfgSize int64, layers []LayerResult) ([]byte, error) {
+func rewriteManifest(raw []byte, cfg v1.Hash, cfgSize int64, layers []LayerResult, toOCI bool) ([]byte, error) {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &m); err != nil {
 		return nil, fmt.Errorf("reading manifest: %w", err)
@@ -383,6 +404,14 @@ func rewriteManifest(raw []byte, cfg v1.Hash, cfgSize int64, layers []LayerResul
 		return nil, fmt.Errorf("reading manifest config descriptor: %w", err)
 	}
 	var err error
+	if toOCI {
+		if m["mediaType"], err = marshal(types.OCIManifestSchema1); err != nil {
+			return nil, err
+		}
+		if c["mediaType"], err = marshal(types.OCIConfigJSON); err != nil {
+			return nil, err
+		}
+	}
 	if c["digest"], err = marshal(cfg.String()); err != nil {
 		return nil, err
 	}
@@ -523,4 +552,41 @@ func cloneEntry(h historyEntry) historyEntry {
 		c[k] = v
 	}
 	return c
+}
+
+// unchanged reports a build that changes nothing: every layer kept as it
+// was, in its place, and no media type converted.
+func unchanged(plan *Plan, layers []LayerResult, converted bool) bool {
+	if converted || plan.Changes() {
+		return false
+	}
+	for _, l := range layers {
+		if !l.Kept {
+			return false
+		}
+	}
+	return true
+}
+
+// ociLayerDescriptor gives a kept Docker layer its OCI media type, in its
+// raw descriptor too (the other fields stay as they were).
+func ociLayerDescriptor(mt types.MediaType, raw json.RawMessage) (types.MediaType, json.RawMessage, error) {
+	oci := map[types.MediaType]types.MediaType{
+		types.DockerLayer:             types.OCILayer,
+		types.DockerUncompressedLayer: types.OCIUncompressedLayer,
+		types.DockerForeignLayer:      types.OCIRestrictedLayer,
+	}[mt]
+	if oci == "" {
+		return mt, raw, nil
+	}
+	var d map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &d); err != nil {
+		return "", nil, fmt.Errorf("reading layer descriptor: %w", err)
+	}
+	var err error
+	if d["mediaType"], err = marshal(oci); err != nil {
+		return "", nil, err
+	}
+	out, err := marshal(d)
+	return oci, out, err
 }

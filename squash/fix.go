@@ -26,6 +26,10 @@ type Outcome struct {
 	Root   v1.Descriptor
 	// Kept names the tags under which in-place kept the old images.
 	Kept []string
+	// Unchanged: nothing needed changing; every image written is the
+	// source's, byte for byte (same manifest, config and layer digests),
+	// and in place, the layout was left as it was.
+	Unchanged bool
 }
 
 // OK reports that every check passed (or none ran).
@@ -71,6 +75,12 @@ func Fix(ctx context.Context, imgs []Image, opts Options, t Target, verify *Veri
 			return fail(err)
 		}
 		out.Results = append(out.Results, r)
+	}
+	out.Unchanged = len(out.Results) > 0
+	for _, r := range out.Results {
+		if r.ManifestDigest != r.Source.ManifestDigest {
+			out.Unchanged = false
+		}
 	}
 	w := newWritten(imgs, out, t.Tags)
 	if err := tg.write(ctx, w); err != nil {

@@ -213,10 +213,23 @@ func TestDockerFamily(t *testing.T) {
 	if _, err := img.WriteOCILayout(ref); err != nil {
 		t.Fatal(err)
 	}
-	r := fix(t, ref, squash.Options{Mode: squash.SquashAll, BaseLayers: 1}, squash.Target{Kind: squash.OutputLayout})
+	r := fix(t, ref, squash.Options{Mode: squash.SquashAll, BaseLayers: 1}, squash.Target{Kind: squash.OutputLayout, KeepMediaTypes: true})
 	res := r.outcome.Results[0]
 	if res.ManifestType != types.DockerManifestSchema2 || res.Layers[1].MediaType != types.DockerLayer {
 		t.Errorf("media types: %s %s", res.ManifestType, res.Layers[1].MediaType)
+	}
+	// By default a layout gets OCI media types, kept layers included.
+	r = fix(t, ref, squash.Options{Mode: squash.SquashAll, BaseLayers: 1}, squash.Target{Kind: squash.OutputLayout})
+	res = r.outcome.Results[0]
+	if res.ManifestType != types.OCIManifestSchema1 || res.Layers[0].MediaType != types.OCILayer || res.Layers[1].MediaType != types.OCILayer {
+		t.Errorf("media types: %s %s %s", res.ManifestType, res.Layers[0].MediaType, res.Layers[1].MediaType)
+	}
+	raw, err := os.ReadFile(filepath.Join(r.out, "blobs", "sha256", res.ManifestDigest.Hex))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(raw, []byte("docker")) {
+		t.Errorf("Docker media types left in the manifest: %s", raw)
 	}
 	if _, err := tryFix(t, ref, "", squash.Options{Mode: squash.SquashAll, BaseLayers: 1, Compression: squash.CompressionZstd}, squash.Target{Kind: squash.OutputNone}); !errors.Is(err, squash.ErrBadPlan) {
 		t.Errorf("zstd in a Docker image: %v", err)

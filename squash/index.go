@@ -15,8 +15,21 @@ import (
 // (the source index's annotations).
 func writeRoot(sink blobSink, results []*Result, ann map[string]string) (v1.Descriptor, error) {
 	if len(results) == 1 {
+		// The entry that listed the image keeps its platform and
+		// annotations; the names (ref.name, the containerd name) are the
+		// output's own, set by tagging.
 		d := results[0].Descriptor()
-		d.Platform = nil
+		src := results[0].Source.Descriptor
+		d.Platform = src.Platform
+		for k, v := range src.Annotations {
+			if k == specs.AnnotationRefName || k == annotationContainerdName {
+				continue
+			}
+			if d.Annotations == nil {
+				d.Annotations = map[string]string{}
+			}
+			d.Annotations[k] = v
+		}
 		return d, nil
 	}
 	mt := types.OCIImageIndex

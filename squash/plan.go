@@ -99,6 +99,10 @@ type Options struct {
 	// RewriteTimestamp, when set, clamps the mtimes of the entries of the
 	// layers written to at most this Unix time.
 	RewriteTimestamp *int64
+
+	// ociTypes converts Docker media types (manifest, config, layers) to
+	// their OCI equivalents; set by the targets that want them.
+	ociTypes bool
 }
 
 // Group is one layer of the output.

@@ -61,6 +61,10 @@ type Target struct {
 	// index is written again with only the fixed manifests replaced: the
 	// platforms not selected, its annotations and its order are kept.
 	Source source.Reference
+	// KeepMediaTypes keeps the Docker media types of a Docker image in an
+	// OCI layout output; by default they become the OCI ones (skopeo and
+	// umoci look for OCI types in a layout).
+	KeepMediaTypes bool
 
 	// wrap, when set, wraps the filesystem every write goes through
 	// (tests inject faults).
@@ -161,7 +165,7 @@ func newTarget(t Target) (target, error) {
 		if err := outsideSource(t); err != nil {
 			return nil, err
 		}
-		return &layoutTarget{wrap: t.wrap, dir: t.Path, source: t.Source}, nil
+		return &layoutTarget{wrap: t.wrap, dir: t.Path, source: t.Source, keepTypes: t.KeepMediaTypes}, nil
 	case OutputDockerArchive:
 		if err := outsideSource(t); err != nil {
 			return nil, err

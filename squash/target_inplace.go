@@ -73,6 +73,9 @@ func (t *inPlaceTarget) verify(ctx context.Context, w *written, opts *VerifyOpti
 }
 
 func (t *inPlaceTarget) commit(w *written) (err error) {
+	if w.out.Unchanged {
+		return nil // index.json already lists these very images
+	}
 	ip := &inPlace{fs: t.fs, Dir: t.dir, Sink: t.sink, GC: t.gc}
 	w.out.Kept, err = ip.Swap(w.replace)
 	return err

@@ -23,6 +23,8 @@ type layoutTarget struct {
 	sink    *layoutSink
 	// undo takes the output back; set by prepare.
 	undo func() error
+	// keepTypes keeps Docker media types.
+	keepTypes bool
 }
 
 var _ target = (*layoutTarget)(nil)
@@ -47,6 +49,12 @@ func (t *layoutTarget) prepare([]Image) (blobSink, error) {
 	}
 	t.undo = undo
 	return t.sink, nil
+}
+
+// layers: an OCI layout gets OCI media types unless asked to keep them.
+func (t *layoutTarget) layers(opts Options) Options {
+	opts.ociTypes = !t.keepTypes
+	return opts
 }
 
 // write lists the images in index.json. Read from an OCI layout, the

@@ -44,6 +44,7 @@ func fixCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "tag", Usage: "name of the new image (ref.name in a layout, REPO:TAG in a docker archive; repeatable)"},
 			&cli.BoolFlag{Name: "in-place", Usage: "update the source OCI layout under its lock (.layerlint.lock): new blobs, then an atomic index.json swap; the old image stays as <tag>-prefix"},
 			&cli.BoolFlag{Name: "gc", Usage: "with --in-place, delete blobs nothing references instead of keeping the old image"},
+			&cli.BoolFlag{Name: "keep-media-types", Usage: "keep a Docker image's media types in an OCI layout output (default: OCI media types, which skopeo and umoci expect)"},
 		),
 		Action: runFix,
 	}
@@ -134,7 +135,7 @@ func readFixFlags(c *cli.Context) (*fixFlags, error) {
 	if c.Bool("gc") && f.target.Kind != squash.OutputInPlace {
 		return nil, bad("--gc only applies to --in-place")
 	}
-	f.target.Tags, f.target.GC = c.StringSlice("tag"), c.Bool("gc")
+	f.target.Tags, f.target.GC, f.target.KeepMediaTypes = c.StringSlice("tag"), c.Bool("gc"), c.Bool("keep-media-types")
 	return f, nil
 }
 
@@ -219,12 +220,19 @@ func runFix(c *cli.Context) error {
 		fmt.Fprintln(c.App.Writer, "verification failed: nothing was changed")
 		return withCode(ExitFailed, errSilent)
 	}
+	if out.Unchanged {
+		fmt.Fprintln(c.App.Writer, "nothing to change: every image is the source's, byte for byte (same manifest, config and layers)")
+	}
 	switch f.target.Kind {
 	case squash.OutputNone:
 		fmt.Fprintln(c.App.Writer, "dry run: nothing written")
 	case squash.OutputLayout, squash.OutputDockerArchive:
 		fmt.Fprintf(c.App.Writer, "wrote %s (%s)\n", escape.Text(f.target.Path), out.Root.Digest)
 	case squash.OutputInPlace:
+		if out.Unchanged {
+			fmt.Fprintf(c.App.Writer, "left %s as it was\n", escape.Text(f.target.Path))
+			break
+		}
 		fmt.Fprintf(c.App.Writer, "updated %s in place (%s)", escape.Text(f.target.Path), out.Root.Digest)
 		if len(out.Kept) > 0 {
 			fmt.Fprintf(c.App.Writer, "; the old image is tagged %s", escape.Text(strings.Join(out.Kept, ", ")))

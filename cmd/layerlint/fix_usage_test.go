@@ -39,3 +39,12 @@ func TestFixUsageErrorsFirst(t *testing.T) {
 		t.Errorf("written: %v", fi)
 	}
 }
+
+// TestFixNothingToDo: a fix that changes nothing says so.
+func TestFixNothingToDo(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out")
+	code, stdout, stderr := runCLI(t, "fix", "--output", out, sample)
+	if code != ExitOK || !strings.Contains(stdout, "nothing to change: every image is the source's, byte for byte") {
+		t.Errorf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+}
