@@ -22,6 +22,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/layerlint/layerlint/fixtures"
 	"github.com/layerlint/layerlint/internal/htmlreport"
@@ -301,6 +302,12 @@ func TestBrowserAnalyze(t *testing.T) {
 	do(t, b, chromedp.KeyEvent("\b"))
 	if got := cur(); got != "/" {
 		t.Errorf("after Backspace the map shows %q", got)
+	}
+	// Arrows move the focus from cell to cell.
+	first := eval[string](t, b, `document.activeElement.dataset.path || ''`)
+	do(t, b, chromedp.KeyEvent(kb.ArrowRight))
+	if next := eval[string](t, b, `document.activeElement.dataset.path || ''`); next == first || next == "" {
+		t.Errorf("ArrowRight moved the focus from %q to %q", first, next)
 	}
 
 	// The wasted-paths table filters by cause.

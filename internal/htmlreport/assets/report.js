@@ -253,7 +253,7 @@
       legendItems.push(el('span', null, [sw, 'layer ' + l.index + (l.base ? ' (base)' : '')]));
     });
     legendItems.push(el('span', null, [el('i', { className: 'sw-del' }), 'hatched: wasted bytes shipped there']));
-    legendItems.push(el('span', null, ['size: bytes shown plus bytes wasted; click or Enter zooms, Backspace goes up']));
+    legendItems.push(el('span', null, ['size: bytes shown plus bytes wasted; click or Enter zooms, Backspace goes up, arrows move']));
     var crumbs = el('nav', { className: 'crumbs', 'aria-label': 'directory' });
     var map = el('div', { className: 'map', id: 'map-' + img._n, role: 'group', 'aria-label': 'map of the merged filesystem' });
     var current = 0;
@@ -353,7 +353,16 @@
     function zoomTo(i, focus) { current = i; map.dataset.current = pathOf(i); draw(focus); }
 
     map.addEventListener('keydown', function (ev) {
-      if ((ev.key === 'Backspace' || ev.key === 'Escape') && current !== 0) { ev.preventDefault(); zoomTo(nodes[current].p, true); }
+      if ((ev.key === 'Backspace' || ev.key === 'Escape') && current !== 0) { ev.preventDefault(); zoomTo(nodes[current].p, true); return; }
+      // Arrows move between the cells of this level, largest first.
+      var cells = [].slice.call(map.children).filter(function (c) { return c.tabIndex === 0; });
+      var at = cells.indexOf(document.activeElement), to = -1;
+      if (at < 0) return;
+      if (ev.key === 'ArrowRight' || ev.key === 'ArrowDown') to = Math.min(cells.length - 1, at + 1);
+      else if (ev.key === 'ArrowLeft' || ev.key === 'ArrowUp') to = Math.max(0, at - 1);
+      else if (ev.key === 'Home') to = 0;
+      else if (ev.key === 'End') to = cells.length - 1;
+      if (to >= 0) { ev.preventDefault(); cells[to].focus(); }
     });
     var pending = 0;
     window.addEventListener('resize', function () {
