@@ -27,6 +27,7 @@ import (
 	"github.com/layerlint/layerlint/fixtures"
 	"github.com/layerlint/layerlint/internal/htmlreport"
 	"github.com/layerlint/layerlint/internal/testenv"
+	"github.com/layerlint/layerlint/rules/gate"
 )
 
 // ArtifactsVar names a directory where the browser tests leave a
@@ -354,50 +355,78 @@ func setSelect(t *testing.T, b *browser, sel, value string) {
 	eval[bool](t, b, fmt.Sprintf(`(() => { const s = document.querySelector(%q); s.value = %q; s.dispatchEvent(new Event('change')); return true })()`, sel, value))
 }
 
-// TestBrowserLint: the lint page groups findings by severity, and its
-// filters by rule, layer and path (typed at the keyboard) work.
+// TestBrowserLint: the lint page shows one row per problem, ranked and
+// split as in the text output (the base image's apart); each opens onto
+// its findings; the filters by rule, layer and path (typed at the
+// keyboard) work.
 func TestBrowserLint(t *testing.T) {
 	b := newBrowser(t)
-	_, linted := pages(t, fixtures.Sample(), "sample")
+	_, linted := pages(t, fixtures.DebianPython(), "debian-python")
 	url := b.open(t, "lint", render(t, htmlreport.KindLint, linted))
 	res := linted[0].Lint
 
 	rows := func() int {
 		return eval[int](t, b, `document.querySelectorAll('table[data-table="findings"] tbody tr.row').length`)
 	}
-	if got := rows(); got != len(res.Findings) {
-		t.Errorf("%d finding rows, want %d", got, len(res.Findings))
+	if got := rows(); got != len(res.Groups) {
+		t.Errorf("%d rows, want one per problem (%d)", got, len(res.Groups))
 	}
-	groups := eval[[]string](t, b, `[...document.querySelectorAll('table[data-table="findings"] tr.group')].map(e => e.textContent)`)
-	if len(groups) == 0 || !strings.HasPrefix(groups[0], "warning (") {
-		t.Errorf("groups %q: want severity groups as in the text output", groups)
+	sections := eval[[]string](t, b, `[...document.querySelectorAll('table[data-table="findings"] tr.group')].map(e => e.textContent)`)
+	if len(sections) != 2 || !strings.HasPrefix(sections[0], "Top findings") || !strings.HasPrefix(sections[1], "Inherited from the base image") {
+		t.Errorf("sections %q: want the top findings, then the inherited ones, as in the text output", sections)
 	}
-	count := func(keep func(rule, path string, layer int) bool) int {
+	first := eval[string](t, b, `document.querySelector('table[data-table="findings"] tbody tr.row .path').textContent`)
+	if first != res.Groups[0].Path || !strings.HasPrefix(first, "/var/cache/apt/archives") {
+		t.Errorf("first row %q, want the largest saving, %q", first, res.Groups[0].Path)
+	}
+	// A group of many findings opens onto them.
+	var many int
+	for i, g := range res.Groups {
+		if g.Findings > 1 && !g.Inherited {
+			many = i
+			break
+		}
+	}
+	opened := eval[int](t, b, fmt.Sprintf(`(() => {
+		const row = [...document.querySelectorAll('table[data-table="findings"] tbody tr.row')].find(r =>
+			r.querySelector('.path') && r.querySelector('.path').textContent === %q && r.cells[1].textContent === %q);
+		row.querySelector('button.toggle').click();
+		const d = row.nextElementSibling;
+		return d.hidden ? -1 : d.querySelectorAll('li').length })()`, res.Groups[many].Path, res.Groups[many].Rule))
+	if opened != res.Groups[many].Findings {
+		t.Errorf("group %s opens onto %d findings, want %d", res.Groups[many].Path, opened, res.Groups[many].Findings)
+	}
+	count := func(keep func(g gate.Group) bool) int {
 		n := 0
-		for _, f := range res.Findings {
-			if keep(f.Rule, "/"+f.Path, f.Layer) {
+		for _, g := range res.Groups {
+			if keep(g) {
 				n++
 			}
 		}
 		return n
 	}
-	setSelect(t, b, `select[data-filter="rule"]`, "LL002")
-	if got, want := rows(), count(func(r, _ string, _ int) bool { return r == "LL002" }); got != want || want == 0 {
-		t.Errorf("rule LL002: %d rows, want %d", got, want)
+	setSelect(t, b, `select[data-filter="rule"]`, "LL004")
+	if got, want := rows(), count(func(g gate.Group) bool { return g.Rule == "LL004" }); got != want || want == 0 {
+		t.Errorf("rule LL004: %d rows, want %d", got, want)
 	}
 	setSelect(t, b, `select[data-filter="rule"]`, "")
 	setSelect(t, b, `select[data-filter="layer"]`, "1")
-	if got, want := rows(), count(func(_, _ string, l int) bool { return l == 1 }); got != want || want == 0 {
+	if got, want := rows(), count(func(g gate.Group) bool { return g.Layer == 1 }); got != want || want == 0 {
 		t.Errorf("layer 1: %d rows, want %d", got, want)
 	}
 	setSelect(t, b, `select[data-filter="layer"]`, "")
-	do(t, b, chromedp.SendKeys(chromedp.CSS(`input[data-filter="path"]`), "tmp"))
-	if got, want := rows(), count(func(_, p string, _ int) bool { return strings.Contains(p, "tmp") }); got != want || want == 0 {
-		t.Errorf("path tmp: %d rows, want %d", got, want)
+	do(t, b, chromedp.SendKeys(chromedp.CSS(`input[data-filter="path"]`), "dpkg"))
+	if got, want := rows(), count(func(g gate.Group) bool {
+		for _, m := range g.Members {
+			if strings.Contains(res.Findings[m].Path, "dpkg") {
+				return true
+			}
+		}
+		return strings.Contains(g.Path, "dpkg")
+	}); got != want || want == 0 {
+		t.Errorf("path dpkg: %d rows, want %d", got, want)
 	}
-	// Sorting by bytes puts the largest first within each group.
-	do(t, b, chromedp.Clear(chromedp.CSS(`input[data-filter="path"]`)))
-	eval[bool](t, b, `(() => { const i = document.querySelector('input[data-filter="path"]'); i.dispatchEvent(new Event('input')); return true })()`)
+	// Sorting by bytes puts the largest first within each section.
 	do(t, b, chromedp.Click(chromedp.CSS(`table[data-table="findings"] th:nth-child(4) button`)))
 	if got := eval[string](t, b, `document.querySelector('table[data-table="findings"] th:nth-child(4)').getAttribute('aria-sort') || ''`); got != "descending" {
 		t.Errorf("bytes column sorted %q, want descending", got)

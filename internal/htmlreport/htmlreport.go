@@ -142,6 +142,31 @@ type lintData struct {
 	Counts   gate.Counts   `json:"counts"`
 	Findings []findingData `json:"findings"`
 	More     int           `json:"more"`
+	// Groups are the findings one per problem, ranked as the text output
+	// ranks them (gate.Result.Groups).
+	Groups []groupData `json:"groups"`
+}
+
+type groupData struct {
+	Rule      string   `json:"rule"`
+	Name      string   `json:"name"`
+	Severity  string   `json:"severity"`
+	Layer     int      `json:"layer"`
+	Path      string   `json:"path"`
+	Findings  int      `json:"findings"`
+	Bytes     int64    `json:"bytes"`
+	Saves     int64    `json:"saves"`
+	Largest   []string `json:"largest"`
+	Message   string   `json:"message"`
+	Fix       string   `json:"fix"`
+	CreatedBy string   `json:"createdBy"`
+	Location  string   `json:"location"`
+	Inherited bool     `json:"inherited"`
+	Accepted  bool     `json:"accepted"`
+	Failing   int      `json:"failing"`
+	// Members index the findings of the page (those past its cap are
+	// left out; Findings still counts them).
+	Members []int `json:"members"`
 }
 
 type findingData struct {
@@ -274,6 +299,24 @@ func newLintData(res *gate.Result) *lintData {
 		}
 		ld.Findings = append(ld.Findings, newFindingData(&res.Findings[i]))
 	}
+	ld.Groups = []groupData{}
+	for _, g := range res.Groups {
+		gd := groupData{
+			Rule: p(g.Rule), Name: p(g.Name), Severity: g.Severity.String(), Layer: max(g.Layer, -1),
+			Path: absPath(p(g.Path)), Findings: g.Findings, Bytes: g.Bytes, Saves: g.Saves,
+			Message: p(g.Message), Fix: p(g.Fix), CreatedBy: p(g.CreatedBy), Location: location(g.Location),
+			Inherited: g.Inherited, Accepted: g.Accepted, Failing: g.Failing, Largest: []string{}, Members: []int{},
+		}
+		for _, l := range g.Largest {
+			gd.Largest = append(gd.Largest, absPath(p(l)))
+		}
+		for _, m := range g.Members {
+			if m < len(ld.Findings) {
+				gd.Members = append(gd.Members, m)
+			}
+		}
+		ld.Groups = append(ld.Groups, gd)
+	}
 	return ld
 }
 
@@ -283,9 +326,7 @@ func newFindingData(f *gate.Finding) findingData {
 		Bytes: f.Bytes, Message: p(f.Message), Fix: p(f.Fix), CreatedBy: p(f.CreatedBy),
 		Path: absPath(p(f.Path)),
 	}
-	if f.Location != nil {
-		fd.Location = p(f.Location.Dockerfile) + ":" + itoa(f.Location.Line)
-	}
+	fd.Location = location(f.Location)
 	switch {
 	case f.Failing:
 		fd.State = "FAIL"
@@ -298,6 +339,13 @@ func newFindingData(f *gate.Finding) findingData {
 		fd.Layer = -1
 	}
 	return fd
+}
+
+func location(l *gate.Location) string {
+	if l == nil {
+		return ""
+	}
+	return p(l.Dockerfile) + ":" + itoa(l.Line)
 }
 
 // DataJSON returns the JSON block the page carries, for golden tests.

@@ -448,18 +448,121 @@
         }
         gr.forEach(function (r) {
           var tr = el('tr', { className: 'row' });
+          // A row may have details (the findings of a group), shown by a
+          // toggle that a cell draws with ctx.toggle.
+          var ctx = {};
+          var detail = null;
+          if (spec.details) {
+            var body = spec.details(r);
+            if (body) {
+              detail = el('tr', { className: 'detail', hidden: true }, [el('td', { colspan: spec.columns.length }, [body])]);
+              ctx.toggle = function (label) {
+                var b = el('button', { type: 'button', className: 'toggle', 'aria-expanded': 'false', text: label + ' ▸' });
+                b.addEventListener('click', function () {
+                  detail.hidden = !detail.hidden;
+                  b.setAttribute('aria-expanded', String(!detail.hidden));
+                  b.textContent = label + (detail.hidden ? ' ▸' : ' ▾');
+                });
+                return b;
+              };
+            }
+          }
           spec.columns.forEach(function (c) {
-            var v = c.cell(r);
-            tr.appendChild(el('td', { className: (c.num ? 'num ' : '') + (c.cls || '') }, [typeof v === 'string' ? v : v]));
+            var v = c.cell(r, ctx);
+            tr.appendChild(el('td', { className: (c.num ? 'num ' : '') + (c.cls || '') }, [v]));
           });
           tbody.appendChild(tr);
+          if (detail) tbody.appendChild(detail);
         });
       });
       count.textContent = rows.length + ' of ' + spec.rows.length + ' shown';
     }
     spec.rows.forEach(function (r, i) { r._i = i; });
     draw();
-    return [filterBar, el('div', { className: 'scroll' }, [tbl])];
+    return spec.filters.length ? [filterBar, el('div', { className: 'scroll' }, [tbl])] : [el('div', { className: 'scroll' }, [tbl])];
+  }
+
+  // groupsTable draws the findings as the text output does: one row per
+  // problem, largest saving first, the base image's apart; each row opens
+  // onto its findings.
+  function groupsTable(img) {
+    var ld = img.lint, out = [];
+    var byRule = {}, order = [];
+    ld.groups.forEach(function (g) {
+      var r = byRule[g.rule];
+      if (!r) { r = byRule[g.rule] = { rule: g.rule, name: g.name, findings: 0, groups: 0, saves: 0, inherited: 0 }; order.push(r); }
+      r.findings += g.findings; r.groups++; r.saves += g.saves;
+      if (g.inherited) r.inherited += g.findings;
+    });
+    order.sort(function (a, b) { return b.saves - a.saves || (a.rule < b.rule ? -1 : 1); });
+    out.push(el('h3', { text: 'Summary by rule' }));
+    out = out.concat(table({
+      name: 'rules', rows: order, filters: [],
+      columns: [
+        { label: 'Rule', cell: function (r) { return r.rule; }, sort: function (r) { return r.rule; } },
+        { label: 'Name', cell: function (r) { return r.name; }, sort: function (r) { return r.name; } },
+        { label: 'Findings', num: true, cell: function (r) { return String(r.findings); }, sort: function (r) { return r.findings; } },
+        { label: 'Groups', num: true, cell: function (r) { return String(r.groups); }, sort: function (r) { return r.groups; } },
+        { label: 'Saves', num: true, cell: function (r) { return r.saves ? bytes(r.saves) : ''; }, sort: function (r) { return r.saves; } },
+        { label: 'Inherited', num: true, cell: function (r) { return String(r.inherited); }, sort: function (r) { return r.inherited; } }
+      ]
+    }));
+    out.push(el('h3', { text: 'Findings, one per problem' }));
+    function state(g) { return g.failing ? 'FAIL' : g.accepted ? 'accepted' : ''; }
+    out = out.concat(table({
+      name: 'findings',
+      rows: ld.groups,
+      columns: [
+        { label: 'Severity', cell: function (g) { return el('span', { className: 'sev-' + g.severity, text: g.severity }); }, sort: function (g) { return g.severity; } },
+        { label: 'Rule', cell: function (g) { return el('span', { title: g.name, text: g.rule }); }, sort: function (g) { return g.rule; } },
+        { label: 'Layer', num: true, cell: function (g) { return g.layer < 0 ? 'image' : String(g.layer); }, sort: function (g) { return g.layer; } },
+        { label: 'Bytes', num: true, cell: function (g) { return g.bytes ? bytes(g.bytes) : ''; }, sort: function (g) { return g.bytes; } },
+        {
+          label: 'Path and finding', cls: 'finding', sort: function (g) { return g.path; },
+          cell: function (g, ctx) {
+            var from = g.createdBy + (g.location ? ' (' + g.location + ')' : '');
+            return el('div', null, [
+              g.path ? el('div', { className: 'mono path', text: g.path }) : null,
+              el('div', { className: 'sub', text: g.message }),
+              g.largest && g.largest.length > 1 ? el('div', { className: 'sub', text: 'largest: ' + g.largest.join(', ') }) : null,
+              g.fix ? el('div', { className: 'sub', text: 'fix: ' + g.fix }) : null,
+              from.trim() ? el('div', { className: 'sub', text: 'from: ' + from.trim() }) : null,
+              ctx.toggle ? ctx.toggle(plural(g.findings, 'finding', 'findings')) : null
+            ]);
+          }
+        },
+        { label: 'State', cell: function (g) { return el('span', { className: 'state-' + state(g), text: state(g) }); }, sort: state }
+      ],
+      filters: [
+        { key: 'rule', label: 'Rule', kind: 'select', value: function (g) { return g.rule; } },
+        { key: 'severity', label: 'Severity', kind: 'select', value: function (g) { return g.severity; } },
+        { key: 'layer', label: 'Layer', kind: 'select', value: function (g) { return g.layer; }, show: function (v) { return v === '-1' ? 'image' : v; } },
+        {
+          key: 'path', label: 'Path', kind: 'text',
+          value: function (g) { return [g.path].concat(g.members.map(function (m) { return ld.findings[m].path; })).join('\n'); }
+        }
+      ],
+      groups: {
+        order: ['top', 'inherited'],
+        of: function (g) { return g.inherited ? 'inherited' : 'top'; },
+        label: function (k, rows) {
+          var n = rows.reduce(function (a, g) { return a + g.findings; }, 0);
+          return k === 'top' ? 'Top findings, largest saving first (' + plural(rows.length, 'problem', 'problems') + ', ' + plural(n, 'finding', 'findings') + ')'
+            : 'Inherited from the base image (' + plural(n, 'finding', 'findings') + '; fix them upstream or choose another base)';
+        }
+      },
+      details: function (g) {
+        if (g.findings < 2 || !g.members.length) return null;
+        var list = el('ul', { className: 'members' });
+        g.members.forEach(function (m) {
+          var f = ld.findings[m];
+          list.appendChild(el('li', null, [el('span', { className: 'mono', text: f.path || '(image)' }), f.bytes ? '  ' + bytes(f.bytes) : '', el('div', { className: 'sub', text: f.message })]));
+        });
+        if (g.members.length < g.findings) list.appendChild(el('li', { className: 'more', text: (g.findings - g.members.length) + ' more in the JSON report' }));
+        return list;
+      }
+    }));
+    return out;
   }
 
   function findingsTable(img) {
@@ -470,6 +573,11 @@
     out.push(el('div', { className: 'meta', text: 'Totals: ' + plural(c.errors, 'error', 'errors') + ', ' + plural(c.warnings, 'warning', 'warnings') + ', ' + c.info + ' info; ' + c.suppressed + ' suppressed, ' + c.baselined + ' baselined, ' + c.ignored + ' ignored' }));
     if (!ld.findings.length) {
       out.push(el('div', { className: 'empty', text: 'No findings.' }));
+      return out;
+    }
+    if (ld.groups) {
+      out = out.concat(groupsTable(img));
+      if (ld.more) out.push(el('div', { className: 'more', text: ld.more + ' more findings are in the JSON report.' }));
       return out;
     }
     var t = table({
