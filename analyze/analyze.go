@@ -32,6 +32,32 @@ const (
 // ErrCapExceeded reports that an image passed one of the caps of Options.
 var ErrCapExceeded = errors.New("cap exceeded")
 
+// Limit names one of the caps of Options.
+type Limit uint8
+
+// Caps.
+const (
+	// LimitLayerBytes is Options.MaxLayerBytes.
+	LimitLayerBytes Limit = iota + 1
+	// LimitImageBytes is Options.MaxImageBytes.
+	LimitImageBytes
+	// LimitLayerEntries is Options.MaxLayerEntries.
+	LimitLayerEntries
+)
+
+// CapError is an image passing a cap of Options; errors.Is(err,
+// ErrCapExceeded) holds for it. Limit says which cap, so that a front end
+// can say how to raise it (the library names no command-line flag).
+type CapError struct {
+	Limit Limit
+	Err   error
+}
+
+func (e *CapError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the error that says what passed the cap.
+func (e *CapError) Unwrap() error { return e.Err }
+
 // Options tune Analyze. The zero value is usable; it does not verify
 // digests (the CLI does unless told not to).
 type Options struct {
@@ -157,7 +183,7 @@ func Analyze(ctx context.Context, img *source.Image, opts Options) (*Analysis, e
 		imageBytes += r.cs.ContentBytes
 		if imageBytes > opts.MaxImageBytes {
 			cancel()
-			return nil, fmt.Errorf("layer %d (%s): image content passes %d bytes: %w (raise it with --max-image-bytes)", i, l.Digest, opts.MaxImageBytes, ErrCapExceeded)
+			return nil, &CapError{Limit: LimitImageBytes, Err: fmt.Errorf("layer %d (%s): image content passes %d bytes: %w", i, l.Digest, opts.MaxImageBytes, ErrCapExceeded)}
 		}
 		a.Changesets[i] = r.cs
 		st := a.Model.Apply(r.cs)
@@ -248,9 +274,9 @@ func readLayerStream(ctx context.Context, l *source.Layer, opts Options) layerRe
 	if err != nil {
 		switch {
 		case errors.Is(err, overlay.ErrTooLarge):
-			err = fmt.Errorf("%w: %w (raise it with --max-layer-bytes)", ErrCapExceeded, err)
+			err = &CapError{Limit: LimitLayerBytes, Err: fmt.Errorf("%w: %w", ErrCapExceeded, err)}
 		case errors.Is(err, overlay.ErrTooManyEntries):
-			err = fmt.Errorf("%w: %w (raise it with --max-layer-entries)", ErrCapExceeded, err)
+			err = &CapError{Limit: LimitLayerEntries, Err: fmt.Errorf("%w: %w", ErrCapExceeded, err)}
 		}
 		return layerResult{err: fmt.Errorf("layer %d (%s): %w", l.Index, l.Digest, err)}
 	}
@@ -285,7 +311,7 @@ func drain(r io.Reader, limit int64) error {
 	case err != nil:
 		return err
 	case n > limit:
-		return fmt.Errorf("%w: more than %d bytes after the end of the tar (raise it with --max-layer-bytes)", ErrCapExceeded, limit)
+		return &CapError{Limit: LimitLayerBytes, Err: fmt.Errorf("%w: more than %d bytes after the end of the tar", ErrCapExceeded, limit)}
 	}
 	return nil
 }

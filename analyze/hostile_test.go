@@ -18,8 +18,10 @@ import (
 	"github.com/layerlint/layerlint/internal/testsupport"
 )
 
-// TestCapErrors: every cap ends in ErrCapExceeded, names the layer, the
-// path where there is one, and the flag that raises it.
+// TestCapErrors: every cap ends in ErrCapExceeded, names the layer and
+// the path where there is one, and says which cap (CapError.Limit) so that
+// the CLI can name the flag that raises it (cmd's hostile tests check the
+// flag in the message).
 func TestCapErrors(t *testing.T) {
 	big := fixtures.NewImage().
 		Add(fixtures.NewLayer().File("a", make([]byte, 50_000)).File("b", make([]byte, 50_000))).
@@ -30,14 +32,15 @@ func TestCapErrors(t *testing.T) {
 	}
 	img := openOne(t, dir, source.Options{Verify: true})
 	tests := []struct {
-		name string
-		opts analyze.Options
-		has  []string
+		name  string
+		opts  analyze.Options
+		has   []string
+		limit analyze.Limit
 	}{
-		{"layer bytes", analyze.Options{MaxLayerBytes: 60_000}, []string{"layer 0 (sha256:", `"b"`, "--max-layer-bytes"}},
-		{"layer entries", analyze.Options{MaxLayerEntries: 1}, []string{"layer 0 (sha256:", "--max-layer-entries"}},
-		{"image bytes", analyze.Options{MaxImageBytes: 120_000}, []string{"layer 1 (sha256:", "--max-image-bytes"}},
-		{"data after the end of the tar", analyze.Options{MaxLayerBytes: 150_000}, []string{"layer 1 (sha256:", "after the end of the tar", "--max-layer-bytes"}},
+		{"layer bytes", analyze.Options{MaxLayerBytes: 60_000}, []string{"layer 0 (sha256:", `"b"`}, analyze.LimitLayerBytes},
+		{"layer entries", analyze.Options{MaxLayerEntries: 1}, []string{"layer 0 (sha256:"}, analyze.LimitLayerEntries},
+		{"image bytes", analyze.Options{MaxImageBytes: 120_000}, []string{"layer 1 (sha256:"}, analyze.LimitImageBytes},
+		{"data after the end of the tar", analyze.Options{MaxLayerBytes: 150_000}, []string{"layer 1 (sha256:", "after the end of the tar"}, analyze.LimitLayerBytes},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -50,6 +53,13 @@ func TestCapErrors(t *testing.T) {
 				if !strings.Contains(err.Error(), h) {
 					t.Errorf("error %q lacks %q", err, h)
 				}
+			}
+			var ce *analyze.CapError
+			if !errors.As(err, &ce) || ce.Limit != tt.limit {
+				t.Errorf("error %q: want a CapError of limit %d", err, tt.limit)
+			}
+			if strings.Contains(err.Error(), "--") {
+				t.Errorf("error %q names a flag: only the CLI does", err)
 			}
 		})
 	}

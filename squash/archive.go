@@ -55,7 +55,7 @@ func writeDockerArchive(fsys fsys, layoutDir, dst string, tags []string) (err er
 		return fmt.Errorf("reading staged layout: %w", err)
 	}
 	if len(idx.Manifests) != 1 || !idx.Manifests[0].MediaType.IsImage() {
-		return fmt.Errorf("a docker archive holds one image per platform; select one with --platform: %w", ErrBadPlan)
+		return planErrorf(OptionPlatform, "a docker archive holds one image per platform")
 	}
 	md := idx.Manifests[0]
 	rawM, err := root.ReadFile(path.Join("blobs", md.Digest.Algorithm, md.Digest.Hex))

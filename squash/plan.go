@@ -2,7 +2,6 @@ package squash
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"path"
 	"regexp"
@@ -15,14 +14,6 @@ import (
 	"github.com/layerlint/layerlint/analyze"
 	"github.com/layerlint/layerlint/internal/textfmt"
 	"github.com/layerlint/layerlint/overlay"
-)
-
-// Sentinel errors; callers test them with errors.Is.
-var (
-	// ErrBadPlan: the options ask for something that cannot be done
-	// safely (a range touching the base, a bad range, a reorder of
-	// layers that do not commute, a squash of an absent foreign layer).
-	ErrBadPlan = errors.New("cannot plan this rewrite")
 )
 
 // Mode says which layers merge.
@@ -195,7 +186,7 @@ func NewPlan(a *analyze.Analysis, opts Options) (*Plan, error) {
 	}
 	if opts.Reorder {
 		if opts.Mode == SquashRanges {
-			return nil, fmt.Errorf("--reorder with explicit ranges: ranges name source positions; use --squash auto or all: %w", ErrBadPlan)
+			return nil, planErrorf(OptionMode, "reordering with explicit ranges: ranges name source positions")
 		}
 		p.reorder(a, opts.Previous)
 	}
@@ -207,7 +198,7 @@ func NewPlan(a *analyze.Analysis, opts Options) (*Plan, error) {
 		}
 		top := len(p.Groups) - 1
 		if top < 0 || p.Groups[top].Layers[0] < base {
-			return nil, fmt.Errorf("--strip needs a layer above the base to rewrite: %w", ErrBadPlan)
+			return nil, planErrorf(OptionBaseLayers, "stripping needs a layer above the base to rewrite")
 		}
 		if !p.Groups[top].Rewrite {
 			p.Groups[top].Rewrite = true
@@ -226,7 +217,7 @@ func (p *Plan) ranges(rs []Range, n int) error {
 			return fmt.Errorf("range %s: the image has layers 0..%d: %w", r, n-1, ErrBadPlan)
 		}
 		if r.From < p.Base {
-			return fmt.Errorf("range %s touches the base image (layers 0..%d); they stay shared (say --base-layers to change where the base ends): %w", r, p.Base-1, ErrBadPlan)
+			return planErrorf(OptionBaseLayers, "range %s touches the base image (layers 0..%d); they stay shared", r, p.Base-1)
 		}
 		if i > 0 && r.From <= rs[i-1].To {
 			return fmt.Errorf("ranges %s and %s overlap: %w", rs[i-1], r, ErrBadPlan)

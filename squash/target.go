@@ -192,7 +192,7 @@ func outsideSource(t Target) error {
 	// the other.
 	for _, p := range [][2]string{{src, out}, {resolved(src), resolved(out)}} {
 		if _, err := safefs.Rel(p[0], p[1]); err == nil {
-			return fmt.Errorf("--output %s is inside the source layout %s: write it elsewhere, or use --in-place: %w", t.Path, t.Source.Path, ErrBadPlan)
+			return planErrorf(OptionInPlace, "the output %s is inside the source layout %s: write it elsewhere", t.Path, t.Source.Path)
 		}
 	}
 	return nil

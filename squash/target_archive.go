@@ -33,7 +33,7 @@ var _ target = (*archiveTarget)(nil)
 
 func (t *archiveTarget) prepare(imgs []Image) (blobSink, error) {
 	if len(imgs) != 1 {
-		return nil, fmt.Errorf("a docker archive holds one image per platform; select one with --platform: %w", ErrBadPlan)
+		return nil, planErrorf(OptionPlatform, "a docker archive holds one image per platform")
 	}
 	var err error
 	if t.tags, err = archiveTags(t.asked, imgs[0].Analysis.Image); err != nil {

@@ -25,7 +25,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if !errors.Is(err, errSilent) {
 		// An error may quote the image (a name, a tag, a media type): one
 		// escaped line, whatever it holds.
-		fmt.Fprintf(stderr, "layerlint: %s\n", escape.Text(err.Error()))
+		fmt.Fprintf(stderr, "layerlint: %s\n", escape.Text(err.Error()+advice(err)))
 	}
 	return code
 }

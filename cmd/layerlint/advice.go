@@ -1,0 +1,42 @@
+package main
+
+import (
+	"errors"
+
+	"github.com/layerlint/layerlint/analyze"
+	"github.com/layerlint/layerlint/squash"
+)
+
+// advice returns what to add to the message of err to say which flag
+// changes the outcome: the libraries return typed errors that name no
+// flag, and only the CLI knows its flags.
+func advice(err error) string {
+	var ce *analyze.CapError
+	if errors.As(err, &ce) {
+		switch ce.Limit {
+		case analyze.LimitLayerBytes:
+			return " (raise it with --max-layer-bytes)"
+		case analyze.LimitImageBytes:
+			return " (raise it with --max-image-bytes)"
+		case analyze.LimitLayerEntries:
+			return " (raise it with --max-layer-entries)"
+		}
+	}
+	var pe *squash.PlanError
+	if errors.As(err, &pe) {
+		switch pe.Option {
+		case squash.OptionPlatform:
+			return " (select one with --platform)"
+		case squash.OptionTags:
+			return " (name it with --tag)"
+		case squash.OptionBaseLayers:
+			return " (say --base-layers to change where the base ends)"
+		case squash.OptionMode:
+			return " (use --squash auto or --squash all)"
+		case squash.OptionInPlace:
+			return " (or fix the source with --in-place)"
+		case squash.OptionNone:
+		}
+	}
+	return ""
+}
