@@ -32,6 +32,24 @@ const (
 // ErrCapExceeded reports that an image passed one of the caps of Options.
 var ErrCapExceeded = errors.New("cap exceeded")
 
+// BaseFrom says where the size of the base image comes from.
+type BaseFrom uint8
+
+// Sources of the base size, as the report names them (BaseInfo.Source).
+const (
+	// BaseDefault: nobody said; the base is DefaultBaseLayers.
+	BaseDefault BaseFrom = iota
+	// BaseOption: the caller chose Options.BaseLayers.
+	BaseOption
+	// BaseAnnotation: the caller read Options.BaseLayers from the image's
+	// base annotations (see BaseLayersFromAnnotations).
+	BaseAnnotation
+)
+
+// DefaultBaseLayers is the base of an image when nobody says: its bottom
+// layer.
+const DefaultBaseLayers = 1
+
 // Limit names one of the caps of Options.
 type Limit uint8
 
@@ -63,11 +81,11 @@ func (e *CapError) Unwrap() error { return e.Err }
 type Options struct {
 	// Verify checks every layer's blob digest and diff_id while it streams.
 	Verify bool
-	// BaseLayers is how many bottom layers came from the base image (0
-	// means the default of 1). BaseFromAnnotation says the caller found it
-	// from the image's base annotations (see BaseLayersFromAnnotations).
-	BaseLayers         int
-	BaseFromAnnotation bool
+	// BaseFrom says who tells how many bottom layers came from the base
+	// image. Unset (BaseDefault), the base is DefaultBaseLayers and
+	// BaseLayers is not read; set, BaseLayers is the count, 0 included.
+	BaseFrom   BaseFrom
+	BaseLayers int
 	// Parallel bounds how many layers are decoded at once (0: GOMAXPROCS).
 	Parallel int
 	// Layers, when positive, analyzes only the bottom Layers layers: the

@@ -484,7 +484,7 @@ func TestBaseFromAnnotations(t *testing.T) {
 	if !ok || n != 2 {
 		t.Fatalf("base layers %d, %v; want 2 from the annotation", n, ok)
 	}
-	a, err := analyze.Analyze(context.Background(), img, analyze.Options{BaseLayers: n, BaseFromAnnotation: true})
+	a, err := analyze.Analyze(context.Background(), img, analyze.Options{BaseLayers: n, BaseFrom: analyze.BaseAnnotation})
 	if err != nil {
 		t.Fatal(err)
 	}

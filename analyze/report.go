@@ -213,12 +213,14 @@ func newBuilder(img *source.Image, opts Options) *builder {
 	if img.Platform != nil {
 		r.Image.Platform = platformString(img.Platform.OS, img.Platform.Architecture, img.Platform.Variant)
 	}
-	base := BaseInfo{Layers: opts.BaseLayers, Source: "option"}
-	switch {
-	case opts.BaseFromAnnotation:
-		base.Source = "annotation"
-	case opts.BaseLayers <= 0:
-		base.Layers, base.Source = 1, "default"
+	var base BaseInfo
+	switch opts.BaseFrom {
+	case BaseAnnotation:
+		base.Layers, base.Source = max(opts.BaseLayers, 0), "annotation"
+	case BaseOption:
+		base.Layers, base.Source = max(opts.BaseLayers, 0), "option"
+	case BaseDefault:
+		base.Layers, base.Source = DefaultBaseLayers, "default"
 	}
 	base.Name = img.Annotations[AnnotationBaseName]
 	base.Digest = img.Annotations[AnnotationBaseDigest]

@@ -57,8 +57,7 @@ type VerifyOptions struct {
 func verifyImage(ctx context.Context, in *analyze.Analysis, out *source.Image, res *Result, opts VerifyOptions) (*Check, error) {
 	ao := opts.Analyze
 	ao.Verify = true
-	ao.BaseLayers = res.Plan.Base
-	ao.BaseFromAnnotation = false
+	ao.BaseLayers, ao.BaseFrom = res.Plan.Base, analyze.BaseOption
 	ao.ExactWire, ao.Inspect, ao.Layers = false, nil, 0
 	got, err := analyze.Analyze(ctx, out, ao)
 	if err != nil {

@@ -183,9 +183,6 @@ func runFix(c *cli.Context) error {
 		opts := f.opts
 		opts.Strip = append(slices.Clone(opts.Strip), stripByRules(a, f.stripRules)...)
 		opts.BaseLayers = a.Report.Image.Base.Layers
-		if !ao.BaseFromAnnotation && c.IsSet("base-layers") && c.Int("base-layers") == 0 {
-			opts.BaseLayers = 0 // analyze reads 0 as its default of 1
-		}
 		plan, err := squash.NewPlan(a, opts)
 		if err != nil {
 			return withCode(ExitInput, fmt.Errorf("planning %s: %w", name, err))

@@ -96,9 +96,9 @@ func analyzeOptions(c *cli.Context, src *source.Source, img *source.Image) analy
 		MaxLayerEntries: c.Int("max-layer-entries"),
 	}
 	if n, ok := analyze.BaseLayersFromAnnotations(img, baseLookup(c, src)); ok {
-		opts.BaseLayers, opts.BaseFromAnnotation = n, true
+		opts.BaseLayers, opts.BaseFrom = n, analyze.BaseAnnotation
 	} else if c.IsSet("base-layers") {
-		opts.BaseLayers = c.Int("base-layers")
+		opts.BaseLayers, opts.BaseFrom = c.Int("base-layers"), analyze.BaseOption
 	}
 	return opts
 }
