@@ -34,6 +34,9 @@ const (
 	// OptionInPlace: update the source layout in place (OutputInPlace)
 	// rather than writing a new output.
 	OptionInPlace
+	// OptionNotInPlace: an in-place fix needs an OCI layout directory as
+	// its source; write a new output instead.
+	OptionNotInPlace
 )
 
 // PlanError is a rewrite that cannot be done as asked. errors.Is(err,

@@ -17,7 +17,7 @@ var refNameRE = regexp.MustCompile(`^[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)
 
 // CheckTarget checks, before any work, that the images read from the
 // source can go to t: in place needs an OCI layout directory, a docker
-// archive one image and a REPO:TAG (from --tag or the image's name), and
+// archive one image and a REPO:TAG (from Tags or the image's name), and
 // every tag must be valid for the output. Errors wrap ErrBadPlan.
 func CheckTarget(t Target, imgs []*source.Image) error {
 	if _, err := newTarget(t); err != nil {
@@ -27,11 +27,11 @@ func CheckTarget(t Target, imgs []*source.Image) error {
 	case OutputNone:
 	case OutputInPlace:
 		if t.Source.Format != source.FormatOCILayout && t.Source.Format != source.FormatAuto {
-			return fmt.Errorf("--in-place needs an OCI layout directory, not a %s: %w", t.Source.Format, ErrBadPlan)
+			return planErrorf(OptionNotInPlace, "the source is a %s, not an OCI layout directory", t.Source.Format)
 		}
 		for _, img := range imgs {
 			if img.Format != source.FormatOCILayout {
-				return fmt.Errorf("--in-place needs an OCI layout directory, not a %s: %w", img.Format, ErrBadPlan)
+				return planErrorf(OptionNotInPlace, "the source is a %s, not an OCI layout directory", img.Format)
 			}
 		}
 		return layoutTagsValid(t.Tags)
@@ -39,7 +39,7 @@ func CheckTarget(t Target, imgs []*source.Image) error {
 		return layoutTagsValid(t.Tags)
 	case OutputDockerArchive:
 		if len(imgs) != 1 {
-			return fmt.Errorf("a docker archive holds one image per platform; select one with --platform: %w", ErrBadPlan)
+			return planErrorf(OptionPlatform, "a docker archive holds one image per platform")
 		}
 		_, err := archiveTags(t.Tags, imgs[0])
 		return err
@@ -67,7 +67,7 @@ func archiveTags(tags []string, img *source.Image) ([]string, error) {
 			if img.Ref != "" {
 				what = fmt.Sprintf("only the tag %q, no repository", img.Ref)
 			}
-			return nil, fmt.Errorf("a docker archive needs a REPO:TAG and the image has %s: give --tag REPO:TAG: %w", what, ErrBadPlan)
+			return nil, planErrorf(OptionTags, "a docker archive needs a REPO:TAG and the image has %s", what)
 		}
 		tags = []string{img.Name}
 	}

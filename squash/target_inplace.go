@@ -31,7 +31,7 @@ var _ target = (*inPlaceTarget)(nil)
 func (t *inPlaceTarget) prepare(imgs []Image) (blobSink, error) {
 	for _, im := range imgs {
 		if im.Analysis.Image.Format != source.FormatOCILayout {
-			return nil, planErrorf(OptionNone, "an in-place fix needs an OCI layout directory, not a %s", im.Analysis.Image.Format)
+			return nil, planErrorf(OptionNotInPlace, "the source is a %s, not an OCI layout directory", im.Analysis.Image.Format)
 		}
 	}
 	root, err := safefs.Open(t.dir)

@@ -28,13 +28,15 @@ func advice(err error) string {
 		case squash.OptionPlatform:
 			return " (select one with --platform)"
 		case squash.OptionTags:
-			return " (name it with --tag)"
+			return " (give --tag REPO:TAG)"
 		case squash.OptionBaseLayers:
 			return " (say --base-layers to change where the base ends)"
 		case squash.OptionMode:
 			return " (use --squash auto or --squash all)"
 		case squash.OptionInPlace:
 			return " (or fix the source with --in-place)"
+		case squash.OptionNotInPlace:
+			return " (--in-place needs an OCI layout directory)"
 		case squash.OptionNone:
 		}
 	}

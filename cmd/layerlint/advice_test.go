@@ -25,6 +25,7 @@ func TestAdvice(t *testing.T) {
 		{&squash.PlanError{Option: squash.OptionBaseLayers}, "--base-layers"},
 		{&squash.PlanError{Option: squash.OptionMode}, "--squash"},
 		{&squash.PlanError{Option: squash.OptionInPlace}, "--in-place"},
+		{&squash.PlanError{Option: squash.OptionNotInPlace}, "--in-place"},
 		{&squash.PlanError{Option: squash.OptionNone}, ""},
 	}
 	for _, tt := range tests {
