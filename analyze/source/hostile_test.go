@@ -15,7 +15,6 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
-	"golang.org/x/sys/unix"
 )
 
 var sentinels = []error{ErrInvalid, ErrNotFound, ErrAmbiguous, ErrNoMatchingPlatform, ErrDigestMismatch}
@@ -111,9 +110,7 @@ func TestHostileSources(t *testing.T) {
 				if err := os.Remove(filepath.Join(dir, "index.json")); err != nil {
 					t.Fatal(err)
 				}
-				if err := unix.Mkfifo(filepath.Join(dir, "index.json"), 0o644); err != nil {
-					t.Fatal(err)
-				}
+				mkfifo(t, filepath.Join(dir, "index.json"))
 				return dir
 			}},
 		{name: "layer blob is a FIFO", err: ErrInvalid, has: []string{"not a regular file"},
@@ -124,9 +121,7 @@ func TestHostileSources(t *testing.T) {
 				if err := os.Remove(p); err != nil {
 					t.Fatal(err)
 				}
-				if err := unix.Mkfifo(p, 0o644); err != nil {
-					t.Fatal(err)
-				}
+				mkfifo(t, p)
 				return dir
 			}},
 		{name: "archive members climb out", err: ErrNotFound, has: []string{"index.json"},

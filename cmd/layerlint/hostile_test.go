@@ -27,7 +27,6 @@ import (
 	digest "github.com/opencontainers/go-digest"
 	specs "github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-	"golang.org/x/sys/unix"
 
 	"github.com/layerlint/layerlint/fixtures"
 	"github.com/layerlint/layerlint/internal/testsupport"
@@ -1181,11 +1180,6 @@ func zstdBomb(t *testing.T, prefix []byte, n int64) func(io.Writer) error {
 		}
 		return nil
 	}
-}
-
-func mkfifo(t *testing.T, p string) {
-	t.Helper()
-	noErr(t, unix.Mkfifo(p, 0o644))
 }
 
 // treeState records every path under root (see testsupport.TreeState).

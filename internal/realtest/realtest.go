@@ -15,7 +15,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -31,14 +30,14 @@ func start(t testing.TB, cmd *exec.Cmd, log string) {
 		t.Fatal(err)
 	}
 	cmd.Stdout, cmd.Stderr = f, f
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	ownGroup(cmd)
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting %s: %v", cmd.Path, err)
 	}
 	pid := cmd.Process.Pid
 	t.Cleanup(func() {
 		// The group of the process started here, by its id.
-		_ = syscall.Kill(-pid, syscall.SIGTERM)
+		signalGroup(cmd, pid, false)
 		done := make(chan struct{})
 		go func() {
 			_ = cmd.Wait() // killed: the status says nothing
@@ -47,7 +46,7 @@ func start(t testing.TB, cmd *exec.Cmd, log string) {
 		select {
 		case <-done:
 		case <-time.After(10 * time.Second):
-			_ = syscall.Kill(-pid, syscall.SIGKILL)
+			signalGroup(cmd, pid, true)
 			<-done
 		}
 		_ = f.Close()
