@@ -77,14 +77,10 @@ func golden(t *testing.T, name string, got []byte) {
 }
 
 // sharedDiveData returns a file of the shared dive-data folder beside the
-// repository, or skips the test when it is not there.
+// repository, or skips the test (fails it in CI) when it is not there.
 func sharedDiveData(t *testing.T, name string) string {
 	t.Helper()
-	p, ok := testsupport.DiveData(name)
-	if !ok {
-		t.Skipf("%s not found: the shared dive-data folder is not beside the repository", name)
-	}
-	return p
+	return testsupport.NeedDiveData(t, name)
 }
 
 // TestSampleFigures pins every figure of the sample image, worked out by

@@ -177,27 +177,29 @@ func TestEntriesCapStopsEarly(t *testing.T) {
 // bounded time and memory, and walked without exhausting the stack; many
 // such paths count against the entries cap by the directories they imply.
 func TestDeepPath(t *testing.T) {
+	apply := func(levels int) {
+		deep := strings.Repeat("d/", levels) + "f"
+		cs, err := ReadChangeset(readerOf(t, []ent{file(deep, "x"), hardlink("l", deep), whiteout("d/d/d")}), ReadOptions{MaxEntries: 2*levels + 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := NewModel()
+		m.Apply(cs)
+		cs2, err := ReadChangeset(readerOf(t, []ent{whiteout("d")}), ReadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Apply(cs2)
+		if files := m.Files(); len(files) != 1 || files[0].Path != "l" {
+			t.Fatalf("view after whiting out d: %d paths", len(files))
+		}
+	}
+	// Counted, not timed: twice the depth costs about twice the
+	// allocations, not four times.
+	checkLinear(t, "levels", 5_000, apply)
 	deep := strings.Repeat("d/", 10_000) + "f"
-	start := time.Now()
-	cs, err := ReadChangeset(readerOf(t, []ent{file(deep, "x"), hardlink("l", deep), whiteout("d/d/d")}), ReadOptions{MaxEntries: 20_000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := NewModel()
-	m.Apply(cs)
-	cs2, err := ReadChangeset(readerOf(t, []ent{whiteout("d")}), ReadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.Apply(cs2)
-	if files := m.Files(); len(files) != 1 || files[0].Path != "l" {
-		t.Fatalf("view after whiting out d: %d paths", len(files))
-	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("took %v", d)
-	}
 	// 50 distinct deep paths imply 500k directories: over a 100k cap.
-	_, err = ReadChangeset(streamTar(50, func(i int) *tar.Header {
+	_, err := ReadChangeset(streamTar(50, func(i int) *tar.Header {
 		return &tar.Header{Name: fmt.Sprintf("%d/%s", i, deep), Typeflag: tar.TypeReg}
 	}), ReadOptions{MaxEntries: 100_000})
 	if !errors.Is(err, ErrTooManyEntries) || len(err.Error()) > 1000 {
@@ -209,29 +211,48 @@ func TestDeepPath(t *testing.T) {
 // children" case, scaled for CI), then an opaque marker on it: time stays
 // near linear (about 1 s, 5 s under -race).
 func TestWideDirectory(t *testing.T) {
-	n := 100_000
+	n := 50_000
 	if testing.Short() {
-		n = 20_000
+		n = 10_000
 	}
-	start := time.Now()
-	cs, err := ReadChangeset(streamTar(n, func(i int) *tar.Header {
-		return &tar.Header{Name: fmt.Sprintf("wide/%d", i), Typeflag: tar.TypeReg}
-	}), ReadOptions{MaxEntries: n + 1})
-	if err != nil {
-		t.Fatal(err)
+	checkLinear(t, "children", n, func(n int) {
+		cs, err := ReadChangeset(streamTar(n, func(i int) *tar.Header {
+			return &tar.Header{Name: fmt.Sprintf("wide/%d", i), Typeflag: tar.TypeReg}
+		}), ReadOptions{MaxEntries: n + 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := NewModel()
+		m.Apply(cs)
+		if st := m.Apply(&Changeset{Entries: []Entry{{Path: "wide", Kind: EntryOpaque}, {Path: "wide/new", Kind: EntryFile}}}); st.Deleted != n {
+			t.Errorf("opaque deleted %d, want %d", st.Deleted, n)
+		}
+		if got := len(m.Files()); got != 2 {
+			t.Errorf("view has %d paths, want 2", got)
+		}
+	})
+}
+
+// checkLinear runs f at size n and 2n and fails unless the allocations
+// (count and bytes) at most about double: the cost is counted, never
+// timed, so a loaded machine cannot fail it, and a quadratic step shows
+// as a ratio of four.
+func checkLinear(t *testing.T, unit string, n int, f func(n int)) {
+	t.Helper()
+	measure := func(n int) (count, bytes uint64) {
+		var a, b runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&a)
+		f(n)
+		runtime.ReadMemStats(&b)
+		return b.Mallocs - a.Mallocs, b.TotalAlloc - a.TotalAlloc
 	}
-	m := NewModel()
-	m.Apply(cs)
-	if st := m.Apply(&Changeset{Entries: []Entry{{Path: "wide", Kind: EntryOpaque}, {Path: "wide/new", Kind: EntryFile}}}); st.Deleted != n {
-		t.Errorf("opaque deleted %d, want %d", st.Deleted, n)
-	}
-	if got := len(m.Files()); got != 2 {
-		t.Errorf("view has %d paths, want 2", got)
-	}
-	d := time.Since(start)
-	t.Logf("%d children: %v", n, d)
-	if d > 30*time.Second {
-		t.Errorf("took %v", d)
+	c1, b1 := measure(n)
+	c2, b2 := measure(2 * n)
+	t.Logf("%d %s: %d allocations, %d bytes; %d %s: %d allocations, %d bytes", n, unit, c1, b1, 2*n, unit, c2, b2)
+	const most = 2.6 // 2 for linear cost, with room for fixed costs and the runtime
+	if float64(c2) > most*float64(c1) || float64(b2) > most*float64(b1) {
+		t.Errorf("doubling the %s multiplied allocations by %.2f and bytes by %.2f: not linear", unit, float64(c2)/float64(c1), float64(b2)/float64(b1))
 	}
 }
 

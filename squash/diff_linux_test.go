@@ -12,6 +12,7 @@ import (
 	"github.com/layerlint/layerlint/analyze/source"
 	"github.com/layerlint/layerlint/fixtures"
 	"github.com/layerlint/layerlint/internal/kernel"
+	"github.com/layerlint/layerlint/internal/testenv"
 	"github.com/layerlint/layerlint/overlay"
 	"github.com/layerlint/layerlint/squash"
 )
@@ -44,6 +45,9 @@ func openers(t *testing.T, ref string) []func() (io.ReadCloser, error) {
 func TestSquashRandom(t *testing.T) {
 	useKernel := kernel.Check() == nil
 	if !useKernel {
+		if testenv.Strict() {
+			t.Fatalf("%s is set, so the kernel comparison must run: %v", testenv.StrictVar, kernel.Check())
+		}
 		t.Logf("kernel comparison skipped: %v (CI runs as root)", kernel.Check())
 	}
 	for seed := *diffSeed; seed < *diffSeed+uint64(*diffStacks); seed++ {

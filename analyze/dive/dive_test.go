@@ -24,11 +24,7 @@ import (
 // provenance), or skips the test.
 func diveData(t *testing.T) string {
 	t.Helper()
-	p, ok := testsupport.DiveData("README.md")
-	if !ok {
-		t.Skip("shared/dive-data (images from dive's test suite) not found beside the repository")
-	}
-	return filepath.Dir(p)
+	return filepath.Dir(testsupport.NeedDiveData(t, "README.md"))
 }
 
 // readTarFiles returns the regular files of a small outer image tar.

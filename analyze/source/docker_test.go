@@ -14,6 +14,8 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/layerlint/layerlint/internal/testsupport"
 )
 
 // TestDockerArchive covers `docker save` tarballs: the classic form with a
@@ -266,15 +268,9 @@ func TestDetectFormat(t *testing.T) {
 	}
 }
 
-const diveData = "../../../shared/dive-data"
-
 func diveArchive(t *testing.T, name string) string {
 	t.Helper()
-	p := filepath.Join(diveData, name)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("dive test data not available (%v): see /work/shared/dive-data/README.md", err)
-	}
-	return p
+	return testsupport.NeedDiveData(t, name)
 }
 
 // TestDiveData reads the archives of dive's test suite in place.

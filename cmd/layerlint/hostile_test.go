@@ -19,7 +19,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 	"unicode/utf8"
 
 	"github.com/klauspost/compress/gzip"
@@ -51,13 +50,12 @@ func runHostile(t *testing.T, cases []hostileCase) {
 		t.Run(tc.name, func(t *testing.T) {
 			ref, flags := tc.build(t)
 			args := append(append([]string{"analyze"}, flags...), ref)
-			start := time.Now()
+			// No wall-clock bound here (a loaded machine would fail it):
+			// the caps that stop each bomb early are asserted by counting
+			// in the overlay and source tests.
 			code, out, errs := runCLI(t, args...)
 			if testing.Verbose() {
-				t.Logf("%v: %s", time.Since(start), errs)
-			}
-			if d := time.Since(start); d > 20*time.Second {
-				t.Errorf("took %v", d)
+				t.Logf("%s", errs)
 			}
 			if code != tc.code {
 				t.Errorf("exit %d, want %d\nstderr: %s", code, tc.code, errs)

@@ -13,6 +13,7 @@ import (
 	"github.com/creack/pty"
 
 	"github.com/layerlint/layerlint/fixtures"
+	"github.com/layerlint/layerlint/internal/testenv"
 )
 
 // hostileHistoryImage has a layer whose history would retitle the
@@ -41,7 +42,7 @@ func runOnTerminal(t *testing.T, args ...string) (code int, stdout, terminal str
 	t.Helper()
 	ptmx, tty, err := pty.Open()
 	if err != nil {
-		t.Skipf("no pseudo-terminal: %v", err)
+		testenv.Skip(t, "no pseudo-terminal: %v", err)
 	}
 	defer ptmx.Close() //nolint:errcheck // test cleanup
 	if err := pty.Setsize(tty, &pty.Winsize{Rows: 40, Cols: 160}); err != nil {

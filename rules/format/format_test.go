@@ -21,6 +21,7 @@ import (
 	"github.com/layerlint/layerlint/analyze"
 	"github.com/layerlint/layerlint/analyze/source"
 	"github.com/layerlint/layerlint/fixtures"
+	"github.com/layerlint/layerlint/internal/testenv"
 	"github.com/layerlint/layerlint/internal/testsupport"
 	"github.com/layerlint/layerlint/rules"
 	"github.com/layerlint/layerlint/rules/config"
@@ -46,14 +47,10 @@ func golden(t *testing.T, name string, got []byte) {
 }
 
 // sharedDiveData returns a file of the shared dive-data folder beside the
-// repository, or skips the test when it is not there.
+// repository, or skips the test (fails it in CI) when it is not there.
 func sharedDiveData(t *testing.T, name string) string {
 	t.Helper()
-	p, ok := testsupport.DiveData(name)
-	if !ok {
-		t.Skipf("%s not found: the shared dive-data folder is not beside the repository", name)
-	}
-	return p
+	return testsupport.NeedDiveData(t, name)
 }
 
 func analyzeRef(t *testing.T, ref, name string) *analyze.Analysis {
@@ -276,6 +273,9 @@ func check(t *testing.T, f format.Format, out []byte) {
 	case format.SARIF:
 		p := os.Getenv("LAYERLINT_SARIF_SCHEMA")
 		if p == "" {
+			if testenv.Strict() {
+				t.Fatalf("%s is set but LAYERLINT_SARIF_SCHEMA is not: SARIF cannot be validated against the OASIS schema (.ci/run fetches it)", testenv.StrictVar)
+			}
 			t.Log("LAYERLINT_SARIF_SCHEMA is unset: SARIF not validated against the OASIS schema (.ci/run fetches it)")
 			return
 		}
@@ -426,7 +426,7 @@ func TestParse(t *testing.T) {
 func TestSARIFSchemaBites(t *testing.T) {
 	p := os.Getenv("LAYERLINT_SARIF_SCHEMA")
 	if p == "" {
-		t.Skip("LAYERLINT_SARIF_SCHEMA is unset: the SARIF schema is fetched by .ci/run")
+		testenv.Skip(t, "LAYERLINT_SARIF_SCHEMA is unset: the SARIF schema is fetched by .ci/run")
 	}
 	var b bytes.Buffer
 	if err := format.Write(&b, format.SARIF, []*gate.Result{sampleResult(t)}, format.Options{}); err != nil {
