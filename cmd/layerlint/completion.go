@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
 	_ "embed"
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
+	"github.com/cpuguy83/go-md2man/v2/md2man"
 	"github.com/urfave/cli/v2"
 )
 
@@ -77,11 +80,32 @@ func manCommand() *cli.Command {
 	}
 }
 
-// manPage renders the command tree as a section 1 manual page.
+// manPage renders the command tree as a section 1 manual page: urfave/cli's
+// Markdown of the commands and their options, then the environment
+// variables and the exit codes, turned into troff by go-md2man (what
+// urfave/cli's own ToMan uses).
 func manPage(app *cli.App) ([]byte, error) {
-	s, err := app.ToManWithSection(1)
+	md, err := app.ToMarkdown()
 	if err != nil {
 		return nil, fmt.Errorf("generating the man page: %w", err)
 	}
-	return []byte(s), nil
+	var b bytes.Buffer
+	b.WriteString("% " + app.Name + " 1\n\n")
+	b.WriteString(md)
+	b.WriteString("\n# ENVIRONMENT\n\n")
+	b.WriteString("Every option can also be set from a variable; the option on the command line wins, then the\n")
+	b.WriteString("variable, then the configuration file, then the default.\n\n")
+	for _, e := range bindEnv(app.Commands) {
+		fmt.Fprintf(&b, "**%s**\n: --%s (%s)\n\n", e.Var, e.Flag, strings.Join(e.Commands, ", "))
+	}
+	b.WriteString("**NO_COLOR**\n: when set and not empty, no colour on a terminal.\n\n")
+	b.WriteString("# EXIT STATUS\n\n")
+	b.WriteString("**0**\n: success; for lint, no finding at the failure level.\n\n")
+	b.WriteString("**1**\n: the check ran and failed (lint findings at the failure level, a verification difference).\n\n")
+	b.WriteString("**2**\n: a usage error, an invalid configuration, or an image that cannot be read.\n\n")
+	b.WriteString("**3**\n: an integrity failure: a blob's digest or size, or a layer's diff_id, does not match.\n\n")
+	b.WriteString("**4**\n: the machine cannot do what was asked (no root, no overlayfs, a registry or engine out of reach).\n\n")
+	b.WriteString("# SEE ALSO\n\n")
+	b.WriteString("**layerlint explain** RULE, and docs/ in the source: cli.md, rules/, exit-codes.md, ci/.\n")
+	return md2man.Render(b.Bytes()), nil
 }
