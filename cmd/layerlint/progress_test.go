@@ -160,3 +160,17 @@ func TestProgressLabel(t *testing.T) {
 		}
 	}
 }
+
+// TestProgressStopsOnFailure: a layer that fails ends the display (the
+// bars of unread layers are stopped, not waited for) and the error is
+// printed after it.
+func TestProgressStopsOnFailure(t *testing.T) {
+	code, _, term := runOnTerminal(t, "analyze", corruptLayout(t))
+	if code != ExitIntegrity {
+		t.Fatalf("exit %d, want %d\n%q", code, ExitIntegrity, term)
+	}
+	i, j := strings.Index(term, "layers"), strings.Index(term, "layerlint: ")
+	if i < 0 || j < i || !strings.Contains(term[j:], "digest mismatch") {
+		t.Errorf("want the display, then the error:\n%q", term)
+	}
+}
