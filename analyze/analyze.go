@@ -109,6 +109,33 @@ type Options struct {
 	// be safe for concurrent use and quick. The library never prints;
 	// showing progress is the caller's business.
 	Progress func(LayerProgress)
+	// Cache, when set, keeps each analyzed layer so that the next analysis
+	// of the same blob does not decode it (see docs/scale.md for what a
+	// cached layer serves and when the blob is still read).
+	Cache LayerCache
+	// OnDecode, when set, is called (from the layer's goroutine) after a
+	// layer blob was decompressed and parsed; tests and the CLI's debug
+	// output count decodes with it.
+	OnDecode func(l *source.Layer)
+}
+
+// LayerCache keeps analyzed layers. Get returns a layer read before; with
+// verified set, only one whose blob digest and diff_id were both checked
+// when it was read. Put records a layer just read. Implementations must be
+// safe for concurrent use and must never fail an analysis: a cache that
+// cannot serve misses.
+type LayerCache interface {
+	Get(ctx context.Context, l *source.Layer, verified bool) (*overlay.Changeset, source.Stats, bool)
+	Put(ctx context.Context, l *source.Layer, verified bool, cs *overlay.Changeset, st source.Stats)
+}
+
+// LayerLocker is an optional interface of a LayerCache shared by several
+// processes: Lock is taken before decoding a layer that missed, so that
+// one process decodes it while the others wait for its entry. It returns
+// the function that releases the lock and whether a lock was taken (or
+// waited for); a cache that cannot lock returns a no-op release and false.
+type LayerLocker interface {
+	Lock(ctx context.Context, l *source.Layer) (release func(), locked bool)
 }
 
 // LayerProgress is one report on the reading of a layer.
@@ -139,12 +166,16 @@ type Analysis struct {
 	Changesets []*overlay.Changeset
 	// Dive holds dive's metrics with its per-path detail.
 	Dive dive.Metrics
+	// Decoded lists the layers whose blobs were decompressed and parsed;
+	// the others were served by Options.Cache (or were not analyzed).
+	Decoded []int
 }
 
 type layerResult struct {
-	cs    *overlay.Changeset
-	stats source.Stats
-	err   error
+	cs      *overlay.Changeset
+	stats   source.Stats
+	decoded bool
+	err     error
 }
 
 // Analyze reads img and reports on it.
@@ -204,6 +235,9 @@ func Analyze(ctx context.Context, img *source.Image, opts Options) (*Analysis, e
 			return nil, &CapError{Limit: LimitImageBytes, Err: fmt.Errorf("layer %d (%s): image content passes %d bytes: %w", i, l.Digest, opts.MaxImageBytes, ErrCapExceeded)}
 		}
 		a.Changesets[i] = r.cs
+		if r.decoded {
+			a.Decoded = append(a.Decoded, i)
+		}
 		st := a.Model.Apply(r.cs)
 		dc.AddLayer(r.cs)
 		b.layer(l, r.cs, r.stats, st)
@@ -237,7 +271,7 @@ func withDefaults(o Options) Options {
 	return o
 }
 
-// readLayer streams one layer blob: decompress, check digests, parse.
+// readLayer returns one layer's changeset, telling Progress how it went.
 func readLayer(ctx context.Context, l *source.Layer, opts Options) layerResult {
 	r := readLayerStream(ctx, l, opts)
 	if opts.Progress != nil {
@@ -250,6 +284,9 @@ func readLayer(ctx context.Context, l *source.Layer, opts Options) layerResult {
 	return r
 }
 
+// readLayerStream returns one layer's changeset: from the cache when it
+// holds the layer (and no hook needs the content), else by reading the
+// blob, after which the cache gets it.
 func readLayerStream(ctx context.Context, l *source.Layer, opts Options) layerResult {
 	if l.Missing {
 		return layerResult{}
@@ -257,6 +294,54 @@ func readLayerStream(ctx context.Context, l *source.Layer, opts Options) layerRe
 	if err := ctx.Err(); err != nil {
 		return layerResult{err: err}
 	}
+	if opts.Cache == nil {
+		return decodeLayer(l, opts)
+	}
+	if r, ok := fromCache(ctx, l, opts); ok {
+		return r
+	}
+	if lk, ok := opts.Cache.(LayerLocker); ok && opts.Inspect == nil {
+		// Another process may be decoding this layer: the lock waits for
+		// it, and its entry is then read here instead of decoding again.
+		release, locked := lk.Lock(ctx, l)
+		defer release()
+		if locked {
+			if r, ok := fromCache(ctx, l, opts); ok {
+				return r
+			}
+		}
+	}
+	r := decodeLayer(l, opts)
+	if r.err == nil {
+		opts.Cache.Put(ctx, l, opts.Verify, r.cs, r.stats)
+	}
+	return r
+}
+
+// fromCache serves l from the cache when it may: not when a hook must see
+// the content, and not when the entry would pass a cap of this run (the
+// decode then fails with the cap's own message). With Verify, the blob's
+// bytes are still hashed (never decompressed), so that a cached layer
+// proves the blob in this image is the one the entry was read from.
+func fromCache(ctx context.Context, l *source.Layer, opts Options) (layerResult, bool) {
+	if opts.Inspect != nil {
+		return layerResult{}, false
+	}
+	cs, st, ok := opts.Cache.Get(ctx, l, opts.Verify)
+	if !ok || len(cs.Entries) > opts.MaxLayerEntries || cs.ContentBytes > opts.MaxLayerBytes {
+		return layerResult{}, false
+	}
+	if opts.Verify {
+		if err := l.VerifyBlob(); err != nil {
+			return layerResult{err: fmt.Errorf("layer %d (%s): %w", l.Index, l.Digest, err)}, true
+		}
+	}
+	st.Declared = l.Declared()
+	return layerResult{cs: cs, stats: st}, true
+}
+
+// decodeLayer streams one layer blob: decompress, check digests, parse.
+func decodeLayer(l *source.Layer, opts Options) layerResult {
 	s, err := l.Open(opts.Verify)
 	if err != nil {
 		return layerResult{err: fmt.Errorf("layer %d (%s): %w", l.Index, l.Digest, err)}
@@ -298,7 +383,10 @@ func readLayerStream(ctx context.Context, l *source.Layer, opts Options) layerRe
 		}
 		return layerResult{err: fmt.Errorf("layer %d (%s): %w", l.Index, l.Digest, err)}
 	}
-	return layerResult{cs: cs, stats: s.Stats()}
+	if opts.OnDecode != nil {
+		opts.OnDecode(l)
+	}
+	return layerResult{cs: cs, stats: s.Stats(), decoded: true}
 }
 
 // progressReader reports the blob bytes a stream has read, every

@@ -297,3 +297,51 @@ func (g *gzipMembers) Read(p []byte) (int, error) {
 	}
 	return 0, io.EOF
 }
+
+// Declared returns the compression the layer's media type implies
+// (CompressionUnknown when it implies none).
+func (l *Layer) Declared() Compression {
+	c, _, _ := ClassifyLayerMediaType(l.MediaType)
+	return c
+}
+
+// VerifyBlob reads the layer's compressed blob once, without decoding it,
+// and checks its size and digest against the descriptor. It is what a
+// caller that already knows the layer's content (from a cache keyed by
+// digest and diff_id) pays to know that the blob in the image is the one
+// that content was read from.
+func (l *Layer) VerifyBlob() (err error) {
+	if l.st == nil {
+		return fmt.Errorf("layer %d (%s): not from an opened Source: %w", l.Index, l.Digest, ErrInvalid)
+	}
+	if l.Missing {
+		return fmt.Errorf("layer %d (%s): %s: %w", l.Index, l.Digest, l.MissingReason, ErrNotFound)
+	}
+	h, err := v1.Hasher(l.Digest.Algorithm)
+	if err != nil {
+		return fmt.Errorf("layer %d digest %s: %w: %w", l.Index, l.Digest, ErrInvalid, err)
+	}
+	blob, _, err := l.st.open(l.blob)
+	if err != nil {
+		return fmt.Errorf("opening layer %d blob %s needed by %s: %w", l.Index, l.Digest, l.manifest, err)
+	}
+	defer func() {
+		if cerr := blob.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+	// Read one byte past the descriptor's size: a longer blob is a
+	// mismatch, and reading it all would let it cost without bound.
+	n, err := io.CopyBuffer(h, io.LimitReader(blob, l.Size+1), make([]byte, 256<<10))
+	if err != nil {
+		return fmt.Errorf("reading layer %d blob %s: %w", l.Index, l.Digest, err)
+	}
+	if n != l.Size {
+		return fmt.Errorf("layer %d blob %s: size %d, descriptor says %d: %w", l.Index, l.Digest, n, l.Size, ErrDigestMismatch)
+	}
+	got := v1.Hash{Algorithm: l.Digest.Algorithm, Hex: fmt.Sprintf("%x", h.Sum(nil))}
+	if !sameHash(got, l.Digest) {
+		return fmt.Errorf("layer %d: blob digest: expected %s, actual %s: %w", l.Index, l.Digest, got, ErrDigestMismatch)
+	}
+	return nil
+}

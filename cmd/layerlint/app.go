@@ -18,6 +18,9 @@ var version = "dev"
 func run(args []string, stdout, stderr io.Writer) int {
 	app := newApp(stdout, stderr)
 	err := app.Run(args)
+	if cerr := closeCache(app); cerr != nil && err == nil {
+		err = cerr
+	}
 	if err == nil {
 		return ExitOK
 	}

@@ -207,3 +207,31 @@ func TestProbeThenLint(t *testing.T) {
 		t.Errorf("missing probe file: exit %d\n%s", code, errs)
 	}
 }
+
+// TestAnalyzeCached: a second run served by the layer cache prints the
+// same report, and --no-cache neither reads nor writes it.
+func TestAnalyzeCached(t *testing.T) {
+	cache := t.TempDir()
+	var outs []string
+	for range 2 {
+		code, out, errs := runCLI(t, "analyze", "--format", "json", "--cache-dir", cache, sample)
+		if code != ExitOK {
+			t.Fatalf("exit %d: %s", code, errs)
+		}
+		outs = append(outs, out)
+	}
+	if outs[0] != outs[1] {
+		t.Errorf("cached run differs:\n%s\n---\n%s", outs[0], outs[1])
+	}
+	entries, err := filepath.Glob(filepath.Join(cache, "*", "*"))
+	if err != nil || len(entries) != 4 {
+		t.Errorf("cache holds %v (%v), want the sample's 4 layers", entries, err)
+	}
+	empty := t.TempDir()
+	if code, _, errs := runCLI(t, "analyze", "--no-cache", "--cache-dir", empty, sample); code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if entries, _ := os.ReadDir(empty); len(entries) != 0 {
+		t.Errorf("--no-cache wrote %d entries", len(entries))
+	}
+}

@@ -54,6 +54,7 @@ func imageFlags() []cli.Flag {
 			Aliases: []string{"q"},
 			Usage:   "show no progress (it is shown only when standard error is a terminal)",
 		},
+		cacheDirFlag(), noCacheFlag(), cacheMaxBytesFlag(),
 	}
 }
 
@@ -94,6 +95,8 @@ func analyzeOptions(c *cli.Context, src *source.Source, img *source.Image) analy
 		MaxLayerBytes:   c.Int64("max-layer-bytes"),
 		MaxImageBytes:   c.Int64("max-image-bytes"),
 		MaxLayerEntries: c.Int("max-layer-entries"),
+		Cache:           layerCache(c),
+		OnDecode:        debugDecodes(c),
 	}
 	if n, ok := analyze.BaseLayersFromAnnotations(img, baseLookup(c, src)); ok {
 		opts.BaseLayers, opts.BaseFrom = n, analyze.BaseAnnotation

@@ -264,8 +264,9 @@ func TestEnvironmentPrecedence(t *testing.T) {
 		{"flag beats environment (format)", map[string]string{"LAYERLINT_ANALYZE_FORMAT": "json"}, []string{"analyze", "--format", "text", sample}, ExitOK, "Top wasted paths", ""},
 		{"shared variable reaches every command", map[string]string{"LAYERLINT_MAX_LAYER_ENTRIES": "3"}, []string{"analyze", sample}, ExitInput, "", "--max-layer-entries"},
 		{"command variable stays in its command", map[string]string{"LAYERLINT_LINT_FORMAT": "json"}, []string{"analyze", sample}, ExitOK, "Top wasted paths", ""},
-		// Without the check the corrupt blob reads as a bad tar (exit 2), not as a digest mismatch (3).
-		{"boolean", map[string]string{"LAYERLINT_NO_VERIFY": "true"}, []string{"analyze", corruptLayout(t)}, ExitInput, "", "malformed tar"},
+		// Without the check the corrupt blob reads as a bad tar (exit 2), not as a digest mismatch (3);
+		// without --no-cache, the sample's layers cached by other tests would not be read at all.
+		{"boolean", map[string]string{"LAYERLINT_NO_VERIFY": "true"}, []string{"analyze", "--no-cache", corruptLayout(t)}, ExitInput, "", "malformed tar"},
 		{"bad value names the variable", map[string]string{"LAYERLINT_ANALYZE_TOP": "many"}, []string{"analyze", sample}, ExitInput, "", "LAYERLINT_ANALYZE_TOP"},
 		{"bad boolean names the variable", map[string]string{"LAYERLINT_NO_VERIFY": "perhaps"}, []string{"analyze", sample}, ExitInput, "", "LAYERLINT_NO_VERIFY"},
 	}

@@ -1,0 +1,202 @@
+package layercache
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+
+	"github.com/layerlint/layerlint/analyze/source"
+	"github.com/layerlint/layerlint/fixtures"
+	"github.com/layerlint/layerlint/overlay"
+)
+
+var testKey = Key{Digest: "sha256:" + string(bytes.Repeat([]byte("a"), 64)), DiffID: "sha256:" + string(bytes.Repeat([]byte("b"), 64))}
+
+// randomChangesets reads the layers of seeded random stacks: every entry
+// kind, xattrs, hard links, whiteouts and opaque markers.
+func randomChangesets(t testing.TB, seeds int) []*overlay.Changeset {
+	t.Helper()
+	var out []*overlay.Changeset
+	for seed := range seeds {
+		rng := rand.New(rand.NewPCG(uint64(seed), 7))
+		for _, l := range fixtures.RandomStack(rng, fixtures.RandomOptions{}) {
+			cs, err := overlay.ReadChangeset(bytes.NewReader(l.Tar()), overlay.ReadOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, cs)
+		}
+	}
+	return out
+}
+
+func TestRoundTrip(t *testing.T) {
+	st := source.Stats{Compressed: 123, Uncompressed: 4567, Compression: source.CompressionZstd, Trailing: 3}
+	withAnomaly := &overlay.Changeset{
+		Anomalies: []overlay.Anomaly{{Path: "a/.wh..wh.plnk", Kind: overlay.AnomalyAUFSMetadata, Detail: "AUFS metadata entry ignored"}},
+		Entries:   []overlay.Entry{{Path: "", Kind: overlay.EntryOpaque}},
+	}
+	css := append(randomChangesets(t, 40), &overlay.Changeset{}, withAnomaly)
+	for i, cs := range css {
+		for _, verified := range []bool{false, true} {
+			data := Encode(testKey, &Entry{Verified: verified, Stats: st, Changeset: cs})
+			got, err := Decode(testKey, data)
+			if err != nil {
+				t.Fatalf("changeset %d: %v", i, err)
+			}
+			if got.Verified != verified || got.Stats != st {
+				t.Errorf("changeset %d: verified %v stats %+v", i, got.Verified, got.Stats)
+			}
+			if !reflect.DeepEqual(normal(got.Changeset), normal(cs)) {
+				t.Errorf("changeset %d: round trip differs:\n got %+v\nwant %+v", i, got.Changeset, cs)
+			}
+		}
+	}
+}
+
+// normal makes empty and nil slices and maps compare equal.
+func normal(cs *overlay.Changeset) overlay.Changeset {
+	c := *cs
+	if len(c.Entries) == 0 {
+		c.Entries = nil
+	}
+	if len(c.Anomalies) == 0 {
+		c.Anomalies = nil
+	}
+	return c
+}
+
+func TestDecodeRejects(t *testing.T) {
+	cs := randomChangesets(t, 1)[0]
+	good := Encode(testKey, &Entry{Stats: source.Stats{Compression: source.CompressionGzip}, Changeset: cs})
+	other := testKey
+	other.DiffID = "sha256:" + string(bytes.Repeat([]byte("c"), 64))
+	flip := bytes.Clone(good)
+	flip[len(flip)/2] ^= 1
+	tests := []struct {
+		name string
+		key  Key
+		data []byte
+	}{
+		{"empty", testKey, nil},
+		{"truncated", testKey, good[:len(good)-1]},
+		{"bit flipped", testKey, flip},
+		{"another key", other, good},
+		{"appended", testKey, append(bytes.Clone(good), 0)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := Decode(tt.key, tt.data); !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("Decode: %v, want ErrCorrupt", err)
+			}
+		})
+	}
+}
+
+// TestDecodeRejectsForged re-signs payloads that a tar reader could not
+// produce: the checksum proves only that the bytes are whole, so the
+// decoder must still refuse what would be unsafe downstream.
+func TestDecodeRejectsForged(t *testing.T) {
+	tests := []struct {
+		name string
+		e    overlay.Entry
+	}{
+		{"climbing path", overlay.Entry{Path: "../etc/passwd", Kind: overlay.EntryFile}},
+		{"absolute path", overlay.Entry{Path: "/etc/passwd", Kind: overlay.EntryFile}},
+		{"unclean path", overlay.Entry{Path: "a//b", Kind: overlay.EntryDir}},
+		{"root file", overlay.Entry{Path: "", Kind: overlay.EntryFile}},
+		{"climbing hard link", overlay.Entry{Path: "a", Kind: overlay.EntryHardlink, Linkname: "../x"}},
+		{"bad kind", overlay.Entry{Path: "a", Kind: 99}},
+		{"mode bits", overlay.Entry{Path: "a", Kind: overlay.EntryDir, Mode: 0o170000}},
+		{"negative uid", overlay.Entry{Path: "a", Kind: overlay.EntryDir, UID: -1}},
+		{"dir with content", overlay.Entry{Path: "a", Kind: overlay.EntryDir, Size: 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cs := &overlay.Changeset{Entries: []overlay.Entry{tt.e}}
+			data := Encode(testKey, &Entry{Stats: source.Stats{Compression: source.CompressionGzip}, Changeset: cs})
+			if _, err := Decode(testKey, data); !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("Decode: %v, want ErrCorrupt", err)
+			}
+		})
+	}
+}
+
+// TestCompact checks the point of the binary form: a real layer's entry is
+// a small fraction of its tar headers.
+func TestCompact(t *testing.T) {
+	var tarBytes, entryBytes int
+	for seed := range 20 {
+		rng := rand.New(rand.NewPCG(uint64(seed), 7))
+		for _, l := range fixtures.RandomStack(rng, fixtures.RandomOptions{MaxEntries: 200}) {
+			tb := l.Tar()
+			cs, err := overlay.ReadChangeset(bytes.NewReader(tb), overlay.ReadOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tarBytes += len(tb) - int(cs.ContentBytes)
+			entryBytes += len(Encode(testKey, &Entry{Stats: source.Stats{Compression: source.CompressionGzip}, Changeset: cs}))
+		}
+	}
+	if entryBytes*4 > tarBytes {
+		t.Errorf("entries take %d bytes for %d bytes of tar headers; want under a quarter", entryBytes, tarBytes)
+	}
+}
+
+// FuzzDecodePayload fuzzes what lies behind the checksum, which a fuzzer
+// would otherwise never get past: a shared cache may hold entries written
+// by anyone with access to it, checksummed correctly.
+func FuzzDecodePayload(f *testing.F) {
+	for _, cs := range randomChangesets(f, 3) {
+		data := Encode(testKey, &Entry{Stats: source.Stats{Compression: source.CompressionGzip}, Changeset: cs})
+		f.Add(payloadOf(data))
+	}
+	f.Fuzz(func(t *testing.T, p []byte) {
+		e, err := Decode(testKey, frame(testKey, 1, p))
+		if err != nil {
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("error not ErrCorrupt: %v", err)
+			}
+			return
+		}
+		for _, en := range e.Changeset.Entries {
+			if c, ok := overlay.CleanPath(en.Path); !ok || c != en.Path {
+				t.Fatalf("unclean path %q decoded", en.Path)
+			}
+		}
+	})
+}
+
+// payloadOf cuts the payload out of an entry.
+func payloadOf(data []byte) []byte {
+	body := data[len(magic)+32+1 : len(data)-32]
+	_, n := binary.Uvarint(body)
+	return body[n:]
+}
+
+func FuzzDecode(f *testing.F) {
+	for _, cs := range randomChangesets(f, 3) {
+		f.Add(Encode(testKey, &Entry{Verified: true, Stats: source.Stats{Compression: source.CompressionGzip}, Changeset: cs}))
+	}
+	f.Add([]byte(magic))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		e, err := Decode(testKey, data)
+		if err != nil {
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("error not ErrCorrupt: %v", err)
+			}
+			return
+		}
+		// What decodes must survive a round trip unchanged.
+		again, err := Decode(testKey, Encode(testKey, e))
+		if err != nil {
+			t.Fatalf("re-encoded entry does not decode: %v", err)
+		}
+		if !reflect.DeepEqual(normal(again.Changeset), normal(e.Changeset)) || again.Stats != e.Stats {
+			t.Fatalf("round trip differs")
+		}
+	})
+}
