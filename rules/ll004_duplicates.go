@@ -24,6 +24,14 @@ func duplicateContent() Rule {
 		Check:   checkDuplicates,
 		Saves:   true,
 		Grouped: true,
+		Options: []RuleOption{{
+			Name: "minBytes", Type: OptionSize, Default: "1KiB",
+			Doc: "the smallest file reported",
+			Apply: func(o *Options, v OptionValue) error {
+				o.DuplicateMinBytes = max(v.Int, 1)
+				return nil
+			},
+		}},
 	}
 }
 

@@ -23,6 +23,14 @@ func largeFileModified() Rule {
 		Check:   checkLargeModified,
 		Saves:   true,
 		Grouped: true,
+		Options: []RuleOption{{
+			Name: "minBytes", Type: OptionSize, Default: "1MiB",
+			Doc: "the smallest modified file reported",
+			Apply: func(o *Options, v OptionValue) error {
+				o.LargeFileMinBytes = max(v.Int, 1)
+				return nil
+			},
+		}},
 	}
 }
 

@@ -28,6 +28,17 @@ func layerHygiene() Rule {
 			"all of it again and no build cache helps: split stable dependencies (packages, " +
 			"libraries) from the application code that changes on every build.",
 		Check: checkHygiene,
+		Options: []RuleOption{{
+			Name: "maxLayers", Type: OptionInt, Default: "50",
+			Doc: "how many layers the image may have",
+			Apply: func(o *Options, v OptionValue) error {
+				if v.Int < 1 {
+					return errWantAtLeastOne
+				}
+				o.MaxLayers = int(v.Int)
+				return nil
+			},
+		}},
 	}
 }
 

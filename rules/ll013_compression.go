@@ -32,6 +32,24 @@ func layerCompression() Rule {
 			"(containerd 1.5, Docker 23, Podman 3 and later).",
 		Check: checkCompression,
 		Saves: true,
+		Options: []RuleOption{{
+			Name: "estimate", Type: OptionBool, Default: "false",
+			Doc: "re-read every gzip layer to estimate what zstd would save (the --estimate-compression flag)",
+			Apply: func(o *Options, v OptionValue) error {
+				o.EstimateCompression = v.Bool
+				return nil
+			},
+		}, {
+			Name: "minSaving", Type: OptionRatio, Default: "10%",
+			Doc: "the share of a gzip layer that zstd must save to be reported",
+			Apply: func(o *Options, v OptionValue) error {
+				if v.Ratio <= 0 || v.Ratio >= 1 {
+					return errWantRatio
+				}
+				o.ZstdMinSaving = v.Ratio
+				return nil
+			},
+		}},
 	}
 }
 

@@ -99,6 +99,8 @@ type Rule struct {
 	// the image; other rules' Bytes only say what the finding concerns (a
 	// layer's size, a file written at run time). Reports rank by savings.
 	Saves bool
+	// Options are the options the rule takes in .layerlint.yaml.
+	Options []RuleOption
 }
 
 // Default thresholds of Options.

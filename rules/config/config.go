@@ -100,8 +100,9 @@ type RuleSetting struct {
 	Line int `yaml:"-"`
 }
 
-// RuleOptions are the options rules take. Each belongs to the rules its
-// comment names; the gate rejects an option set on another rule.
+// RuleOptions are the options rules take, as YAML reads them. Which rule
+// takes which is the rules' own business (rules.Rule.Options); the gate
+// rejects an option set on a rule that does not declare it.
 type RuleOptions struct {
 	// MinBytes is the smallest file LL004 (duplicate-content) or LL008
 	// (large-file-modified) reports.
@@ -114,6 +115,35 @@ type RuleOptions struct {
 	// MinSaving is the share of a gzip layer that zstd must save for LL013
 	// to report it.
 	MinSaving *Ratio `yaml:"minSaving"`
+}
+
+// OptionSetting is one option set in a RuleOptions: its YAML name and its
+// value, in the field of its type (Int for sizes and integers).
+type OptionSetting struct {
+	Name  string
+	Int   int64
+	Bool  bool
+	Ratio float64
+	// Value is the value as the error messages show it.
+	Value any
+}
+
+// Settings lists the options that are set, in a fixed order.
+func (o RuleOptions) Settings() []OptionSetting {
+	var out []OptionSetting
+	if o.MinBytes != nil {
+		out = append(out, OptionSetting{Name: "minBytes", Int: int64(*o.MinBytes), Value: int64(*o.MinBytes)})
+	}
+	if o.Estimate != nil {
+		out = append(out, OptionSetting{Name: "estimate", Bool: *o.Estimate, Value: *o.Estimate})
+	}
+	if o.MinSaving != nil {
+		out = append(out, OptionSetting{Name: "minSaving", Ratio: float64(*o.MinSaving), Value: float64(*o.MinSaving)})
+	}
+	if o.MaxLayers != nil {
+		out = append(out, OptionSetting{Name: "maxLayers", Int: int64(*o.MaxLayers), Value: *o.MaxLayers})
+	}
+	return out
 }
 
 // Suppression accepts the findings of one rule on matching paths, for a

@@ -181,19 +181,6 @@ type suppression struct {
 	expired bool
 }
 
-// ruleOptions says which rules take which option of config.RuleOptions.
-func ruleOptions(opt string) []string {
-	switch opt {
-	case "minBytes":
-		return []string{"LL004", "LL008"}
-	case "maxLayers":
-		return []string{"LL011"}
-	case "estimate", "minSaving":
-		return []string{"LL013"}
-	}
-	return nil
-}
-
 // New checks opts against the rule catalog (rule keys and suppressions
 // must name existing rules, options belong to their rule) and returns the
 // gate. Errors name the configuration file and line.
@@ -224,7 +211,6 @@ func New(opts Options) (*Gate, error) {
 		if !ok {
 			return nil, fmt.Errorf("%s: line %d: rules: unknown rule %q (see docs/rules/README.md): %w", cfg.File, set.Line, key, config.ErrInvalid)
 		}
-		id := g.catalog[i].ID
 		switch set.Severity {
 		case "":
 		case "off":
@@ -232,39 +218,15 @@ func New(opts Options) (*Gate, error) {
 		default:
 			g.severity[i] = parseSeverity(set.Severity)
 		}
-		if o := set.Options.MinBytes; o != nil {
-			if err := optionOf(cfg, set, id, "minBytes"); err != nil {
+		for _, o := range set.Options.Settings() {
+			opt, err := g.option(cfg, set, i, o.Name)
+			if err != nil {
 				return nil, err
 			}
-			if id == "LL008" {
-				g.ruleOpts.LargeFileMinBytes = max(int64(*o), 1)
-			} else {
-				g.ruleOpts.DuplicateMinBytes = max(int64(*o), 1)
+			v := rules.OptionValue{Int: o.Int, Bool: o.Bool, Ratio: o.Ratio}
+			if err := opt.Apply(&g.ruleOpts, v); err != nil {
+				return nil, fmt.Errorf("%s: line %d: %s: %s %v: %w: %w", cfg.File, set.Line, key, o.Name, o.Value, err, config.ErrInvalid)
 			}
-		}
-		if o := set.Options.Estimate; o != nil {
-			if err := optionOf(cfg, set, id, "estimate"); err != nil {
-				return nil, err
-			}
-			g.ruleOpts.EstimateCompression = *o
-		}
-		if o := set.Options.MinSaving; o != nil {
-			if err := optionOf(cfg, set, id, "minSaving"); err != nil {
-				return nil, err
-			}
-			if *o <= 0 || *o >= 1 {
-				return nil, fmt.Errorf("%s: line %d: %s: minSaving %v: want a ratio between 0 and 1: %w", cfg.File, set.Line, key, float64(*o), config.ErrInvalid)
-			}
-			g.ruleOpts.ZstdMinSaving = float64(*o)
-		}
-		if o := set.Options.MaxLayers; o != nil {
-			if err := optionOf(cfg, set, id, "maxLayers"); err != nil {
-				return nil, err
-			}
-			if *o < 1 {
-				return nil, fmt.Errorf("%s: line %d: %s: maxLayers %d: want 1 or more: %w", cfg.File, set.Line, key, *o, config.ErrInvalid)
-			}
-			g.ruleOpts.MaxLayers = *o
 		}
 	}
 	for _, s := range cfg.Suppressions {
@@ -290,12 +252,20 @@ func New(opts Options) (*Gate, error) {
 	return g, nil
 }
 
-func optionOf(cfg *config.Config, set config.RuleSetting, id, opt string) error {
-	want := ruleOptions(opt)
-	if !slices.Contains(want, id) {
-		return fmt.Errorf("%s: line %d: option %s belongs to rule %s, not %s: %w", cfg.File, set.Line, opt, strings.Join(want, " and "), id, config.ErrInvalid)
+// option returns the option name of rule i, or an error naming the rules
+// that declare it.
+func (g *Gate) option(cfg *config.Config, set config.RuleSetting, i int, name string) (rules.RuleOption, error) {
+	r := g.catalog[i]
+	if o, ok := r.Option(name); ok {
+		return o, nil
 	}
-	return nil
+	var owners []string
+	for _, c := range Catalog() {
+		if _, ok := c.Option(name); ok {
+			owners = append(owners, c.ID)
+		}
+	}
+	return rules.RuleOption{}, fmt.Errorf("%s: line %d: option %s belongs to rule %s, not %s: %w", cfg.File, set.Line, name, strings.Join(owners, " and "), r.ID, config.ErrInvalid)
 }
 
 func parseSeverity(s string) rules.Severity {
