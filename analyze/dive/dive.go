@@ -94,13 +94,13 @@ func (c *Calculator) AddLayer(cs *overlay.Changeset) {
 // score records every leaf of one layer tree, as dive's Efficiency visitor
 // does.
 func (c *Calculator) score(tree, lookup *node) {
-	tree.walk("", func(dir, name string, n *node) bool {
+	tree.walk(nil, func(dir []byte, name string, n *node) bool {
 		if len(n.children) > 0 {
 			return true
 		}
 		kind, rest := overlay.ClassifyName(name)
 		whiteout := kind != overlay.NamePlain // as dive: any ".wh." name
-		p := joinPath(dir, rest)
+		p := joinPath(string(dir), rest)
 		st := c.stats[p]
 		if st == nil {
 			st = &pathStat{path: p, min: -1}

@@ -81,28 +81,6 @@ func (n *node) lookup(p string) *node {
 	return cur
 }
 
-// remove deletes the subtree at p. A missing path or the root is left
-// alone: dive records those as failed paths and carries on.
-func (n *node) remove(p string) {
-	dir, name := "", p
-	if i := strings.LastIndexByte(p, '/'); i >= 0 {
-		dir, name = p[:i], p[i+1:]
-	}
-	if name == "" {
-		// A trailing slash names the directory itself in dive's GetNode.
-		if dir == "" {
-			return
-		}
-		n.remove(dir)
-		return
-	}
-	parent := n.lookup(dir)
-	if parent == nil {
-		return
-	}
-	delete(parent.children, name)
-}
-
 // sortedNames gives children in the order dive visits them (byte order).
 func (n *node) sortedNames() []string {
 	names := make([]string, 0, len(n.children))
@@ -115,13 +93,21 @@ func (n *node) sortedNames() []string {
 
 // walk visits the subtree below n children first, siblings in byte order,
 // as dive's VisitDepthChildFirst does; n itself is not visited. visit gets
-// the parent's path, the raw name and the node, and stops the whole walk by
+// the parent's path (a buffer valid only during the call: the walk reuses
+// it, so that a deep tree costs the bytes of its names, not the square of
+// its depth), the raw name and the node, and stops the whole walk by
 // returning false: dive abandons a layer's walk at the first error.
-func (n *node) walk(dir string, visit func(dir, name string, c *node) bool) bool {
+func (n *node) walk(dir []byte, visit func(dir []byte, name string, c *node) bool) bool {
 	for _, name := range n.sortedNames() {
 		c := n.children[name]
-		if !c.walk(joinPath(dir, name), visit) {
-			return false
+		if len(c.children) > 0 {
+			sub := dir
+			if len(sub) > 0 {
+				sub = append(sub, '/')
+			}
+			if !c.walk(append(sub, name...), visit) {
+				return false
+			}
 		}
 		if !visit(dir, name, c) {
 			return false
@@ -154,17 +140,79 @@ func (n *node) clone() *node {
 // of upper, children first, either removes its whiteout target or is added
 // with its payload, so an implicit directory in upper overwrites a lower
 // directory's payload with an empty one.
+//
+// dive resolves each node's full path from the root again; here the walk
+// keeps, for each level of upper it is in, the lower node at the same path
+// (a frame), so the cost is linear in the size of upper, whatever its depth.
 func (n *node) stack(upper *node) {
-	upper.walk("", func(dir, name string, c *node) bool {
-		// dive takes every ".wh." name for a whiteout of the rest of
-		// the name, opaque markers and AUFS metadata included.
-		if kind, rest := overlay.ClassifyName(name); kind != overlay.NamePlain {
-			n.remove(joinPath(dir, rest))
-		} else {
-			n.add(joinPath(dir, name), c.data, true)
+	stackInto(&frame{n: n}, upper)
+}
+
+// frame is the lower node at the path of the upper node being stacked.
+type frame struct {
+	up   *frame // nil for the root
+	name string
+	n    *node // nil while the lower tree has nothing there
+}
+
+// get returns the lower node of f, creating it and its missing parents with
+// an empty payload when create is set, as dive's AddPath does: a missing
+// component named ".wh..wh..*" is never created, and nil is returned.
+func (f *frame) get(create bool) *node {
+	if f.up == nil || f.n != nil {
+		return f.n
+	}
+	p := f.up.get(create)
+	if p == nil {
+		return nil
+	}
+	c := p.children[f.name]
+	if c == nil {
+		if !create || strings.HasPrefix(f.name, doubleWhiteoutPrefix) {
+			return nil
 		}
-		return true
-	})
+		c = &node{}
+		if p.children == nil {
+			p.children = make(map[string]*node)
+		}
+		p.children[f.name] = c
+	}
+	f.n = c
+	return c
+}
+
+// stackInto stacks the children of upper, whose lower counterpart is f.
+// Only f's own node can leave the lower tree while its children are
+// stacked (a child named ".wh." removes its directory, as dive's remove of
+// "dir/" does), so the frames above f stay valid.
+func stackInto(f *frame, upper *node) {
+	for _, name := range upper.sortedNames() {
+		c := upper.children[name]
+		cf := &frame{up: f, name: name}
+		if len(c.children) > 0 {
+			stackInto(cf, c)
+		}
+		// dive takes every ".wh." name for a whiteout of the rest of the
+		// name, opaque markers and AUFS metadata included.
+		kind, rest := overlay.ClassifyName(name)
+		switch {
+		case kind == overlay.NamePlain:
+			if ln := cf.get(true); ln != nil {
+				ln.data = c.data
+			}
+		case rest == "":
+			if f.up != nil {
+				if p := f.up.get(false); p != nil {
+					delete(p.children, f.name)
+				}
+				f.n = nil
+			}
+		default:
+			if ln := f.get(false); ln != nil {
+				delete(ln.children, rest)
+			}
+		}
+	}
 }
 
 // layerTree builds the tree dive builds from one layer tar, and the
