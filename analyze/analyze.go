@@ -27,6 +27,10 @@ const (
 	DefaultMaxLayerBytes   int64 = 64 << 30  // uncompressed content per layer
 	DefaultMaxImageBytes   int64 = 256 << 30 // uncompressed content per image
 	DefaultMaxLayerEntries       = 5_000_000
+	// A path longer than Linux's PATH_MAX, or deeper than any real tree,
+	// only makes every listing of the view cost the square of its depth.
+	DefaultMaxPathBytes = 4096
+	DefaultMaxPathDepth = 1024
 )
 
 // ErrCapExceeded reports that an image passed one of the caps of Options.
@@ -61,6 +65,8 @@ const (
 	LimitImageBytes
 	// LimitLayerEntries is Options.MaxLayerEntries.
 	LimitLayerEntries
+	// LimitPath is Options.MaxPathBytes or Options.MaxPathDepth.
+	LimitPath
 )
 
 // CapError is an image passing a cap of Options; errors.Is(err,
@@ -98,6 +104,8 @@ type Options struct {
 	MaxLayerBytes   int64
 	MaxImageBytes   int64
 	MaxLayerEntries int
+	MaxPathBytes    int
+	MaxPathDepth    int
 	// Inspect, when set, is called once per layer before it is read; the
 	// function it returns (nil for none) sees every regular file of that
 	// layer and may return a writer that receives the file's bytes. Rules
@@ -268,6 +276,12 @@ func withDefaults(o Options) Options {
 	if o.MaxLayerEntries <= 0 {
 		o.MaxLayerEntries = DefaultMaxLayerEntries
 	}
+	if o.MaxPathBytes <= 0 {
+		o.MaxPathBytes = DefaultMaxPathBytes
+	}
+	if o.MaxPathDepth <= 0 {
+		o.MaxPathDepth = DefaultMaxPathDepth
+	}
 	return o
 }
 
@@ -347,7 +361,10 @@ func decodeLayer(l *source.Layer, opts Options) layerResult {
 		return layerResult{err: fmt.Errorf("layer %d (%s): %w", l.Index, l.Digest, err)}
 	}
 	defer s.Close() //nolint:errcheck // read-only stream; errors surface through Read
-	ro := overlay.ReadOptions{MaxEntries: opts.MaxLayerEntries, MaxContentBytes: opts.MaxLayerBytes}
+	ro := overlay.ReadOptions{
+		MaxEntries: opts.MaxLayerEntries, MaxContentBytes: opts.MaxLayerBytes,
+		MaxPathBytes: opts.MaxPathBytes, MaxPathDepth: opts.MaxPathDepth,
+	}
 	if opts.Inspect != nil {
 		hook := opts.Inspect(l.Index)
 		ro.Inspect = func(e *overlay.Entry, hdr *tar.Header) io.Writer { return hook(e.Path, hdr) }
@@ -380,6 +397,8 @@ func decodeLayer(l *source.Layer, opts Options) layerResult {
 			err = &CapError{Limit: LimitLayerBytes, Err: fmt.Errorf("%w: %w", ErrCapExceeded, err)}
 		case errors.Is(err, overlay.ErrTooManyEntries):
 			err = &CapError{Limit: LimitLayerEntries, Err: fmt.Errorf("%w: %w", ErrCapExceeded, err)}
+		case errors.Is(err, overlay.ErrLongPath):
+			err = &CapError{Limit: LimitPath, Err: fmt.Errorf("%w: %w", ErrCapExceeded, err)}
 		}
 		return layerResult{err: fmt.Errorf("layer %d (%s): %w", l.Index, l.Digest, err)}
 	}

@@ -105,6 +105,9 @@ var (
 	ErrTooManyEntries = errors.New("too many entries in layer")
 	// ErrTooLarge: a layer's content is larger than ReadOptions allows.
 	ErrTooLarge = errors.New("layer content too large")
+	// ErrLongPath: an entry's path or hard-link target is longer or
+	// deeper than ReadOptions allows.
+	ErrLongPath = errors.New("path too long")
 	// ErrBadTar: the stream is not a readable tar.
 	ErrBadTar = errors.New("malformed tar")
 )
@@ -121,6 +124,12 @@ type ReadOptions struct {
 	// unknown types: a reader must still skip it) and the bytes of the
 	// names, link names and PAX records kept or parsed; 0 means no cap.
 	MaxContentBytes int64
+	// MaxPathBytes and MaxPathDepth cap the length in bytes and the number
+	// of components of every cleaned path and hard-link target: each
+	// component is a directory the view holds, and every listing of the
+	// view spells the path out; 0 means no cap.
+	MaxPathBytes int
+	MaxPathDepth int
 	// Inspect, when set, is called for every regular file with its entry
 	// (cleaned path and Index set, content not yet read) and header; the
 	// bytes of the file are also written to the writer it returns (nil for
@@ -205,6 +214,14 @@ func ReadChangeset(r io.Reader, opts ReadOptions) (*Changeset, error) {
 		if !ok {
 			continue
 		}
+		if err := checkPath(e.Path, opts); err != nil {
+			return nil, err
+		}
+		if e.Kind == EntryHardlink {
+			if err := checkPath(e.Linkname, opts); err != nil {
+				return nil, fmt.Errorf("hard link %s: %w", quoteName(e.Path), err)
+			}
+		}
 		paths += newPaths(&e, &prevDir)
 		if opts.MaxEntries > 0 && paths > opts.MaxEntries {
 			return nil, fmt.Errorf("%w: %s: the entries add more than %d paths with their parent directories (cap)", ErrTooManyEntries, quoteName(hdr.Name), opts.MaxEntries)
@@ -230,6 +247,27 @@ func ReadChangeset(r io.Reader, opts ReadOptions) (*Changeset, error) {
 		}
 		cs.Entries = append(cs.Entries, e)
 	}
+}
+
+// checkPath applies the path caps of opts to p, before anything is built
+// from it.
+func checkPath(p string, opts ReadOptions) error {
+	if opts.MaxPathBytes > 0 && len(p) > opts.MaxPathBytes {
+		return fmt.Errorf("%w: %s: %d bytes, more than %d (cap)", ErrLongPath, quoteName(p), len(p), opts.MaxPathBytes)
+	}
+	if opts.MaxPathDepth > 0 {
+		// Count no further than the cap: p may be long when only the
+		// depth is capped.
+		depth := 1
+		for i := 0; i < len(p); i++ {
+			if p[i] == '/' {
+				if depth++; depth > opts.MaxPathDepth {
+					return fmt.Errorf("%w: %s: more than %d levels (cap)", ErrLongPath, quoteName(p), opts.MaxPathDepth)
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // quoteName quotes a tar name for an error message, cut to a length a

@@ -20,6 +20,8 @@ func advice(err error) string {
 			return " (raise it with --max-image-bytes)"
 		case analyze.LimitLayerEntries:
 			return " (raise it with --max-layer-entries)"
+		case analyze.LimitPath:
+			return " (raise it with --max-path-bytes or --max-path-depth)"
 		}
 	}
 	var pe *squash.PlanError

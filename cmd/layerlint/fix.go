@@ -195,6 +195,7 @@ func runFix(c *cli.Context) error {
 		vo = &squash.VerifyOptions{
 			Analyze: analyze.Options{
 				MaxLayerBytes: c.Int64("max-layer-bytes"), MaxImageBytes: c.Int64("max-image-bytes"), MaxLayerEntries: c.Int("max-layer-entries"),
+				MaxPathBytes: c.Int("max-path-bytes"), MaxPathDepth: c.Int("max-path-depth"),
 			},
 			RequireNoWaste: f.opts.Mode == squash.SquashAll || f.opts.Mode == squash.SquashAuto,
 			ModTime:        f.opts.RewriteTimestamp == nil,

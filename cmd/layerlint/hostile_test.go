@@ -782,7 +782,12 @@ func TestHostileEntries(t *testing.T) {
 				bomb := zstdBomb(t, paxHeaderOnly(map[string]string{"size": fmt.Sprint(int64(100) << 30)}, 'Q', "odd"), 100<<30)
 				return blobLayout(t, blobLayer{raw: bomb, diffID: digest.FromBytes(nil), mt: ocispec.MediaTypeImageLayerZstd}), []string{"--max-layer-bytes", "10000000"}
 			}},
-		{name: "a path ten thousand levels deep", code: ExitOK, out: "10001 paths",
+		{name: "a path ten thousand levels deep, caps raised", code: ExitOK, out: "10001 paths",
+			build: func(t *testing.T) (string, []string) {
+				dir, _ := oneLayer(L().File(deep, []byte("x")))(t)
+				return dir, []string{"--max-path-bytes", "30000", "--max-path-depth", "20000"}
+			}},
+		{name: "a path ten thousand levels deep", code: ExitInput, has: []string{"layer 0", "path too long", "--max-path-bytes"},
 			build: oneLayer(L().File(deep, []byte("x")))},
 	}
 	runHostile(t, cases)
@@ -887,7 +892,25 @@ func TestHostileBombs(t *testing.T) {
 		{name: "deep paths count against the entries cap", code: ExitInput, has: []string{"layer 0", "more than 100000 paths", "--max-layer-entries"},
 			build: func(t *testing.T) (string, []string) {
 				dir := blobLayout(t, blobLayer{tar: emptyFiles(50, "%d/"+strings.Repeat("d/", 5000)+"f"), comp: "gzip"})
-				return dir, []string{"--max-layer-entries", "100000"}
+				return dir, []string{"--max-layer-entries", "100000", "--max-path-bytes", "20000", "--max-path-depth", "10000"}
+			}},
+		{name: "a path over the length cap", code: ExitInput, has: []string{"layer 0", "path too long", "10002 bytes, more than 4096 (cap)", "… (10002 bytes)", "--max-path-bytes"},
+			build: func(t *testing.T) (string, []string) {
+				return blobLayout(t, blobLayer{tar: emptyFiles(1, strings.Repeat("d/", 5000)+"f%d"), comp: "gzip"}), nil
+			}},
+		{name: "a path over the depth cap", code: ExitInput, has: []string{"layer 0", "path too long", "more than 100 levels (cap)", "--max-path-depth"},
+			build: func(t *testing.T) (string, []string) {
+				return blobLayout(t, blobLayer{tar: emptyFiles(1, strings.Repeat("d/", 101)+"f%d"), comp: "gzip"}), []string{"--max-path-depth", "100"}
+			}},
+		{name: "a hard link to a path over the cap", code: ExitInput, has: []string{"layer 0", "hard link", "path too long", "--max-path-bytes"},
+			build: oneLayer(fixtures.NewLayer().File(strings.Repeat("d/", 100)+"f", nil).Hardlink("l", strings.Repeat("d/", 3000)+"f"))},
+		{name: "a cap of zero", code: ExitInput, has: []string{"--max-path-bytes 0: a cap must be at least 1"},
+			build: func(t *testing.T) (string, []string) {
+				return blobLayout(t, blobLayer{tar: emptyFiles(1, "f%d"), comp: "gzip"}), []string{"--max-path-bytes", "0"}
+			}},
+		{name: "a negative cap", code: ExitInput, has: []string{"--max-layer-bytes -1: a cap must be at least 1"},
+			build: func(t *testing.T) (string, []string) {
+				return blobLayout(t, blobLayer{tar: emptyFiles(1, "f%d"), comp: "gzip"}), []string{"--max-layer-bytes", "-1"}
 			}},
 		{name: "within the caps", code: ExitOK, out: "Summary",
 			build: func(t *testing.T) (string, []string) {

@@ -35,19 +35,34 @@ func imageFlags() []cli.Flag {
 			Value: 1,
 		},
 		&cli.Int64Flag{
-			Name:  "max-layer-bytes",
-			Usage: "cap on the uncompressed content of one layer",
-			Value: analyze.DefaultMaxLayerBytes,
+			Name:   "max-layer-bytes",
+			Usage:  "cap on the uncompressed content of one layer",
+			Value:  analyze.DefaultMaxLayerBytes,
+			Action: positiveInt64("max-layer-bytes"),
 		},
 		&cli.Int64Flag{
-			Name:  "max-image-bytes",
-			Usage: "cap on the uncompressed content of the whole image",
-			Value: analyze.DefaultMaxImageBytes,
+			Name:   "max-image-bytes",
+			Usage:  "cap on the uncompressed content of the whole image",
+			Value:  analyze.DefaultMaxImageBytes,
+			Action: positiveInt64("max-image-bytes"),
 		},
 		&cli.IntFlag{
-			Name:  "max-layer-entries",
-			Usage: "cap on the tar entries of one layer",
-			Value: analyze.DefaultMaxLayerEntries,
+			Name:   "max-layer-entries",
+			Usage:  "cap on the tar entries of one layer",
+			Value:  analyze.DefaultMaxLayerEntries,
+			Action: positiveInt("max-layer-entries"),
+		},
+		&cli.IntFlag{
+			Name:   "max-path-bytes",
+			Usage:  "cap on the length of one path (or hard-link target) in a layer",
+			Value:  analyze.DefaultMaxPathBytes,
+			Action: positiveInt("max-path-bytes"),
+		},
+		&cli.IntFlag{
+			Name:   "max-path-depth",
+			Usage:  "cap on the levels of one path (or hard-link target) in a layer",
+			Value:  analyze.DefaultMaxPathDepth,
+			Action: positiveInt("max-path-depth"),
 		},
 		&cli.BoolFlag{
 			Name:    "quiet",
@@ -56,6 +71,24 @@ func imageFlags() []cli.Flag {
 		},
 		cacheDirFlag(), noCacheFlag(), cacheMaxBytesFlag(),
 	}
+}
+
+// positiveInt and positiveInt64 refuse a cap of zero or less: "no cap"
+// is not something an image from a pull request should be given, and 0
+// used to mean the default silently.
+func positiveInt(name string) func(*cli.Context, int) error {
+	return func(_ *cli.Context, v int) error { return positive(name, int64(v)) }
+}
+
+func positiveInt64(name string) func(*cli.Context, int64) error {
+	return func(_ *cli.Context, v int64) error { return positive(name, v) }
+}
+
+func positive(name string, v int64) error {
+	if v <= 0 {
+		return withCode(ExitInput, fmt.Errorf("--%s %d: a cap must be at least 1", name, v))
+	}
+	return nil
 }
 
 // imageFlagsExcept is imageFlags without the named ones.
@@ -97,6 +130,8 @@ func analyzeOptions(c *cli.Context, src *source.Source, img *source.Image) analy
 		MaxLayerEntries: c.Int("max-layer-entries"),
 		Cache:           layerCache(c),
 		OnDecode:        debugDecodes(c),
+		MaxPathBytes:    c.Int("max-path-bytes"),
+		MaxPathDepth:    c.Int("max-path-depth"),
 	}
 	if n, ok := analyze.BaseLayersFromAnnotations(img, baseLookup(c, src)); ok {
 		opts.BaseLayers, opts.BaseFrom = n, analyze.BaseAnnotation
