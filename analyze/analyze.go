@@ -345,6 +345,13 @@ func fromCache(ctx context.Context, l *source.Layer, opts Options) (layerResult,
 	if !ok || len(cs.Entries) > opts.MaxLayerEntries || cs.ContentBytes > opts.MaxLayerBytes {
 		return layerResult{}, false
 	}
+	ro := overlay.ReadOptions{MaxPathBytes: opts.MaxPathBytes, MaxPathDepth: opts.MaxPathDepth}
+	for i := range cs.Entries {
+		e := &cs.Entries[i]
+		if ro.CheckPath(e.Path) != nil || e.Kind == overlay.EntryHardlink && ro.CheckPath(e.Linkname) != nil {
+			return layerResult{}, false
+		}
+	}
 	if opts.Verify {
 		if err := l.VerifyBlob(); err != nil {
 			return layerResult{err: fmt.Errorf("layer %d (%s): %w", l.Index, l.Digest, err)}, true

@@ -214,11 +214,11 @@ func ReadChangeset(r io.Reader, opts ReadOptions) (*Changeset, error) {
 		if !ok {
 			continue
 		}
-		if err := checkPath(e.Path, opts); err != nil {
+		if err := opts.CheckPath(e.Path); err != nil {
 			return nil, err
 		}
 		if e.Kind == EntryHardlink {
-			if err := checkPath(e.Linkname, opts); err != nil {
+			if err := opts.CheckPath(e.Linkname); err != nil {
 				return nil, fmt.Errorf("hard link %s: %w", quoteName(e.Path), err)
 			}
 		}
@@ -249,9 +249,9 @@ func ReadChangeset(r io.Reader, opts ReadOptions) (*Changeset, error) {
 	}
 }
 
-// checkPath applies the path caps of opts to p, before anything is built
-// from it.
-func checkPath(p string, opts ReadOptions) error {
+// CheckPath applies the path caps of opts to p (a cleaned path), before
+// anything is built from it.
+func (opts ReadOptions) CheckPath(p string) error {
 	if opts.MaxPathBytes > 0 && len(p) > opts.MaxPathBytes {
 		return fmt.Errorf("%w: %s: %d bytes, more than %d (cap)", ErrLongPath, quoteName(p), len(p), opts.MaxPathBytes)
 	}
