@@ -96,8 +96,8 @@ func envReference(bindings []envBinding) []byte {
 	b.WriteString("so that one variable never means two things (lint's `--output` is a report, fix's an image).\n")
 	b.WriteString("A boolean takes `true`/`false`/`1`/`0`; a repeatable option takes a comma-separated list.\n\n")
 	b.WriteString("Precedence, highest first: the option on the command line, then the environment\n")
-	b.WriteString("variable, then the configuration file (`.layerlint.yaml`, lint only: `failOn` and the\n")
-	b.WriteString("rule settings), then the default. A variable that is set, even to the empty string, is\n")
+	b.WriteString("variable, then the configuration file (`.layerlint.yaml`, lint only, for a setting it\n")
+	b.WriteString("shares with an option, such as `failOn`), then the default. A variable that is set, even to the empty string, is\n")
 	b.WriteString("used (unset it to fall back); a value that does not parse exits 2 naming the variable.\n\n")
 	b.WriteString("| variable | option | commands |\n| --- | --- | --- |\n")
 	for _, e := range bindings {
