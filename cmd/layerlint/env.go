@@ -97,8 +97,9 @@ func envReference(bindings []envBinding) []byte {
 	b.WriteString("A boolean takes `true`/`false`/`1`/`0`; a repeatable option takes a comma-separated list.\n\n")
 	b.WriteString("Precedence, highest first: the option on the command line, then the environment\n")
 	b.WriteString("variable, then the configuration file (`.layerlint.yaml`, lint only, for a setting it\n")
-	b.WriteString("shares with an option, such as `failOn`), then the default. A variable that is set, even to the empty string, is\n")
-	b.WriteString("used (unset it to fall back); a value that does not parse exits 2 naming the variable.\n\n")
+	b.WriteString("shares with an option, such as `failOn`), then the default. A variable that is set, even\n")
+	b.WriteString("to the empty string, is used (unset it to fall back); a value that does not parse exits 2\n")
+	b.WriteString("naming the variable.\n\n")
 	b.WriteString("| variable | option | commands |\n| --- | --- | --- |\n")
 	for _, e := range bindings {
 		flag := "`--" + e.Flag + "`"
