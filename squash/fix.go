@@ -26,6 +26,8 @@ type Outcome struct {
 	Root   v1.Descriptor
 	// Kept names the tags under which in-place kept the old images.
 	Kept []string
+	// Loaded names what an engine reported loading (OutputEngine).
+	Loaded []string
 	// Unchanged: nothing needed changing; every image written is the
 	// source's, byte for byte (same manifest, config and layer digests),
 	// and in place, the layout was left as it was.
@@ -107,7 +109,14 @@ func Fix(ctx context.Context, imgs []Image, opts Options, t Target, verify *Veri
 
 // verifyAll opens the written images and checks each against its input.
 func verifyAll(ctx context.Context, imgs []Image, out *Outcome, ref string, opts *VerifyOptions, layoutDir string) error {
-	src, err := source.Open(ref, source.Options{Platform: "all", Verify: true})
+	return verifyAllFrom(ctx, imgs, out, ref, opts, layoutDir, source.Options{})
+}
+
+// verifyAllFrom is verifyAll with the options that reach the output (a
+// registry's).
+func verifyAllFrom(ctx context.Context, imgs []Image, out *Outcome, ref string, opts *VerifyOptions, layoutDir string, so source.Options) error {
+	so.Platform, so.Verify = "all", true
+	src, err := source.OpenContext(ctx, ref, so)
 	if err != nil {
 		return fmt.Errorf("re-opening the output %s: %w", ref, err)
 	}

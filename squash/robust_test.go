@@ -111,7 +111,7 @@ func TestFaultInjection(t *testing.T) {
 					target.Path = filepath.Join(work, "out")
 				case squash.OutputDockerArchive:
 					target.Path, target.Tags = filepath.Join(work, "out.tar"), []string{"app:fixed"}
-				case squash.OutputNone, squash.OutputInPlace:
+				case squash.OutputNone, squash.OutputInPlace, squash.OutputRegistry, squash.OutputEngine:
 				}
 				ft, ops := squash.WithFaults(target, k, -1)
 				_, err := tryFix(t, src, "", opts, ft)
@@ -224,7 +224,7 @@ func checkAfter(t *testing.T, kind squash.OutputKind, p string) {
 		checkValid(t, p, "")
 	case squash.OutputDockerArchive:
 		analyzeAll(t, "docker-archive:"+p, "all", 1)
-	case squash.OutputNone:
+	case squash.OutputNone, squash.OutputRegistry, squash.OutputEngine:
 	}
 }
 

@@ -37,7 +37,8 @@ func CheckTarget(t Target, imgs []*source.Image) error {
 		return layoutTagsValid(t.Tags)
 	case OutputLayout:
 		return layoutTagsValid(t.Tags)
-	case OutputDockerArchive:
+	case OutputRegistry:
+	case OutputDockerArchive, OutputEngine:
 		if len(imgs) != 1 {
 			return planErrorf(OptionPlatform, "a docker archive holds one image per platform")
 		}

@@ -27,6 +27,11 @@ const (
 	OutputDockerArchive
 	// OutputInPlace updates the source OCI layout.
 	OutputInPlace
+	// OutputRegistry pushes to a registry (Path is the REPO:TAG).
+	OutputRegistry
+	// OutputEngine loads a docker archive into a local engine (Docker,
+	// or Podman's Docker-compatible service) at Engine.
+	OutputEngine
 )
 
 func (k OutputKind) String() string {
@@ -39,6 +44,10 @@ func (k OutputKind) String() string {
 		return "docker-archive"
 	case OutputInPlace:
 		return "in-place"
+	case OutputRegistry:
+		return "registry"
+	case OutputEngine:
+		return "docker-daemon"
 	}
 	return "output(" + strconv.Itoa(int(k)) + ")"
 }
@@ -65,6 +74,12 @@ type Target struct {
 	// OCI layout output; by default they become the OCI ones (skopeo and
 	// umoci look for OCI types in a layout).
 	KeepMediaTypes bool
+	// Registry reaches the registry of OutputRegistry (and a registry
+	// source, to mount its layers).
+	Registry source.RegistryOptions
+	// Engine is the API address of the engine OutputEngine loads into
+	// (unix:///… or tcp://…).
+	Engine string
 
 	// wrap, when set, wraps the filesystem every write goes through
 	// (tests inject faults).
@@ -173,6 +188,13 @@ func newTarget(t Target) (target, error) {
 		return &archiveTarget{wrap: t.wrap, path: t.Path, asked: t.Tags}, nil
 	case OutputInPlace:
 		return &inPlaceTarget{wrap: t.wrap, dir: t.Path, gc: t.GC}, nil
+	case OutputRegistry:
+		return newRegistryTarget(t)
+	case OutputEngine:
+		if t.Engine == "" {
+			return nil, fmt.Errorf("loading into an engine: no engine address: %w", ErrBadPlan)
+		}
+		return &engineTarget{host: t.Engine, archive: archiveTarget{wrap: t.wrap, asked: t.Tags}}, nil
 	}
 	return nil, fmt.Errorf("output kind %s: %w", t.Kind, ErrBadPlan)
 }

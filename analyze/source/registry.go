@@ -423,6 +423,13 @@ func (rs *registryStore) close() error {
 // (MANIFEST_UNKNOWN): the registry is not trusted to print to a terminal.
 var errorCode = regexp.MustCompile(`^[A-Z][A-Z0-9_]{0,63}$`)
 
+// RegistryError words a failed request to a registry reg about ref (what
+// was being done: "pushing", "tagging") as the reader's errors are worded,
+// with the same sentinels; for writers that use ggcr's remote directly.
+func RegistryError(reg, ref, doing string, err error) error {
+	return registryError(reg, ref, doing, err)
+}
+
 // registryError words a failed registry request. 401 and 403 wrap
 // ErrDenied, 404 ErrNotFound, a registry that cannot be reached or broke
 // the connection (or still failed after the retries) ErrUnreachable. The

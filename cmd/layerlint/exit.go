@@ -6,6 +6,7 @@ import (
 
 	"github.com/layerlint/layerlint/analyze"
 	"github.com/layerlint/layerlint/analyze/source"
+	"github.com/layerlint/layerlint/internal/engine"
 	"github.com/layerlint/layerlint/internal/kernel"
 )
 
@@ -48,7 +49,7 @@ func exitCode(err error) int {
 		return ee.code
 	case errors.Is(err, source.ErrDigestMismatch):
 		return ExitIntegrity
-	case errors.Is(err, source.ErrUnreachable):
+	case errors.Is(err, source.ErrUnreachable), errors.Is(err, engine.ErrUnreachable):
 		return ExitEnvironment
 	case errors.Is(err, kernel.ErrNotPermitted), errors.Is(err, kernel.ErrNoOverlay), errors.Is(err, kernel.ErrUnsupported),
 		errors.Is(err, kernel.ErrNotOurs), errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):

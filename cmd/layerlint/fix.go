@@ -39,7 +39,9 @@ func fixCommand() *cli.Command {
 			&cli.BoolFlag{Name: "force-compression", Usage: "recompress untouched layers too"},
 			&cli.Int64Flag{Name: "rewrite-timestamp", Usage: "clamp the mtimes of rewritten layers to `EPOCH` (Unix seconds)"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the plan and the exact savings (layers are produced, then dropped)"},
-			&cli.StringFlag{Name: "output", Usage: "write a new image to `PATH` (an OCI layout directory, or a file with --output-format docker-archive)"},
+			&cli.StringFlag{Name: "output", Usage: "write a new image to `PATH` (an OCI layout directory, or a file with --output-format docker-archive), or load it into an engine as docker-daemon:NAME[:TAG] or podman:NAME[:TAG]"},
+			&cli.StringFlag{Name: "push", Usage: "push the new image to a registry as `REF` ([registry:]HOST/REPO:TAG): blobs the registry has are not sent again, kept layers are mounted from a source in the same registry; the tag moves only after the pushed image is read back and verified"},
+			&cli.BoolFlag{Name: "load", Usage: "load the new image into the local engine (DOCKER_HOST, or Podman's socket for a podman: IMAGE) after verifying it, named as the source (or --tag)"},
 			&cli.StringFlag{Name: "output-format", Value: "oci", Usage: "`oci` layout or docker-archive (docker load)"},
 			&cli.StringSliceFlag{Name: "tag", Usage: "name of the new image (ref.name in a layout, REPO:TAG in a docker archive; repeatable)"},
 			&cli.BoolFlag{Name: "in-place", Usage: "update the source OCI layout under its lock (.layerlint.lock): new blobs, then an atomic index.json swap; the old image stays as <tag>-prefix"},
@@ -58,6 +60,8 @@ type fixFlags struct {
 	// stripRules are the rule IDs of --strip LLxxx: their findings' paths
 	// are stripped, per image.
 	stripRules []string
+	// tags is the name an --output docker-daemon:NAME:TAG gives.
+	tags []string
 }
 
 func readFixFlags(c *cli.Context) (*fixFlags, error) {
@@ -108,19 +112,45 @@ func readFixFlags(c *cli.Context) (*fixFlags, error) {
 		f.opts.RewriteTimestamp = &ts
 	}
 	modes := 0
-	for _, n := range []string{"dry-run", "output", "in-place"} {
+	for _, n := range []string{"dry-run", "output", "in-place", "push", "load"} {
 		if c.IsSet(n) {
 			modes++
 		}
 	}
 	if modes != 1 {
-		return nil, bad("say where the result goes: exactly one of --dry-run, --output PATH or --in-place")
+		return nil, bad("say where the result goes: exactly one of --dry-run, --output PATH, --in-place, --push REF or --load")
 	}
+	f.target.Registry = source.RegistryOptions{Insecure: c.Bool("insecure")}
+	out, _ := source.ParseReference(c.String("output"))
 	switch {
 	case c.Bool("dry-run"):
 		f.target.Kind = squash.OutputNone
 	case c.Bool("in-place"):
 		f.target.Kind = squash.OutputInPlace
+	case c.IsSet("push"):
+		f.target.Kind = squash.OutputRegistry
+		ref, _ := source.ParseReference(c.String("push"))
+		f.target.Path = c.String("push")
+		if ref.Format == source.FormatRegistry {
+			f.target.Path = ref.Path // registry:REF and docker://REF say the same
+		}
+	case c.Bool("load"), out.Format == source.FormatDockerDaemon || out.Format == source.FormatPodman:
+		f.target.Kind = squash.OutputEngine
+		in, _ := source.ParseReference(c.Args().First())
+		f.target.Engine = source.EngineHost(source.FormatDockerDaemon)
+		if out.Format == source.FormatPodman || c.Bool("load") && in.Format == source.FormatPodman {
+			f.target.Engine = source.EngineHost(source.FormatPodman)
+		}
+		if c.IsSet("output") {
+			if c.IsSet("tag") {
+				return nil, bad("--output %s names the image already; drop --tag", c.String("output"))
+			}
+			name, err := source.EngineImageName(out.Path)
+			if err != nil {
+				return nil, withCode(ExitInput, fmt.Errorf("fix: --output: %w", err))
+			}
+			f.tags = []string{name}
+		}
 	default:
 		f.target.Path = c.String("output")
 		switch c.String("output-format") {
@@ -136,6 +166,9 @@ func readFixFlags(c *cli.Context) (*fixFlags, error) {
 		return nil, bad("--gc only applies to --in-place")
 	}
 	f.target.Tags, f.target.GC, f.target.KeepMediaTypes = c.StringSlice("tag"), c.Bool("gc"), c.Bool("keep-media-types")
+	if f.tags != nil {
+		f.target.Tags = f.tags
+	}
 	return f, nil
 }
 
@@ -226,6 +259,10 @@ func runFix(c *cli.Context) error {
 		fmt.Fprintln(c.App.Writer, "dry run: nothing written")
 	case squash.OutputLayout, squash.OutputDockerArchive:
 		fmt.Fprintf(c.App.Writer, "wrote %s (%s)\n", escape.Text(f.target.Path), out.Root.Digest)
+	case squash.OutputRegistry:
+		fmt.Fprintf(c.App.Writer, "pushed %s (%s)\n", escape.Text(f.target.Path), out.Root.Digest)
+	case squash.OutputEngine:
+		fmt.Fprintf(c.App.Writer, "loaded %s into %s (%s)\n", escape.Text(strings.Join(out.Loaded, ", ")), escape.Text(f.target.Engine), out.Root.Digest)
 	case squash.OutputInPlace:
 		if out.Unchanged {
 			fmt.Fprintf(c.App.Writer, "left %s as it was\n", escape.Text(f.target.Path))

@@ -4,8 +4,10 @@ import (
 	"io"
 	"log"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -122,4 +124,57 @@ func lineDiff(a, b string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// countingRegistry is inProcessRegistry counting blob uploads started
+// (POST …/blobs/uploads/ without a mount) and mounts asked for.
+func countingRegistry(t *testing.T) (host string, uploads, mounts *atomic.Int32) {
+	t.Helper()
+	uploads, mounts = new(atomic.Int32), new(atomic.Int32)
+	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/blobs/uploads/") {
+			if r.URL.Query().Get("mount") != "" {
+				mounts.Add(1)
+			} else {
+				uploads.Add(1)
+			}
+		}
+		reg.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://"), uploads, mounts
+}
+
+// TestPushRoundTrip: pull from a registry, fix, push, pull again: the
+// pushed image has no waste, and only what fix wrote was uploaded (the
+// kept base layer is already there).
+func TestPushRoundTrip(t *testing.T) {
+	host, uploads, _ := countingRegistry(t)
+	pushLayout(t, sample, host+"/sample:1")
+	uploads.Store(0)
+	code, out, errs := runCLI(t, "fix", "--squash", "all", "--push", host+"/sample:fixed", "registry:"+host+"/sample:1")
+	if code != ExitOK || !strings.Contains(out, "pushed "+host+"/sample:fixed (sha256:") || !strings.Contains(out, "verified:") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	// The squashed layer and the config: the base layer is not sent again.
+	if n := uploads.Load(); n != 2 {
+		t.Errorf("%d blob uploads, want 2", n)
+	}
+	code, out, errs = runCLI(t, "analyze", "registry:"+host+"/sample:fixed")
+	if code != ExitOK || !strings.Contains(out, "layers           2 (1 base)") {
+		t.Errorf("the pushed image: exit %d\n%s\n%s", code, out, errs)
+	}
+	// Pushing the same again uploads nothing new.
+	uploads.Store(0)
+	if code, out, errs := runCLI(t, "fix", "--squash", "all", "--push", "registry:"+host+"/other:1", "registry:"+host+"/sample:1"); code != ExitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	if n := uploads.Load(); n != 0 {
+		t.Errorf("%d blob uploads of blobs the registry has", n)
+	}
+	// A push to a digest is a usage error, before any work.
+	if code, out, errs := runCLI(t, "fix", "--squash", "all", "--push", host+"/x@sha256:"+strings.Repeat("0", 64), "registry:"+host+"/sample:1"); code != ExitInput || out != "" {
+		t.Errorf("push to a digest: exit %d\n%s\n%s", code, out, errs)
+	}
 }

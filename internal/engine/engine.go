@@ -211,7 +211,8 @@ func (b *body) Close() error { return b.rc.Close() }
 // Load sends a `docker save` archive to the engine (POST /images/load)
 // and returns the names it says it loaded.
 func (c *Client) Load(ctx context.Context, archive io.Reader) ([]string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/images/load", archive)
+	// The caller owns archive: the client must not close it.
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/images/load", io.NopCloser(archive))
 	if err != nil {
 		return nil, fmt.Errorf("loading an image: %w", err)
 	}

@@ -170,7 +170,15 @@ func StartPodman(t testing.TB) *Podman {
 // Run runs the podman command on the service's storage.
 func (p *Podman) Run(t testing.TB, args ...string) string {
 	t.Helper()
-	out, err := exec.Command("podman", append(append([]string{}, p.Args...), args...)...).CombinedOutput()
+	cmd := exec.Command("podman", append(append([]string{}, p.Args...), args...)...)
+	// With CONTAINER_HOST set, podman turns into a remote client, which
+	// has no storage flags.
+	for _, e := range os.Environ() {
+		if !strings.HasPrefix(e, "CONTAINER_HOST=") {
+			cmd.Env = append(cmd.Env, e)
+		}
+	}
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("podman %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
