@@ -155,6 +155,15 @@ func explainCommand() *cli.Command {
 		ArgsUsage: "RULE",
 		Description: "RULE is an ID (LL004, ll4 and 4 are the same) or a name (duplicate-content).\n" +
 			"The text is the rule's page in docs/rules/.",
+		// Completion offers the rule IDs.
+		BashComplete: func(c *cli.Context) {
+			if c.NArg() > 0 {
+				return
+			}
+			for _, r := range gate.Catalog() {
+				fmt.Fprintln(c.App.Writer, r.ID)
+			}
+		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return withCode(ExitInput, errors.New("explain: expected one RULE (see `layerlint rules`)"))

@@ -131,6 +131,7 @@ func TestBashCompletion(t *testing.T) {
 		{"layerlint ", []string{"analyze", "completion", "explain", "fix", "version"}, []string{"docs"}},
 		{"layerlint lint --fail", []string{"--fail-on"}, []string{"--format"}},
 		{"layerlint completion ", []string{"bash", "fish", "zsh"}, nil},
+		{"layerlint explain LL00", []string{"LL001", "LL004", "LL009"}, []string{"LL100", "lint"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.line, func(t *testing.T) {
