@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/layerlint/layerlint/fixtures"
+	"github.com/layerlint/layerlint/internal/testenv"
 	"github.com/layerlint/layerlint/squash"
 )
 
@@ -158,4 +159,34 @@ func TestOutputInsideSource(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(ref, "out")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("output inside the source: %v", err)
 	}
+}
+
+// A symlink that another user planted higher up the output path (in a
+// shared folder) is refused; root's own links are followed.
+func TestOutputPathForeignLink(t *testing.T) {
+	testenv.NeedRoot(t)
+	ref := stack(t, confinedLayers()...)
+	dir, _, intact := precious(t)
+	base := t.TempDir()
+	link := filepath.Join(base, "build")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Lchown(link, 1234, 1234); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(link, "sub", "out")
+	_, err := tryFix(t, ref, "", squashAll, squash.Target{Kind: squash.OutputLayout, Path: out})
+	if !errors.Is(err, squash.ErrUntrustedLink) {
+		t.Errorf("output through another user's link: %v, want ErrUntrustedLink", err)
+	}
+	intact()
+	if err := os.Lchown(link, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	own := filepath.Join(t.TempDir(), "own")
+	if err := os.Symlink(t.TempDir(), own); err != nil {
+		t.Fatal(err)
+	}
+	fix(t, ref, squashAll, squash.Target{Kind: squash.OutputLayout, Path: filepath.Join(own, "sub", "out")})
 }

@@ -2,7 +2,9 @@ package squash
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -177,12 +179,12 @@ func newTarget(t Target) (target, error) {
 	case OutputNone:
 		return dryRun{}, nil
 	case OutputLayout:
-		if err := outsideSource(t); err != nil {
+		if err := errors.Join(outsideSource(t), checkOutputPath(t.Path)); err != nil {
 			return nil, err
 		}
 		return &layoutTarget{wrap: t.wrap, dir: t.Path, source: t.Source, keepTypes: t.KeepMediaTypes}, nil
 	case OutputDockerArchive:
-		if err := outsideSource(t); err != nil {
+		if err := errors.Join(outsideSource(t), checkOutputPath(t.Path)); err != nil {
 			return nil, err
 		}
 		return &archiveTarget{wrap: t.wrap, path: t.Path, asked: t.Tags}, nil
@@ -237,5 +239,33 @@ func resolved(p string) string {
 		}
 		rest = filepath.Join(filepath.Base(cur), rest)
 		cur = parent
+	}
+}
+
+// ErrUntrustedLink reports an output path that goes through a symlink
+// that someone other than root or this user owns: in a shared folder
+// (/tmp) another user could have planted it to send the output, and its
+// cleanup, elsewhere.
+var ErrUntrustedLink = errors.New("the output path goes through a symlink that another user owns")
+
+// checkOutputPath refuses an output path whose existing components
+// include a symlink owned by another user (root's and this user's own
+// links are theirs to make, as the kernel's protected_symlinks assumes).
+// The last component is checked by the writes themselves.
+func checkOutputPath(p string) error {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return fmt.Errorf("output %s: %w", p, err)
+	}
+	for dir := filepath.Dir(abs); ; dir = filepath.Dir(dir) {
+		fi, err := os.Lstat(dir)
+		if err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+			if uid, _, ok := fileOwner(fi); ok && uid != 0 && uid != os.Geteuid() {
+				return fmt.Errorf("output %s: %s is a symlink owned by uid %d; give the path it resolves to: %w", p, dir, uid, ErrUntrustedLink)
+			}
+		}
+		if parent := filepath.Dir(dir); parent == dir {
+			return nil
+		}
 	}
 }
