@@ -55,6 +55,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Commands: []*cli.Command{
 			analyzeCommand(),
 			completionCommand(),
+			diffCommand(),
 			explainCommand(),
 			fixCommand(),
 			lintCommand(),

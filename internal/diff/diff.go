@@ -1,0 +1,538 @@
+// Package diff compares two analyzed images, an old and a new build of one
+// Dockerfile, for code-review bots: what the change did to the image's
+// size, layer by layer, with the base image's part told apart from the
+// layers above it; which files of the merged view appeared, vanished or
+// changed, by directory; which waste and which findings it added or
+// fixed. Compare computes a typed Result that every output (text, JSON,
+// Markdown, the HTML report) renders; Judge applies the CI gates.
+//
+// It reads what analyze and the lint gate computed and nothing else: no
+// image is opened or read again.
+package diff
+
+import (
+	"cmp"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/layerlint/layerlint/analyze"
+	"github.com/layerlint/layerlint/overlay"
+	"github.com/layerlint/layerlint/rules/gate"
+)
+
+// SchemaVersion is the version of the JSON form of Result
+// (docs/diff.md, docs/schema/diff.schema.json). It changes only when a key
+// changes meaning or goes away; new keys may appear in any version.
+const SchemaVersion = 1
+
+// MaxDirs is how many directories Files.Dirs keeps, largest change first;
+// the rest are summed in Files.DirsMore.
+const MaxDirs = 50
+
+// MaxDirPaths is how many of its largest changes a directory names.
+const MaxDirPaths = 3
+
+// dirDepth is how many leading components of a changed path's directory
+// decide its group, as the lint report groups findings.
+const dirDepth = 3
+
+// Image is one side of a comparison: an analysis and, when the image was
+// linted, the gate's result.
+type Image struct {
+	Analysis *analyze.Analysis
+	// Lint is the gate's result on Analysis; nil when not linted, and then
+	// the findings are not compared.
+	Lint *gate.Result
+}
+
+// Result is what changed from an old image to a new one. Its JSON form is
+// versioned (SchemaVersion).
+type Result struct {
+	SchemaVersion int `json:"schemaVersion"`
+	// Old and New name the images.
+	Old ImageRef `json:"old"`
+	New ImageRef `json:"new"`
+	// Total is the whole image; Base the base image's layers; Above the
+	// layers above the base, the Dockerfile author's part.
+	Total Part `json:"total"`
+	Base  Part `json:"base"`
+	Above Part `json:"above"`
+	// BaseChanged is true when the base layers differ (by diff_id).
+	BaseChanged bool `json:"baseChanged"`
+	// Layers pairs the layers of both images by diff_id: the new image's
+	// layers in order, each shared or added, then the old image's layers
+	// that are gone.
+	Layers []Layer `json:"layers"`
+	// SharedLayers counts the layers both images have.
+	SharedLayers int `json:"sharedLayers"`
+	// Files is what changed in the merged view.
+	Files Files `json:"files"`
+	// Waste is what changed in the waste (analyze's topWaste groups).
+	Waste Waste `json:"waste"`
+	// Findings are the findings new in the new image and fixed since the
+	// old one, by fingerprint; nil when either image was not linted.
+	Findings *Findings `json:"findings"`
+	// Verdict is set by Judge.
+	Verdict *Verdict `json:"verdict,omitempty"`
+}
+
+// ImageRef names one image of the comparison.
+type ImageRef struct {
+	Reference      string `json:"reference"`
+	ManifestDigest string `json:"manifestDigest"`
+	Platform       string `json:"platform,omitempty"`
+	// BaseName and BaseDigest are the base image's annotations, when set.
+	BaseName   string `json:"baseName,omitempty"`
+	BaseDigest string `json:"baseDigest,omitempty"`
+	// BaseLayers counts the layers that belong to the base image.
+	BaseLayers int `json:"baseLayers"`
+	Layers     int `json:"layers"`
+}
+
+// Sizes is a quantity in both images.
+type Sizes struct {
+	Old   int64 `json:"old"`
+	New   int64 `json:"new"`
+	Delta int64 `json:"delta"`
+}
+
+func sizes(o, n int64) Sizes { return Sizes{Old: o, New: n, Delta: n - o} }
+
+// Part is the size of a range of layers in both images.
+type Part struct {
+	Layers Sizes `json:"layers"`
+	// Content is the sum of the layers' file sizes; Compressed what a pull
+	// downloads.
+	Content    Sizes `json:"content"`
+	Compressed Sizes `json:"compressed"`
+}
+
+// LayerStatus says whether a layer is in both images or in one.
+type LayerStatus uint8
+
+// Layer statuses.
+const (
+	// Shared: both images have the layer (same diff_id).
+	Shared LayerStatus = iota + 1
+	// Added: only the new image has it.
+	Added
+	// Removed: only the old image has it.
+	Removed
+)
+
+func (s LayerStatus) String() string {
+	switch s {
+	case Shared:
+		return "shared"
+	case Added:
+		return "added"
+	case Removed:
+		return "removed"
+	}
+	return "status(" + itoa(int(s)) + ")"
+}
+
+// MarshalText makes the status read as a word in JSON.
+func (s LayerStatus) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Layer is one layer of either image.
+type Layer struct {
+	Status LayerStatus `json:"status"`
+	// OldIndex and NewIndex are the layer's index in each image, -1 where
+	// it is absent.
+	OldIndex int    `json:"oldIndex"`
+	NewIndex int    `json:"newIndex"`
+	DiffID   string `json:"diffID"`
+	// Base is true when the layer belongs to the base image (of the new
+	// image, or of the old one for a removed layer).
+	Base       bool   `json:"base"`
+	Content    int64  `json:"content"`
+	Compressed int64  `json:"compressed"`
+	CreatedBy  string `json:"createdBy"`
+}
+
+// ChangeKind says how a path of the merged view changed.
+type ChangeKind uint8
+
+// Kinds of change.
+const (
+	// Appeared: only the new image has the path.
+	Appeared ChangeKind = iota + 1
+	// Vanished: only the old image has it.
+	Vanished
+	// Modified: both have it, with other content, type, size, mode,
+	// owner or link target.
+	Modified
+)
+
+func (k ChangeKind) String() string {
+	switch k {
+	case Appeared:
+		return "added"
+	case Vanished:
+		return "removed"
+	case Modified:
+		return "changed"
+	}
+	return "change(" + itoa(int(k)) + ")"
+}
+
+// MarshalText makes the kind read as a word in JSON.
+func (k ChangeKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// Files is what changed in the merged view.
+type Files struct {
+	// Added, Removed and Changed count paths; their bytes are the new
+	// size, the old size, and the sum of the size deltas.
+	Added        int   `json:"added"`
+	Removed      int   `json:"removed"`
+	Changed      int   `json:"changed"`
+	AddedBytes   int64 `json:"addedBytes"`
+	RemovedBytes int64 `json:"removedBytes"`
+	ChangedBytes int64 `json:"changedBytes"`
+	// Merged is the size of the merged view's regular files in both.
+	Merged Sizes `json:"merged"`
+	// Dirs groups the changes by directory, the largest change in bytes
+	// first (by absolute delta, then path), at most MaxDirs.
+	Dirs []Dir `json:"dirs"`
+	// DirsMore counts the directories left out of Dirs.
+	DirsMore int `json:"dirsMore"`
+}
+
+// Dir is the changes under one directory.
+type Dir struct {
+	// Path is absolute, with a trailing slash ("/" for the root).
+	Path    string `json:"path"`
+	Added   int    `json:"added"`
+	Removed int    `json:"removed"`
+	Changed int    `json:"changed"`
+	// Delta is the change of the directory's bytes: added minus removed
+	// plus changed deltas.
+	Delta int64 `json:"delta"`
+	// Largest are its largest changes, by absolute delta.
+	Largest []Change `json:"largest"`
+}
+
+// Change is one path that changed.
+type Change struct {
+	// Path is absolute.
+	Path string     `json:"path"`
+	Kind ChangeKind `json:"kind"`
+	// Old and New are the sizes (0 where absent or not a regular file).
+	Old int64 `json:"old"`
+	New int64 `json:"new"`
+}
+
+// Waste is what changed in the image's waste.
+type Waste struct {
+	// Total is the wasted bytes in both images; Above the waste the layers
+	// above the base shipped or caused.
+	Total Sizes `json:"total"`
+	Above Sizes `json:"above"`
+	// Added lists waste groups the new image has more of, Removed those
+	// it has less of, largest change first.
+	Added   []WasteChange `json:"added"`
+	Removed []WasteChange `json:"removed"`
+}
+
+// WasteChange is one waste group (analyze.WasteGroup, matched by path,
+// cause and whether it is a directory) that grew or shrank.
+type WasteChange struct {
+	// Path is absolute, with a trailing slash for a directory.
+	Path  string `json:"path"`
+	Cause string `json:"cause"`
+	Old   int64  `json:"old"`
+	New   int64  `json:"new"`
+	// Files is the group's file count in the new image (the old one for
+	// removed waste).
+	Files int `json:"files"`
+}
+
+// Findings are the lint findings a change introduced and fixed.
+type Findings struct {
+	// New are in the new image only, Fixed in the old one only, matched by
+	// fingerprint (rule, path and kind: not layer or digest), in the
+	// gate's order. Paths are absolute.
+	New   []gate.Finding `json:"new"`
+	Fixed []gate.Finding `json:"fixed"`
+	// Old and New count every finding of each image.
+	OldCount int `json:"oldCount"`
+	NewCount int `json:"newCount"`
+}
+
+// Compare computes what changed from old to new.
+func Compare(old, new Image) *Result {
+	o, n := old.Analysis.Report, new.Analysis.Report
+	r := &Result{SchemaVersion: SchemaVersion, Old: ref(o), New: ref(n)}
+	ob, nb := o.Image.Base.Layers, n.Image.Base.Layers
+	r.Total = part(o.Layers, n.Layers)
+	r.Base = part(o.Layers[:ob], n.Layers[:nb])
+	r.Above = part(o.Layers[ob:], n.Layers[nb:])
+	r.BaseChanged = !slices.EqualFunc(o.Layers[:ob], n.Layers[:nb], func(a, b analyze.LayerInfo) bool { return a.DiffID == b.DiffID })
+	r.Layers, r.SharedLayers = pairLayers(o.Layers, n.Layers)
+	r.Files = compareFiles(old.Analysis.Model, new.Analysis.Model)
+	r.Files.Merged = sizes(o.Summary.MergedBytes, n.Summary.MergedBytes)
+	r.Waste = compareWaste(o, n)
+	if old.Lint != nil && new.Lint != nil {
+		r.Findings = compareFindings(old.Lint.Findings, new.Lint.Findings)
+	}
+	return r
+}
+
+func ref(r *analyze.Report) ImageRef {
+	return ImageRef{
+		Reference: r.Image.Reference, ManifestDigest: r.Image.ManifestDigest, Platform: r.Image.Platform,
+		BaseName: r.Image.Base.Name, BaseDigest: r.Image.Base.Digest, BaseLayers: r.Image.Base.Layers,
+		Layers: len(r.Layers),
+	}
+}
+
+func part(o, n []analyze.LayerInfo) Part {
+	sum := func(ls []analyze.LayerInfo) (content, compressed int64) {
+		for _, l := range ls {
+			content += l.ContentBytes
+			compressed += l.CompressedSize
+		}
+		return content, compressed
+	}
+	oc, oz := sum(o)
+	nc, nz := sum(n)
+	return Part{Layers: sizes(int64(len(o)), int64(len(n))), Content: sizes(oc, nc), Compressed: sizes(oz, nz)}
+}
+
+// pairLayers matches layers by diff_id. A diff_id the old image has
+// several times pairs in order.
+func pairLayers(o, n []analyze.LayerInfo) ([]Layer, int) {
+	unused := map[string][]int{}
+	for i, l := range o {
+		unused[l.DiffID] = append(unused[l.DiffID], i)
+	}
+	var out []Layer
+	shared := 0
+	for i, l := range n {
+		row := Layer{Status: Added, OldIndex: -1, NewIndex: i, DiffID: l.DiffID, Base: l.Base,
+			Content: l.ContentBytes, Compressed: l.CompressedSize, CreatedBy: l.CreatedBy}
+		if idx := unused[l.DiffID]; len(idx) > 0 {
+			row.Status, row.OldIndex = Shared, idx[0]
+			unused[l.DiffID] = idx[1:]
+			shared++
+		}
+		out = append(out, row)
+	}
+	for i, l := range o {
+		if idx := unused[l.DiffID]; slices.Contains(idx, i) {
+			out = append(out, Layer{Status: Removed, OldIndex: i, NewIndex: -1, DiffID: l.DiffID, Base: l.Base,
+				Content: l.ContentBytes, Compressed: l.CompressedSize, CreatedBy: l.CreatedBy})
+		}
+	}
+	return out, shared
+}
+
+// compareFiles walks both merged views, sorted by path, in step.
+func compareFiles(om, nm *overlay.Model) Files {
+	var of, nf []overlay.File
+	if om != nil {
+		of = om.Files()
+	}
+	if nm != nil {
+		nf = nm.Files()
+	}
+	byPath := func(a, b overlay.File) int { return strings.Compare(a.Path, b.Path) }
+	slices.SortFunc(of, byPath)
+	slices.SortFunc(nf, byPath)
+	var fs Files
+	dirs := map[string]*Dir{}
+	add := func(c Change) {
+		switch c.Kind {
+		case Appeared:
+			fs.Added++
+			fs.AddedBytes += c.New
+		case Vanished:
+			fs.Removed++
+			fs.RemovedBytes += c.Old
+		case Modified:
+			fs.Changed++
+			fs.ChangedBytes += c.New - c.Old
+		}
+		key := dirKey(c.Path)
+		d := dirs[key]
+		if d == nil {
+			d = &Dir{Path: key}
+			dirs[key] = d
+		}
+		switch c.Kind {
+		case Appeared:
+			d.Added++
+		case Vanished:
+			d.Removed++
+		case Modified:
+			d.Changed++
+		}
+		d.Delta += c.New - c.Old
+		d.Largest = append(d.Largest, Change{Path: "/" + c.Path, Kind: c.Kind, Old: c.Old, New: c.New})
+	}
+	// Directories are left out: the files under them tell the change,
+	// and a rebuild touches every directory's metadata.
+	isDir := func(f overlay.File) bool { return f.Type == overlay.TypeDir }
+	of = slices.DeleteFunc(of, isDir)
+	nf = slices.DeleteFunc(nf, isDir)
+	i, j := 0, 0
+	for i < len(of) || j < len(nf) {
+		switch {
+		case j == len(nf) || (i < len(of) && of[i].Path < nf[j].Path):
+			add(Change{Path: of[i].Path, Kind: Vanished, Old: of[i].Size})
+			i++
+		case i == len(of) || nf[j].Path < of[i].Path:
+			add(Change{Path: nf[j].Path, Kind: Appeared, New: nf[j].Size})
+			j++
+		default:
+			if !sameFile(&of[i], &nf[j]) {
+				add(Change{Path: nf[j].Path, Kind: Modified, Old: of[i].Size, New: nf[j].Size})
+			}
+			i++
+			j++
+		}
+	}
+	all := make([]Dir, 0, len(dirs))
+	for _, d := range dirs {
+		slices.SortStableFunc(d.Largest, func(a, b Change) int {
+			return cmp.Or(cmp.Compare(abs(b.New-b.Old), abs(a.New-a.Old)), strings.Compare(a.Path, b.Path))
+		})
+		d.Largest = d.Largest[:min(len(d.Largest), MaxDirPaths)]
+		d.Path = displayDir(d.Path)
+		all = append(all, *d)
+	}
+	slices.SortFunc(all, func(a, b Dir) int {
+		return cmp.Or(cmp.Compare(abs(b.Delta), abs(a.Delta)),
+			cmp.Compare(b.Added+b.Removed+b.Changed, a.Added+a.Removed+a.Changed), strings.Compare(a.Path, b.Path))
+	})
+	if len(all) > MaxDirs {
+		fs.DirsMore = len(all) - MaxDirs
+		all = all[:MaxDirs]
+	}
+	fs.Dirs = all
+	return fs
+}
+
+// sameFile compares what a container sees of a path: type, content,
+// mode, owner, link target, device numbers. Times are left out: a rebuild
+// changes them all and nothing else.
+func sameFile(a, b *overlay.File) bool {
+	return a.Type == b.Type && a.Size == b.Size && a.Hash == b.Hash && a.Mode == b.Mode &&
+		a.UID == b.UID && a.GID == b.GID && a.Linkname == b.Linkname &&
+		a.Devmajor == b.Devmajor && a.Devminor == b.Devminor
+}
+
+// dirKey is the first dirDepth components of p's directory.
+func dirKey(p string) string {
+	dir := path.Dir(p)
+	if dir == "." {
+		return ""
+	}
+	parts := strings.SplitN(dir, "/", dirDepth+1)
+	return strings.Join(parts[:min(len(parts), dirDepth)], "/")
+}
+
+func displayDir(d string) string {
+	if d == "" {
+		return "/"
+	}
+	return "/" + d + "/"
+}
+
+func compareWaste(o, n *analyze.Report) Waste {
+	w := Waste{
+		Total: sizes(o.Summary.WastedBytes, n.Summary.WastedBytes),
+		Above: sizes(o.Summary.UserWastedBytes, n.Summary.UserWastedBytes),
+	}
+	type key struct {
+		path, cause string
+		dir         bool
+	}
+	type pair struct {
+		old, new   int64
+		oldN, newN int
+	}
+	m := map[key]*pair{}
+	var order []key
+	get := func(g analyze.WasteGroup) *pair {
+		k := key{g.Path, g.Cause, g.Dir}
+		p := m[k]
+		if p == nil {
+			p = &pair{}
+			m[k] = p
+			order = append(order, k)
+		}
+		return p
+	}
+	for _, g := range o.TopWaste {
+		p := get(g)
+		p.old += g.Bytes
+		p.oldN += g.Files
+	}
+	for _, g := range n.TopWaste {
+		p := get(g)
+		p.new += g.Bytes
+		p.newN += g.Files
+	}
+	w.Added, w.Removed = []WasteChange{}, []WasteChange{}
+	for _, k := range order {
+		p := m[k]
+		pth := k.path
+		if k.dir && !strings.HasSuffix(pth, "/") {
+			pth += "/"
+		}
+		switch {
+		case p.new > p.old:
+			w.Added = append(w.Added, WasteChange{Path: pth, Cause: k.cause, Old: p.old, New: p.new, Files: p.newN})
+		case p.old > p.new:
+			w.Removed = append(w.Removed, WasteChange{Path: pth, Cause: k.cause, Old: p.old, New: p.new, Files: p.oldN})
+		}
+	}
+	bySize := func(a, b WasteChange) int {
+		return cmp.Or(cmp.Compare(abs(b.New-b.Old), abs(a.New-a.Old)), strings.Compare(a.Path, b.Path), strings.Compare(a.Cause, b.Cause))
+	}
+	slices.SortFunc(w.Added, bySize)
+	slices.SortFunc(w.Removed, bySize)
+	return w
+}
+
+func compareFindings(o, n []gate.Finding) *Findings {
+	in := func(fs []gate.Finding) map[string]bool {
+		m := map[string]bool{}
+		for _, f := range fs {
+			m[f.Fingerprint] = true
+		}
+		return m
+	}
+	oldFP, newFP := in(o), in(n)
+	out := &Findings{New: []gate.Finding{}, Fixed: []gate.Finding{}, OldCount: len(o), NewCount: len(n)}
+	for _, f := range n {
+		if !oldFP[f.Fingerprint] {
+			f.Path = displayPath(f.Path)
+			out.New = append(out.New, f)
+		}
+	}
+	for _, f := range o {
+		if !newFP[f.Fingerprint] {
+			f.Path = displayPath(f.Path)
+			out.Fixed = append(out.Fixed, f)
+		}
+	}
+	return out
+}
+
+func displayPath(p string) string {
+	if p == "" {
+		return ""
+	}
+	return "/" + p
+}
+
+func abs(n int64) int64 {
+	if n < 0 {
+		return -n
+	}
+	return n
+}
