@@ -13,18 +13,21 @@ func analyzeCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "analyze",
 		Usage:     "say where every byte of an image went",
-		ArgsUsage: "IMAGE",
+		ArgsUsage: "IMAGE...",
 		Description: "Replays the layers through the overlay model and reports, per layer and for the\n" +
 			"image, content bytes, wasted bytes by cause, efficiency, the base/user split, dive's\n" +
 			"three metrics, and the top wasted paths. With --verify, also mounts the layers with\n" +
-			"the kernel's overlayfs (root only) and checks that the model's merged view matches.",
-		Flags: append(imageFlags(),
+			"the kernel's overlayfs (root only) and checks that the model's merged view matches.\n\n" +
+			"With several IMAGE arguments or --refs FILE, analyzes them --jobs at a time and writes\n" +
+			"JSON Lines, one line per image in list order; --shard I/N takes a stable share of the\n" +
+			"list for one of N workers. See docs/scale.md.",
+		Flags: append(append(imageFlags(),
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "`text`, json or html (one self-contained page: layer chart, filesystem map, wasted paths)"},
 			&cli.IntFlag{Name: "top", Value: 10, Usage: "how many wasted-path groups to list in text output"},
 			&cli.BoolFlag{Name: "exact-wire", Usage: "measure the compressed size of wasted files with each layer's codec (reads those layers twice)"},
 			&cli.BoolFlag{Name: "verify", Usage: "compare the model's merged view with a real overlayfs mount (needs root)"},
 			&cli.StringFlag{Name: "work", Usage: "work `DIR` for --verify (default: a temporary directory)"},
-		),
+		), batchFlags()...),
 		Action: runAnalyze,
 	}
 }
@@ -33,6 +36,12 @@ func runAnalyze(c *cli.Context) error {
 	format := c.String("format")
 	if format != "text" && format != "json" && format != "html" {
 		return withCode(ExitInput, fmt.Errorf("analyze: --format %q: want text, json or html", format))
+	}
+	if refs, batch, err := batchRefs(c); err != nil || batch {
+		if err != nil {
+			return err
+		}
+		return runBatch(c, refs)
 	}
 	src, err := openImage(c)
 	if err != nil {
