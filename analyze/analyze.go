@@ -172,6 +172,10 @@ type Analysis struct {
 	Model *overlay.Model
 	// Changesets holds each layer's entries (nil for a layer not analyzed).
 	Changesets []*overlay.Changeset
+	// Stats holds what reading each layer measured, its compression as
+	// the blob's bytes revealed it above all (zero for a layer not
+	// analyzed). The report shows the same facts as text.
+	Stats []source.Stats
 	// Dive holds dive's metrics with its per-path detail.
 	Dive dive.Metrics
 	// Decoded lists the layers whose blobs were decompressed and parsed;
@@ -221,7 +225,7 @@ func Analyze(ctx context.Context, img *source.Image, opts Options) (*Analysis, e
 	})
 	defer wg.Wait()
 
-	a := &Analysis{Image: img, Model: overlay.NewModel(), Changesets: make([]*overlay.Changeset, len(layers))}
+	a := &Analysis{Image: img, Model: overlay.NewModel(), Changesets: make([]*overlay.Changeset, len(layers)), Stats: make([]source.Stats, len(layers))}
 	b := newBuilder(img, opts)
 	dc := dive.NewCalculator()
 	var imageBytes int64
@@ -243,6 +247,7 @@ func Analyze(ctx context.Context, img *source.Image, opts Options) (*Analysis, e
 			return nil, &CapError{Limit: LimitImageBytes, Err: fmt.Errorf("layer %d (%s): image content passes %d bytes: %w", i, l.Digest, opts.MaxImageBytes, ErrCapExceeded)}
 		}
 		a.Changesets[i] = r.cs
+		a.Stats[i] = r.stats
 		if r.decoded {
 			a.Decoded = append(a.Decoded, i)
 		}

@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 
+	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/layerlint/layerlint/analyze"
@@ -69,12 +69,11 @@ func checkCompression(f *Facts) []Finding {
 	var out []Finding
 	if f.Report != nil && (f.Image == nil || f.Image.Format != source.FormatDockerArchive) {
 		for _, l := range f.Report.Layers {
-			size, uncompressed := l.TarSize, l.Compression == source.CompressionNone.String()
+			size, uncompressed := l.TarSize, f.compression(l.Index) == source.CompressionNone
 			if !l.Analyzed {
 				// Only the media type tells; a layer blob is its tar.
-				mt := l.MediaType
-				size = l.CompressedSize
-				uncompressed = mt != "" && !strings.HasSuffix(mt, "gzip") && !strings.HasSuffix(mt, "zstd")
+				c, _, _ := source.ClassifyLayerMediaType(types.MediaType(l.MediaType))
+				size, uncompressed = l.CompressedSize, c == source.CompressionNone
 			}
 			if !uncompressed || size == 0 {
 				continue
@@ -118,7 +117,7 @@ func EstimateCompression(ctx context.Context, a *analyze.Analysis) ([]ZstdEstima
 		return out, nil
 	}
 	for _, l := range a.Report.Layers {
-		if !l.Analyzed || l.Compression != source.CompressionGzip.String() {
+		if !l.Analyzed || l.Index >= len(a.Stats) || a.Stats[l.Index].Compression != source.CompressionGzip {
 			continue
 		}
 		g, z, err := EstimateZstd(ctx, a.Image, l.Index)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/layerlint/layerlint/analyze"
+	"github.com/layerlint/layerlint/analyze/source"
 	"github.com/layerlint/layerlint/overlay"
 )
 
@@ -201,6 +202,15 @@ func Gather(ctx context.Context, a *analyze.Analysis, opts Options, scan *Conten
 		f.Zstd = est
 	}
 	return f, nil
+}
+
+// compression returns the compression of a layer's blob as the analysis
+// read it; CompressionUnknown for a layer not analyzed.
+func (f *Facts) compression(layer int) source.Compression {
+	if layer < 0 || layer >= len(f.Stats) {
+		return source.CompressionUnknown
+	}
+	return f.Stats[layer].Compression
 }
 
 // createdBy returns the history entry of a layer, "" when unknown.
