@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/layerlint/layerlint/internal/userfile"
 
 	"github.com/urfave/cli/v2"
 
@@ -254,14 +257,15 @@ func relative(wd, p string) string {
 	return p
 }
 
+// readFile parses a file that the user named, read by userfile.Read: never
+// a FIFO or device, never more than its cap.
 func readFile[T any](p string, parse func(io.Reader) (T, error)) (T, error) {
-	var zero T
-	f, err := os.Open(p)
+	b, err := userfile.Read(p, 0)
 	if err != nil {
+		var zero T
 		return zero, err
 	}
-	defer f.Close() //nolint:errcheck // read-only
-	return parse(f)
+	return parse(bytes.NewReader(b))
 }
 
 // writeFile writes through a temporary file renamed into place, so a

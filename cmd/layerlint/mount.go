@@ -9,6 +9,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/layerlint/layerlint/internal/userfile"
+
 	"github.com/urfave/cli/v2"
 
 	"github.com/layerlint/layerlint/analyze"
@@ -223,7 +225,7 @@ func writeProbe(w io.Writer, res []kernel.CopyUpResult) error {
 
 // readProbe reads a --probe-output file.
 func readProbe(p string) (map[string]rules.CopyUpMeasure, error) {
-	b, err := os.ReadFile(p)
+	b, err := userfile.Read(p, 0)
 	if err != nil {
 		return nil, fmt.Errorf("reading copy-up measures: %w", err)
 	}

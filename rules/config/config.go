@@ -22,6 +22,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/layerlint/layerlint/internal/userfile"
+
 	"go.yaml.in/yaml/v3"
 )
 
@@ -227,7 +229,7 @@ func existing(p string) (string, error) {
 
 // Load reads and parses a .layerlint.yaml.
 func Load(file string) (*Config, error) {
-	data, err := os.ReadFile(file)
+	data, err := userfile.Read(file, 0)
 	if err != nil {
 		return nil, fmt.Errorf("reading configuration: %w", err)
 	}
@@ -272,11 +274,22 @@ func Parse(data []byte, file string) (*Config, error) {
 // one.
 func parseDoc(data []byte, file string) (*yaml.Node, error) {
 	var doc yaml.Node
-	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, nil
 		}
 		return nil, fmt.Errorf("%s: %w: %w", file, err, ErrInvalid)
+	}
+	// A second document would be ignored, and with it whatever it says:
+	// a gate must not pass on half of its configuration.
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case errors.Is(err, io.EOF):
+	case err != nil:
+		return nil, fmt.Errorf("%s: %w: %w", file, err, ErrInvalid)
+	default:
+		return nil, lineErr(file, next.Line, "a second YAML document (after ---): a configuration is one document")
 	}
 	if len(doc.Content) == 0 {
 		return nil, nil

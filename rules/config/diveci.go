@@ -3,9 +3,10 @@ package config
 import (
 	"fmt"
 	"math"
-	"os"
 	"strconv"
 	"strings"
+
+	"github.com/layerlint/layerlint/internal/userfile"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -55,7 +56,7 @@ func DefaultDiveCI() *DiveCI {
 
 // LoadDiveCI reads and parses a .dive-ci.
 func LoadDiveCI(file string) (*DiveCI, error) {
-	data, err := os.ReadFile(file)
+	data, err := userfile.Read(file, 0)
 	if err != nil {
 		return nil, fmt.Errorf("reading dive CI configuration: %w", err)
 	}
