@@ -107,11 +107,12 @@ func (t *registryTarget) write(ctx context.Context, w *written) error {
 	w.out.Root = root
 	var imgs []v1.Image
 	for _, r := range w.out.Results {
-		img, err := partial.CompressedToImage(&pushedImage{t: t, res: r})
+		core := &pushedImage{t: t, res: r}
+		img, err := partial.CompressedToImage(core)
 		if err != nil {
 			return err
 		}
-		imgs = append(imgs, img)
+		imgs = append(imgs, &mountingImage{Image: img, core: core})
 	}
 	at := t.ref.Context().Digest(root.Digest.String())
 	if len(imgs) == 1 {
@@ -221,6 +222,33 @@ func (p *pushedImage) LayerByDigest(h v1.Hash) (partial.CompressedLayer, error) 
 		return nil, fmt.Errorf("blob %s is the config", h)
 	}
 	return nil, fmt.Errorf("layer %s: not in the image", h)
+}
+
+// mountingImage hands out the mountable layers as they are: ggcr's
+// writer mounts only a *remote.MountableLayer, which partial's wrapper
+// would hide.
+type mountingImage struct {
+	v1.Image
+	core *pushedImage
+}
+
+func (m *mountingImage) Layers() ([]v1.Layer, error) {
+	ls, err := m.Image.Layers()
+	if err != nil {
+		return nil, err
+	}
+	for i, l := range ls {
+		h, err := l.Digest()
+		if err != nil {
+			return nil, err
+		}
+		if ml, err := m.core.LayerByDigest(h); err == nil {
+			if ml, ok := ml.(*remote.MountableLayer); ok {
+				ls[i] = ml
+			}
+		}
+	}
+	return ls, nil
 }
 
 // stagedLayer is a layer blob fix wrote to the stage.

@@ -1,11 +1,16 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -176,5 +181,44 @@ func TestPushRoundTrip(t *testing.T) {
 	// A push to a digest is a usage error, before any work.
 	if code, out, errs := runCLI(t, "fix", "--squash", "all", "--push", host+"/x@sha256:"+strings.Repeat("0", 64), "registry:"+host+"/sample:1"); code != ExitInput || out != "" {
 		t.Errorf("push to a digest: exit %d\n%s\n%s", code, out, errs)
+	}
+}
+
+// TestRegistryDiesMidBlob: the registry breaks the connection in the
+// middle of a layer: fix fails with exit 4, naming the registry and the
+// blob, and writes nothing.
+func TestRegistryDiesMidBlob(t *testing.T) {
+	var cut atomic.Bool
+	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !cut.Load() || r.Method != http.MethodGet || !strings.Contains(r.URL.Path, "/blobs/") {
+			reg.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		reg.ServeHTTP(rec, r)
+		body := rec.Body.Bytes()
+		if len(body) > 0 && body[0] == '{' { // the config
+			_, _ = w.Write(body)
+			return
+		}
+		w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+		_, _ = w.Write(body[:len(body)/2])
+		http.NewResponseController(w).Flush() //nolint:errcheck // best effort
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			_ = conn.Close()
+		}
+	}))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	pushLayout(t, sample, host+"/sample:1")
+	cut.Store(true)
+	out := filepath.Join(t.TempDir(), "out")
+	code, stdout, stderr := runCLI(t, "fix", "--squash", "all", "--output", out, "registry:"+host+"/sample:1")
+	if code != ExitEnvironment || !strings.Contains(stderr, "registry "+host) || !strings.Contains(stderr, "sample@sha256:") {
+		t.Errorf("exit %d (want 4)\n%s\n%s", code, stdout, stderr)
+	}
+	if _, err := os.Stat(out); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("output written: %v", err)
 	}
 }
