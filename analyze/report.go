@@ -297,10 +297,7 @@ func (b *builder) finish(m *overlay.Model, dm dive.Metrics) *Report {
 			s.NotAnalyzed++
 		}
 	}
-	_ = m.Walk("", func(*overlay.File) error { // the callback never fails
-		s.MergedEntries++
-		return nil
-	})
+	s.MergedEntries = m.Paths()
 	s.MergedFiles, s.MergedBytes = m.VisibleBytes()
 	for _, w := range m.Waste() {
 		r.Waste = append(r.Waste, WasteItem{

@@ -280,3 +280,24 @@ func TestSkippedDataCounts(t *testing.T) {
 		})
 	}
 }
+
+// TestPathsCountsWalk: Paths counts what Walk visits, without spelling out
+// a path.
+func TestPathsCountsWalk(t *testing.T) {
+	m := NewModel()
+	for _, es := range [][]ent{
+		{file("a/b/c", "x"), file("a/d", "y"), hardlink("e", "a/d"), file("f/g/h/i", "z")},
+		{whiteout("a/b"), file("f/g/j", "w")},
+	} {
+		cs, err := ReadChangeset(readerOf(t, es), ReadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Apply(cs)
+		walked := 0
+		_ = m.Walk("", func(*File) error { walked++; return nil })
+		if got := m.Paths(); got != walked {
+			t.Errorf("Paths() = %d, Walk visits %d", got, walked)
+		}
+	}
+}

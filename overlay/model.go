@@ -582,6 +582,23 @@ func (n *node) file(p string) File {
 	return f
 }
 
+// Paths returns how many paths the view holds, the root not counted: what
+// Walk would visit, without spelling out any path (a view of one deep path
+// costs Walk the square of its depth, and Paths only the depth).
+func (m *Model) Paths() int {
+	var count func(n *node) int
+	count = func(n *node) int {
+		k := len(n.children)
+		for _, c := range n.children {
+			if c.children != nil {
+				k += count(c)
+			}
+		}
+		return k
+	}
+	return count(m.root)
+}
+
 // VisibleBytes returns the content bytes the merged view shows, each
 // hard-linked version once. With the sizes of Waste it adds up to the
 // ContentBytes of all the layers applied.
