@@ -145,3 +145,9 @@ func has(names []string, want ...string) bool {
 	}
 	return true
 }
+
+// wasteful is three layers, the last hiding most of the second: a squash
+// removes waste.
+func wasteful() []*fixtures.Layer {
+	return []*fixtures.Layer{fixtures.NewLayer().File("a", []byte("a")), fixtures.NewLayer().File("b", bytesOf("b", 300)), fixtures.NewLayer().Whiteout("b")}
+}

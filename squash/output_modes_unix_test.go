@@ -9,13 +9,8 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/layerlint/layerlint/fixtures"
 	"github.com/layerlint/layerlint/squash"
 )
-
-func wasteful() []*fixtures.Layer {
-	return []*fixtures.Layer{fixtures.NewLayer().File("a", []byte("a")), fixtures.NewLayer().File("b", bytesOf("b", 300)), fixtures.NewLayer().Whiteout("b")}
-}
 
 // TestOutputModes: what fix writes follows the umask (0644 files, 0755
 // folders under umask 022), so another user can read it; in place,

@@ -13,8 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/layerlint/layerlint/internal/safefs"
 )
 
@@ -96,8 +94,7 @@ func (d *Dir) Get(_ context.Context, name string) ([]byte, error) {
 		return nil, fmt.Errorf("reading cache entry %s: %w", p, err)
 	}
 	// Recency is a hint: a failure only ages the entry.
-	now := unix.NsecToTimeval(time.Now().UnixNano())
-	_ = unix.Futimes(int(f.Fd()), []unix.Timeval{now, now})
+	touch(f)
 	return data, nil
 }
 
