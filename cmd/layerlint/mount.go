@@ -43,7 +43,7 @@ func mountCommand() *cli.Command {
 			"and unmounts again.",
 		Flags: append(imageFlagsExcept("base-layers"),
 			&cli.StringFlag{Name: "upper", Usage: "writable upper `DIR` (default: read-only mount)"},
-			&cli.StringFlag{Name: "work", Usage: "work `DIR` for the unpacked layers (default: .DIR.layerlint-work beside DIR)"},
+			&cli.StringFlag{Name: "work", Usage: "work `DIR` for the unpacked layers, created by mount and so new (default: .NAME.layerlint.d beside DIR)"},
 			&cli.StringSliceFlag{Name: "probe-copy-up", Usage: "measure the copy-up cost of appending to `PATH`"},
 			&cli.StringFlag{Name: "probe-output", Usage: "also write the --probe-copy-up figures as JSON to `FILE`, for lint --copy-up"},
 			stateDirFlag(),
