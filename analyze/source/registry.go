@@ -250,10 +250,9 @@ func (rs *registryStore) fetchManifest(id string) (_ []byte, _ types.MediaType, 
 		return nil, "", fmt.Errorf("%s: %w: %w", rs.describe(), ErrInvalid, err)
 	}
 	req.Header.Set("Accept", acceptManifests)
-	what := "manifest " + id
 	resp, err := rs.client.Do(req)
 	if err != nil {
-		return nil, "", registryError(rs.repo.RegistryStr(), rs.repo.RepositoryStr()+refSep(id)+id, "fetching "+what, err)
+		return nil, "", registryError(rs.repo.RegistryStr(), rs.repo.RepositoryStr()+refSep(id)+id, "fetching manifest", err)
 	}
 	defer func() {
 		if cerr := resp.Body.Close(); cerr != nil && err == nil {
@@ -261,11 +260,11 @@ func (rs *registryStore) fetchManifest(id string) (_ []byte, _ types.MediaType, 
 		}
 	}()
 	if err := transport.CheckError(resp, http.StatusOK); err != nil {
-		return nil, "", registryError(rs.repo.RegistryStr(), rs.repo.RepositoryStr()+refSep(id)+id, "fetching "+what, err)
+		return nil, "", registryError(rs.repo.RegistryStr(), rs.repo.RepositoryStr()+refSep(id)+id, "fetching manifest", err)
 	}
 	raw, err := readCapped(resp.Body, maxJSONSize)
 	if err != nil {
-		return nil, "", registryError(rs.repo.RegistryStr(), rs.repo.RepositoryStr()+refSep(id)+id, "reading "+what, err)
+		return nil, "", registryError(rs.repo.RegistryStr(), rs.repo.RepositoryStr()+refSep(id)+id, "reading manifest", err)
 	}
 	mt := types.MediaType(resp.Header.Get("Content-Type"))
 	var probe struct {

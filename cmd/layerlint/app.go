@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -17,7 +18,7 @@ var version = "dev"
 // docs/exit-codes.md). It is main without os.Exit, so tests can call it.
 func run(args []string, stdout, stderr io.Writer) int {
 	app := newApp(stdout, stderr)
-	err := app.Run(args)
+	err := app.Run(flagsFirst(app, args))
 	if cerr := closeCache(app); cerr != nil && err == nil {
 		err = cerr
 	}
@@ -31,6 +32,48 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "layerlint: %s\n", escape.Text(err.Error()+advice(err)))
 	}
 	return code
+}
+
+// flagsFirst moves the flags of a command that follow its arguments in
+// front of them, so that `layerlint fix IMAGE --load` means what it says:
+// urfave/cli v2 stops at the first argument. Only the command's own flags
+// move (with their value when they take one); everything after "--"
+// stays an argument.
+func flagsFirst(app *cli.App, args []string) []string {
+	if len(args) < 3 || strings.HasPrefix(args[1], "-") {
+		return args
+	}
+	cmd := app.Command(args[1])
+	if cmd == nil || len(cmd.Subcommands) > 0 {
+		return args
+	}
+	known, takesValue := map[string]bool{}, map[string]bool{}
+	for _, f := range cmd.Flags {
+		_, isBool := f.(*cli.BoolFlag)
+		for _, n := range f.Names() {
+			known[n], takesValue[n] = true, !isBool
+		}
+	}
+	var flags, rest []string
+	tail := args[2:]
+	for i := 0; i < len(tail); i++ {
+		a := tail[i]
+		if a == "--" {
+			rest = append(rest, tail[i:]...)
+			break
+		}
+		n, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if strings.HasPrefix(a, "-") && known[n] {
+			flags = append(flags, a)
+			if takesValue[n] && !hasValue && i+1 < len(tail) {
+				flags = append(flags, tail[i+1])
+				i++
+			}
+			continue
+		}
+		rest = append(rest, a)
+	}
+	return append(append(append([]string{}, args[:2]...), flags...), rest...)
 }
 
 // newApp builds the command tree writing to the given writers.

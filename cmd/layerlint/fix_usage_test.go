@@ -48,3 +48,21 @@ func TestFixNothingToDo(t *testing.T) {
 		t.Errorf("exit %d\n%s\n%s", code, stdout, stderr)
 	}
 }
+
+// TestFlagsFirst: flags after the IMAGE are the command's flags.
+func TestFlagsFirst(t *testing.T) {
+	app := newApp(nil, nil)
+	for _, tc := range []struct{ in, want string }{
+		{"layerlint fix docker-daemon:app:1 --load", "layerlint fix --load docker-daemon:app:1"},
+		{"layerlint fix IMG --squash all --push r/x:1", "layerlint fix --squash all --push r/x:1 IMG"},
+		{"layerlint fix IMG --tag=a:1 -- --load", "layerlint fix --tag=a:1 IMG -- --load"},
+		{"layerlint ls IMG -x", "layerlint ls IMG -x"},
+		{"layerlint --help fix", "layerlint --help fix"},
+		{"layerlint nosuch a --b", "layerlint nosuch a --b"},
+	} {
+		got := strings.Join(flagsFirst(app, strings.Fields(tc.in)), " ")
+		if got != tc.want {
+			t.Errorf("%q: got %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
