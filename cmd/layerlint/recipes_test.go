@@ -169,13 +169,6 @@ func (e *recipeEnv) stubLog() string {
 	return string(b)
 }
 
-// hasDiff reports whether the binary has the diff command the recipes
-// post; until it lands, the steps that use it are reported and left out.
-func (e *recipeEnv) hasDiff() bool {
-	code, _ := e.shell(e.t.TempDir(), "layerlint diff --help >/dev/null 2>&1", nil)
-	return code == 0
-}
-
 func writeFiles(t *testing.T, dir string, files map[string]string) {
 	t.Helper()
 	for name, content := range files {
@@ -279,17 +272,12 @@ func TestGitHubWorkflow(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newRecipeEnv(t)
-			withDiff := e.hasDiff()
 			ws := pullRequestClone(t, e, "clean-old", tt.fixture, tt.extra)
 			runnerTemp, summary := t.TempDir(), filepath.Join(t.TempDir(), "summary.md")
 			ran := 0
 			for _, st := range job.Steps {
 				if st.Run == "" {
 					checkGHAction(t, ws, st)
-					continue
-				}
-				if !withDiff && (strings.Contains(st.Run, "layerlint diff") || strings.Contains(st.Run, "layerlint-diff.md")) {
-					t.Logf("step %q left out: this layerlint has no diff command yet", st.Name)
 					continue
 				}
 				env := map[string]string{"RUNNER_TEMP": runnerTemp, "GITHUB_STEP_SUMMARY": summary, "GITHUB_WORKSPACE": ws, "CI": "true", "GITHUB_ACTIONS": "true"}
@@ -320,17 +308,15 @@ func TestGitHubWorkflow(t *testing.T) {
 				!strings.Contains(log, "dest="+runnerTemp+"/old.tar "+runnerTemp+"/base") {
 				t.Errorf("builds:\n%s", log)
 			}
-			if withDiff {
-				if !strings.Contains(log, "gh pr comment 7 --edit-last --body-file layerlint-diff.md") {
-					t.Errorf("no comment posted:\n%s", log)
-				}
-				body, _ := os.ReadFile(e.log + ".body")
-				if len(body) == 0 {
-					t.Error("the comment is empty")
-				}
-				if s, _ := os.ReadFile(summary); !bytes.Equal(s, body) {
-					t.Error("the job summary is not the comment")
-				}
+			if !strings.Contains(log, "gh pr comment 7 --edit-last --body-file layerlint-diff.md") {
+				t.Errorf("no comment posted:\n%s", log)
+			}
+			body, _ := os.ReadFile(e.log + ".body")
+			if !bytes.Contains(body, []byte("layerlint diff")) || !bytes.Contains(body, []byte("<details>")) {
+				t.Errorf("the comment is not the Markdown diff:\n%s", body)
+			}
+			if s, _ := os.ReadFile(summary); !bytes.Equal(s, body) {
+				t.Error("the job summary is not the comment")
 			}
 		})
 	}
