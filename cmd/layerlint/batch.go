@@ -17,6 +17,7 @@ import (
 
 	"github.com/layerlint/layerlint/analyze"
 	"github.com/layerlint/layerlint/internal/escape"
+	"github.com/layerlint/layerlint/internal/userfile"
 )
 
 // batchFlags are analyze's flags for many images in one run.
@@ -71,12 +72,13 @@ func readRefs(c *cli.Context, name string) ([]string, error) {
 			r = os.Stdin
 		}
 	} else {
-		f, err := os.Open(name)
+		// A file of references is one more file besides the image:
+		// never a FIFO or device, never more than the cap.
+		b, err := userfile.Read(name, 0)
 		if err != nil {
 			return nil, fmt.Errorf("--refs: %w", err)
 		}
-		defer f.Close() //nolint:errcheck // read-only
-		r = f
+		r = bytes.NewReader(b)
 	}
 	var refs []string
 	sc := bufio.NewScanner(r)

@@ -42,7 +42,11 @@ func TestUserFilesNeverBlock(t *testing.T) {
 			}
 		}
 	}
-	code, _, errs := runCLI(t, "lint", "--config", twoDocs, sample)
+	code, _, errs := runCLI(t, "analyze", "--refs", fifo)
+	if code != ExitInput || !strings.Contains(errs, fifo) || !strings.Contains(errs, "a FIFO") {
+		t.Errorf("analyze --refs FIFO: exit %d:\n%s", code, errs)
+	}
+	code, _, errs = runCLI(t, "lint", "--config", twoDocs, sample)
 	if code != ExitInput || !strings.Contains(errs, "two.yaml: line 2: a second YAML document") {
 		t.Errorf("two documents: exit %d:\n%s", code, errs)
 	}
