@@ -90,7 +90,7 @@ func build(ctx context.Context, a *analyze.Analysis, plan *Plan, opts Options, s
 	// One origin model, applied group by group: before a rewritten group
 	// its view is the group's lower view, after it the upper one.
 	model := overlay.NewModel()
-	strip := stripMatcher(plan.Strip)
+	strip := stripMatcher(plan.Strip, plan.StripPaths)
 	type job struct {
 		i    int
 		spec *layerSpec
@@ -126,7 +126,7 @@ func build(ctx context.Context, a *analyze.Analysis, plan *Plan, opts Options, s
 				model.Apply(a.Changesets[li])
 			}
 			var st func(string) bool
-			if gi == len(plan.Groups)-1 && len(plan.Strip) > 0 {
+			if gi == len(plan.Groups)-1 && plan.strips() {
 				st = strip
 			}
 			spec, err := planLayer(lower, model.Files(), from, st)

@@ -82,15 +82,22 @@ func (v *view) subtree(p string, fn func(f *overlay.File)) {
 	}
 }
 
-// stripMatcher reports whether a path is dropped by the globs: a glob
-// matches the path or one of its ancestors (so "var/cache" drops the
-// whole directory).
-func stripMatcher(globs []string) func(string) bool {
-	if len(globs) == 0 {
+// stripMatcher reports whether a path is dropped by the globs or the exact
+// paths: a glob or a path matches the path or one of its ancestors (so
+// "var/cache" drops the whole directory).
+func stripMatcher(globs, paths []string) func(string) bool {
+	if len(globs) == 0 && len(paths) == 0 {
 		return func(string) bool { return false }
+	}
+	exact := make(map[string]bool, len(paths))
+	for _, p := range paths {
+		exact[p] = true
 	}
 	return func(p string) bool {
 		for q := p; q != ""; q = parentOf(q) {
+			if exact[q] {
+				return true
+			}
 			for _, g := range globs {
 				if ok, _ := path.Match(g, q); ok {
 					return true

@@ -134,7 +134,7 @@ func verifyAllFrom(ctx context.Context, imgs []Image, out *Outcome, ref string, 
 	}
 	for i, im := range imgs {
 		vo := *opts
-		vo.Strip = im.Plan.Strip
+		vo.Strip, vo.StripPaths = im.Plan.Strip, im.Plan.StripPaths
 		vo.NoAnnotations = strings.HasPrefix(ref, "docker-archive:")
 		c := &Check{}
 		if g := got[out.Results[i].ManifestDigest]; g != nil {

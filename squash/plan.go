@@ -81,6 +81,10 @@ type Options struct {
 	// Strip lists path globs (path.Match syntax, matched against the
 	// cleaned path and each of its ancestors) to drop from the final view.
 	Strip []string
+	// StripPaths lists exact paths (cleaned, as the model names them) to
+	// drop from the final view with what is under them: what lint
+	// findings name, with no pattern parsed again.
+	StripPaths []string
 	// Compression of the layers written; CompressionSource keeps each
 	// image's own. Level is the codec's level (0: its default).
 	Compression Compression
@@ -125,9 +129,14 @@ type Plan struct {
 	Base   int
 	// Notes explain the plan: each merge, each move and why it is safe.
 	Notes []string
-	// Strip holds the globs to drop from the final view.
-	Strip []string
+	// Strip holds the globs to drop from the final view, StripPaths the
+	// exact paths (Options.Strip and Options.StripPaths).
+	Strip      []string
+	StripPaths []string
 }
+
+// strips reports whether the plan drops anything from the final view.
+func (p *Plan) strips() bool { return len(p.Strip) > 0 || len(p.StripPaths) > 0 }
 
 // Changes reports whether the plan rewrites or moves any layer.
 func (p *Plan) Changes() bool {
@@ -155,7 +164,7 @@ func (p *Plan) String() string {
 func NewPlan(a *analyze.Analysis, opts Options) (*Plan, error) {
 	n := len(a.Changesets)
 	base := min(max(opts.BaseLayers, 0), n)
-	p := &Plan{Base: base, Strip: opts.Strip}
+	p := &Plan{Base: base, Strip: opts.Strip, StripPaths: opts.StripPaths}
 	for i := range n {
 		p.Groups = append(p.Groups, Group{Layers: []int{i}})
 	}
@@ -190,7 +199,7 @@ func NewPlan(a *analyze.Analysis, opts Options) (*Plan, error) {
 		}
 		p.reorder(a, opts.Previous)
 	}
-	if len(opts.Strip) > 0 {
+	if p.strips() {
 		for _, g := range opts.Strip {
 			if _, err := path.Match(g, ""); err != nil {
 				return nil, fmt.Errorf("strip pattern %q: %w: %w", g, err, ErrBadPlan)
@@ -202,7 +211,7 @@ func NewPlan(a *analyze.Analysis, opts Options) (*Plan, error) {
 		}
 		if !p.Groups[top].Rewrite {
 			p.Groups[top].Rewrite = true
-			p.Notes = append(p.Notes, fmt.Sprintf("rewrite top layer %s to strip %s", p.Groups[top], strings.Join(opts.Strip, ", ")))
+			p.Notes = append(p.Notes, fmt.Sprintf("rewrite top layer %s to strip %s", p.Groups[top], strings.Join(slices.Concat(opts.Strip, opts.StripPaths), ", ")))
 		}
 	}
 	return p, nil

@@ -44,8 +44,10 @@ type VerifyOptions struct {
 	RequireNoWaste bool
 	// ModTime compares modification times (off when they were clamped).
 	ModTime bool
-	// Strip are the globs the rewrite dropped.
-	Strip []string
+	// Strip are the globs and StripPaths the exact paths the rewrite
+	// dropped.
+	Strip      []string
+	StripPaths []string
 	// NoAnnotations skips the manifest annotation check, for outputs that
 	// cannot hold annotations (a docker archive's manifest.json).
 	NoAnnotations bool
@@ -65,7 +67,7 @@ func verifyImage(ctx context.Context, in *analyze.Analysis, out *source.Image, r
 		return nil, fmt.Errorf("re-reading the output: %w", err)
 	}
 	c := &Check{}
-	strip := stripMatcher(opts.Strip)
+	strip := stripMatcher(opts.Strip, opts.StripPaths)
 	var want []overlay.File
 	for _, f := range in.Model.Files() {
 		if !strip(f.Path) {

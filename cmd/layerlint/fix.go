@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"slices"
 	"strings"
 
@@ -214,7 +215,7 @@ func runFix(c *cli.Context) error {
 			return fmt.Errorf("analyzing %s: %w", name, err)
 		}
 		opts := f.opts
-		opts.Strip = append(slices.Clone(opts.Strip), stripByRules(a, f.stripRules)...)
+		opts.StripPaths = append(slices.Clone(opts.StripPaths), stripByRules(a, f.stripRules)...)
 		opts.BaseLayers = a.Report.Image.Base.Layers
 		plan, err := squash.NewPlan(a, opts)
 		if err != nil {
@@ -372,37 +373,34 @@ func ruleNamed(s string) (rules.Rule, bool) {
 	return rules.Rule{}, false
 }
 
-// stripByRules turns the findings of the given rules into strip globs: a
-// file is stripped, a directory loses what is in it (the directory stays,
-// as `rm -rf dir/*` leaves it).
+// stripByRules returns the exact paths the findings of the given rules
+// name: a file is stripped, a directory loses what is in it (the directory
+// stays, so that what the image expects to find there still exists).
 func stripByRules(a *analyze.Analysis, ids []string) []string {
 	if len(ids) == 0 {
 		return nil
 	}
-	var globs []string
+	var paths []string
+	add := func(p string) {
+		if !slices.Contains(paths, p) {
+			paths = append(paths, p)
+		}
+	}
 	for _, f := range rules.Run(rules.NewFacts(a, rules.Options{})) {
 		if f.Path == "" || !slices.Contains(ids, f.Rule) {
 			continue
 		}
-		g := globEscape(f.Path)
-		if fl, ok := a.Model.Lookup(f.Path); ok && fl.Type == overlay.TypeDir {
-			g += "/*"
+		fl, ok := a.Model.Lookup(f.Path)
+		if !ok || fl.Type != overlay.TypeDir {
+			add(f.Path)
+			continue
 		}
-		if !slices.Contains(globs, g) {
-			globs = append(globs, g)
-		}
+		_ = a.Model.Walk(f.Path, func(c *overlay.File) error { // the callback never fails
+			if parent, _ := path.Split(c.Path); strings.TrimSuffix(parent, "/") == f.Path {
+				add(c.Path)
+			}
+			return nil
+		})
 	}
-	return globs
-}
-
-// globEscape quotes the characters path.Match treats specially.
-func globEscape(p string) string {
-	var b strings.Builder
-	for _, r := range p {
-		if strings.ContainsRune(`*?[\`, r) {
-			b.WriteByte('\\')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
+	return paths
 }
