@@ -2,83 +2,23 @@ package config
 
 import (
 	"fmt"
-	"path"
-	"strings"
+
+	"github.com/layerlint/layerlint/internal/pathglob"
 )
 
-// Glob matches image paths (slash-separated, relative to the root, no
-// leading "/"). Each segment of the pattern is matched with path.Match
-// against one path segment; a "**" segment matches any number of segments,
-// none included. A pattern without a "/" matches the last segment at any
-// depth, as in .gitignore: "*.log" matches "var/log/app.log".
-type Glob struct {
-	pattern string
-	segs    []string
-}
+// Glob matches image paths, gitignore-style: each segment of the pattern
+// is matched with path.Match against one path segment, a "**" segment
+// matches any number of segments, and a pattern without a "/" matches the
+// last segment at any depth ("*.log" matches "var/log/app.log"). It is
+// the one glob dialect of layerlint: fix --strip uses it too.
+type Glob struct{ pathglob.Glob }
 
 // CompileGlob checks a pattern. A leading "/" is dropped: patterns are
 // relative to the image root whichever way they are written.
 func CompileGlob(pattern string) (Glob, error) {
-	p := strings.Trim(strings.TrimSpace(pattern), "/")
-	if p == "" {
-		return Glob{}, fmt.Errorf("empty path pattern %q: %w", pattern, errSyntax)
+	g, err := pathglob.Compile(pattern)
+	if err != nil {
+		return Glob{}, fmt.Errorf("%w: %w", err, errSyntax)
 	}
-	segs := strings.Split(p, "/")
-	if len(segs) == 1 && segs[0] != "**" {
-		segs = []string{"**", segs[0]}
-	}
-	for _, s := range segs {
-		if s == "" {
-			return Glob{}, fmt.Errorf("path pattern %q has an empty segment: %w", pattern, errSyntax)
-		}
-		if _, err := path.Match(s, ""); err != nil {
-			return Glob{}, fmt.Errorf("path pattern %q: %w: %w", pattern, err, errSyntax)
-		}
-	}
-	return Glob{pattern: pattern, segs: segs}, nil
-}
-
-// String returns the pattern as written.
-func (g Glob) String() string { return g.pattern }
-
-// Match reports whether p matches. The empty path (a finding about the
-// whole image) matches no pattern.
-func (g Glob) Match(p string) bool {
-	p = strings.Trim(p, "/")
-	if p == "" || len(g.segs) == 0 {
-		return false
-	}
-	return matchSegs(g.segs, strings.Split(p, "/"))
-}
-
-// matchSegs is the classic two-pointer wildcard match with "**" as the
-// star: on a mismatch it backtracks to the last "**" and lets it swallow one
-// more segment, so it runs in O(len(pat)·len(name)) without recursion.
-func matchSegs(pat, name []string) bool {
-	pi, ni := 0, 0
-	star, mark := -1, 0
-	for ni < len(name) {
-		switch {
-		case pi < len(pat) && pat[pi] == "**":
-			star, mark = pi, ni
-			pi++
-		case pi < len(pat) && segMatch(pat[pi], name[ni]):
-			pi++
-			ni++
-		case star >= 0:
-			mark++
-			pi, ni = star+1, mark
-		default:
-			return false
-		}
-	}
-	for pi < len(pat) && pat[pi] == "**" {
-		pi++
-	}
-	return pi == len(pat)
-}
-
-func segMatch(pat, seg string) bool {
-	ok, err := path.Match(pat, seg)
-	return err == nil && ok
+	return Glob{g}, nil
 }
