@@ -3,10 +3,10 @@ package squash
 import (
 	"fmt"
 	"maps"
-	"path"
 	"slices"
 	"strings"
 
+	"github.com/layerlint/layerlint/internal/pathglob"
 	"github.com/layerlint/layerlint/overlay"
 )
 
@@ -82,9 +82,10 @@ func (v *view) subtree(p string, fn func(f *overlay.File)) {
 	}
 }
 
-// stripMatcher reports whether a path is dropped by the globs or the exact
-// paths: a glob or a path matches the path or one of its ancestors (so
-// "var/cache" drops the whole directory).
+// stripMatcher reports whether a path is dropped by the globs (checked by
+// NewPlan, gitignore-style as in .layerlint.yaml) or the exact paths: a
+// glob or a path matches the path or one of its ancestors (so "var/cache"
+// drops the whole directory).
 func stripMatcher(globs, paths []string) func(string) bool {
 	if len(globs) == 0 && len(paths) == 0 {
 		return func(string) bool { return false }
@@ -93,15 +94,16 @@ func stripMatcher(globs, paths []string) func(string) bool {
 	for _, p := range paths {
 		exact[p] = true
 	}
+	var compiled []pathglob.Glob
+	for _, g := range globs {
+		if c, err := pathglob.Compile(g); err == nil {
+			compiled = append(compiled, c)
+		}
+	}
 	return func(p string) bool {
 		for q := p; q != ""; q = parentOf(q) {
-			if exact[q] {
+			if exact[q] || slices.ContainsFunc(compiled, func(g pathglob.Glob) bool { return g.Match(q) }) {
 				return true
-			}
-			for _, g := range globs {
-				if ok, _ := path.Match(g, q); ok {
-					return true
-				}
 			}
 		}
 		return false

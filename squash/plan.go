@@ -3,7 +3,6 @@ package squash
 import (
 	"cmp"
 	"fmt"
-	"path"
 	"regexp"
 	"slices"
 	"strconv"
@@ -12,6 +11,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/layerlint/layerlint/analyze"
+	"github.com/layerlint/layerlint/internal/pathglob"
 	"github.com/layerlint/layerlint/internal/textfmt"
 	"github.com/layerlint/layerlint/overlay"
 )
@@ -78,8 +78,11 @@ type Options struct {
 	// are never rewritten or moved. AllowBase lets an explicit range
 	// include them (the caller said --base-layers 0).
 	BaseLayers int
-	// Strip lists path globs (path.Match syntax, matched against the
-	// cleaned path and each of its ancestors) to drop from the final view.
+	// Strip lists path globs to drop from the final view, with what is
+	// under what they match. The dialect is .layerlint.yaml's
+	// (gitignore-style, internal/pathglob): "*.log" at any depth,
+	// "var/cache" from the root, "**" any number of segments. A glob that
+	// matches nothing in the image is an error.
 	Strip []string
 	// StripPaths lists exact paths (cleaned, as the model names them) to
 	// drop from the final view with what is under them: what lint
@@ -200,10 +203,8 @@ func NewPlan(a *analyze.Analysis, opts Options) (*Plan, error) {
 		p.reorder(a, opts.Previous)
 	}
 	if p.strips() {
-		for _, g := range opts.Strip {
-			if _, err := path.Match(g, ""); err != nil {
-				return nil, fmt.Errorf("strip pattern %q: %w: %w", g, err, ErrBadPlan)
-			}
+		if err := stripMatchesSomething(a.Model.Files(), opts.Strip, opts.StripPaths); err != nil {
+			return nil, err
 		}
 		top := len(p.Groups) - 1
 		if top < 0 || p.Groups[top].Layers[0] < base {
@@ -611,4 +612,25 @@ func sortedXattrs(x map[string]string) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// stripMatchesSomething checks that every glob compiles and every glob and
+// path names something in the final view: a strip that removes nothing is
+// a mistake (a typo, another dialect) that would otherwise pass silently.
+func stripMatchesSomething(files []overlay.File, globs, paths []string) error {
+	for _, g := range globs {
+		c, err := pathglob.Compile(g)
+		if err != nil {
+			return fmt.Errorf("strip pattern %q: %w: %w", g, err, ErrBadPlan)
+		}
+		if !slices.ContainsFunc(files, func(f overlay.File) bool { return c.Match(f.Path) }) {
+			return planErrorf(OptionNone, "strip pattern %q matches nothing in the image", g)
+		}
+	}
+	for _, p := range paths {
+		if !slices.ContainsFunc(files, func(f overlay.File) bool { return f.Path == p }) {
+			return planErrorf(OptionNone, "strip path %q is not in the image", p)
+		}
+	}
+	return nil
 }

@@ -215,7 +215,11 @@ func runFix(c *cli.Context) error {
 			return fmt.Errorf("analyzing %s: %w", name, err)
 		}
 		opts := f.opts
-		opts.StripPaths = append(slices.Clone(opts.StripPaths), stripByRules(a, f.stripRules)...)
+		byRules, err := stripByRules(a, f.stripRules)
+		if err != nil {
+			return withCode(ExitInput, fmt.Errorf("%s: %w", name, err))
+		}
+		opts.StripPaths = append(slices.Clone(opts.StripPaths), byRules...)
 		opts.BaseLayers = a.Report.Image.Base.Layers
 		plan, err := squash.NewPlan(a, opts)
 		if err != nil {
@@ -375,10 +379,12 @@ func ruleNamed(s string) (rules.Rule, bool) {
 
 // stripByRules returns the exact paths the findings of the given rules
 // name: a file is stripped, a directory loses what is in it (the directory
-// stays, so that what the image expects to find there still exists).
-func stripByRules(a *analyze.Analysis, ids []string) []string {
+// stays, so that what the image expects to find there still exists). A
+// rule whose findings name no path is an error: that --strip would strip
+// nothing.
+func stripByRules(a *analyze.Analysis, ids []string) ([]string, error) {
 	if len(ids) == 0 {
-		return nil
+		return nil, nil
 	}
 	var paths []string
 	add := func(p string) {
@@ -386,10 +392,12 @@ func stripByRules(a *analyze.Analysis, ids []string) []string {
 			paths = append(paths, p)
 		}
 	}
+	named := map[string]bool{}
 	for _, f := range rules.Run(rules.NewFacts(a, rules.Options{})) {
 		if f.Path == "" || !slices.Contains(ids, f.Rule) {
 			continue
 		}
+		named[f.Rule] = true
 		fl, ok := a.Model.Lookup(f.Path)
 		if !ok || fl.Type != overlay.TypeDir {
 			add(f.Path)
@@ -402,5 +410,10 @@ func stripByRules(a *analyze.Analysis, ids []string) []string {
 			return nil
 		})
 	}
-	return paths
+	for _, id := range ids {
+		if !named[id] {
+			return nil, fmt.Errorf("--strip %s strips nothing: no finding of %s names a path", id, id)
+		}
+	}
+	return paths, nil
 }
