@@ -61,8 +61,8 @@ type Result struct {
 	// BaseChanged is true when the base layers differ (by diff_id).
 	BaseChanged bool `json:"baseChanged"`
 	// Layers pairs the layers of both images by diff_id: the new image's
-	// layers in order, each shared or added, then the old image's layers
-	// that are gone.
+	// layers in order, each shared or added, with the old image's layers
+	// that are gone each just before the first shared layer above it.
 	Layers []Layer `json:"layers"`
 	// SharedLayers counts the layers both images have.
 	SharedLayers int `json:"sharedLayers"`
@@ -302,30 +302,46 @@ func part(o, n []analyze.LayerInfo) Part {
 }
 
 // pairLayers matches layers by diff_id. A diff_id the old image has
-// several times pairs in order.
+// several times pairs in order. Rows follow the new image; an old layer
+// that is gone comes just before the first shared layer above it, so
+// that a replaced layer sits beside its replacement.
 func pairLayers(o, n []analyze.LayerInfo) ([]Layer, int) {
 	unused := map[string][]int{}
 	for i, l := range o {
 		unused[l.DiffID] = append(unused[l.DiffID], i)
 	}
+	pairedOld := make([]bool, len(o))
+	newOld := make([]int, len(n))
+	for i, l := range n {
+		newOld[i] = -1
+		if idx := unused[l.DiffID]; len(idx) > 0 {
+			newOld[i], pairedOld[idx[0]] = idx[0], true
+			unused[l.DiffID] = idx[1:]
+		}
+	}
 	var out []Layer
-	shared := 0
+	shared, nextOld := 0, 0
+	removedUpTo := func(limit int) {
+		for ; nextOld < limit; nextOld++ {
+			if !pairedOld[nextOld] {
+				l := o[nextOld]
+				out = append(out, Layer{Status: Removed, OldIndex: nextOld, NewIndex: -1, DiffID: l.DiffID, Base: l.Base,
+					Content: l.ContentBytes, Compressed: l.CompressedSize, CreatedBy: l.CreatedBy})
+			}
+		}
+	}
 	for i, l := range n {
 		row := Layer{Status: Added, OldIndex: -1, NewIndex: i, DiffID: l.DiffID, Base: l.Base,
 			Content: l.ContentBytes, Compressed: l.CompressedSize, CreatedBy: l.CreatedBy}
-		if idx := unused[l.DiffID]; len(idx) > 0 {
-			row.Status, row.OldIndex = Shared, idx[0]
-			unused[l.DiffID] = idx[1:]
+		if k := newOld[i]; k >= 0 {
+			removedUpTo(k)
+			nextOld = max(nextOld, k+1)
+			row.Status, row.OldIndex = Shared, k
 			shared++
 		}
 		out = append(out, row)
 	}
-	for i, l := range o {
-		if idx := unused[l.DiffID]; slices.Contains(idx, i) {
-			out = append(out, Layer{Status: Removed, OldIndex: i, NewIndex: -1, DiffID: l.DiffID, Base: l.Base,
-				Content: l.ContentBytes, Compressed: l.CompressedSize, CreatedBy: l.CreatedBy})
-		}
-	}
+	removedUpTo(len(o))
 	return out, shared
 }
 

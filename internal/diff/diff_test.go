@@ -133,7 +133,7 @@ func TestBaseUpdate(t *testing.T) {
 	for _, l := range r.Layers {
 		status = append(status, l.Status.String())
 	}
-	if got := strings.Join(status, " "); got != "added shared added removed removed removed" {
+	if got := strings.Join(status, " "); got != "added removed shared added removed removed" {
 		t.Errorf("layers %s", got)
 	}
 	kinds := map[string]diff.ChangeKind{}
