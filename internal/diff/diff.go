@@ -252,8 +252,8 @@ type WasteChange struct {
 // Findings are the lint findings a change introduced and fixed.
 type Findings struct {
 	// New are in the new image only, Fixed in the old one only, matched by
-	// fingerprint (rule, path and kind: not layer or digest), in the
-	// gate's order. Paths are absolute.
+	// fingerprint (rule, path and kind: not layer or digest), the most
+	// severe first, then the largest. Paths are absolute.
 	New   []gate.Finding `json:"new"`
 	Fixed []gate.Finding `json:"fixed"`
 	// Old and New count every finding of each image.
@@ -536,6 +536,13 @@ func compareFindings(o, n []gate.Finding) *Findings {
 			out.Fixed = append(out.Fixed, f)
 		}
 	}
+	// What a reviewer acts on first: the most severe, then the largest.
+	bySeverity := func(a, b gate.Finding) int {
+		return cmp.Or(cmp.Compare(a.Severity, b.Severity), cmp.Compare(b.Bytes, a.Bytes),
+			strings.Compare(a.Path, b.Path), strings.Compare(a.Rule, b.Rule), strings.Compare(a.Message, b.Message))
+	}
+	slices.SortStableFunc(out.New, bySeverity)
+	slices.SortStableFunc(out.Fixed, bySeverity)
 	return out
 }
 
