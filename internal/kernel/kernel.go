@@ -193,6 +193,12 @@ func Mount(ctx context.Context, layers []func() (io.ReadCloser, error), work, ta
 	if work, err = filepath.Abs(work); err != nil {
 		return fmt.Errorf("resolving %s: %w", work, err)
 	}
+	if fi, err := os.Lstat(abs); err != nil || !fi.IsDir() {
+		if err == nil {
+			err = fmt.Errorf("mode %v: not a directory, or a symlink: refusing to mount where it points", fi.Mode().Type())
+		}
+		return fmt.Errorf("mounting at %s: %w", abs, err)
+	}
 	sd, err := openStateDir(opts.StateDir, true)
 	if err != nil {
 		return err
@@ -441,7 +447,7 @@ func Unmount(target, stateDir string) error {
 		}
 		// The work folder holds a mount point for lower views: refuse to
 		// delete through a mount that is somehow still there.
-		if err := unix.Unmount(filepath.Join(st.Work, "lower"), 0); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+		if err := unix.Unmount(filepath.Join(st.Work, "lower"), unix.UMOUNT_NOFOLLOW); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
 			return fmt.Errorf("unmounting lower view in %s: %w", st.Work, err)
 		}
 		if err := removeWork(wd, &st); err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -33,9 +34,20 @@ func MountLayerDirs(target string, lowers []string, upper, workdir string) error
 			return fmt.Errorf("mounting %s: %w", target, err)
 		}
 	}
-	err := fsmountOverlay(target, lowers, upper, workdir)
+	// The mount goes on the directory opened here, never through a
+	// symlink: a link planted at a mount point in a shared folder would
+	// otherwise put the image over the folder it names (/etc).
+	tfd, err := unix.Open(target, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.ELOOP) {
+		return fmt.Errorf("mounting at %s: not a directory, or a symlink: refusing to mount where it points", target)
+	}
+	if err != nil {
+		return fmt.Errorf("mounting at %s: %w", target, err)
+	}
+	defer closeFD(tfd)
+	err = fsmountOverlay(tfd, lowers, upper, workdir)
 	if errors.Is(err, errOldKernel) {
-		err = classicMount(target, lowers, upper, workdir)
+		err = classicMount("/proc/self/fd/"+strconv.Itoa(tfd), lowers, upper, workdir)
 	}
 	if err != nil {
 		return fmt.Errorf("mounting overlay of %d layers at %s: %w", len(lowers), target, classify(err))
@@ -46,7 +58,7 @@ func MountLayerDirs(target string, lowers []string, upper, workdir string) error
 // errOldKernel says the new mount API or "lowerdir+" is missing.
 var errOldKernel = errors.New("new mount API unavailable")
 
-func fsmountOverlay(target string, lowers []string, upper, workdir string) (err error) {
+func fsmountOverlay(tfd int, lowers []string, upper, workdir string) (err error) {
 	fsfd, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
 	if errors.Is(err, unix.ENOSYS) {
 		return errOldKernel
@@ -100,7 +112,7 @@ func fsmountOverlay(target string, lowers []string, upper, workdir string) (err 
 		return fmt.Errorf("fsmount: %w%s", err, fsLog(fsfd))
 	}
 	defer closeFD(mfd)
-	if err := unix.MoveMount(mfd, "", unix.AT_FDCWD, target, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+	if err := unix.MoveMount(mfd, "", tfd, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
 		return fmt.Errorf("move_mount: %w", err)
 	}
 	return nil
@@ -190,9 +202,11 @@ func classify(err error) error {
 // UnmountDir unmounts the mount at target. A busy mount is detached, so
 // that it goes away once its last user does.
 func UnmountDir(target string) error {
-	err := unix.Unmount(target, 0)
+	// UMOUNT_NOFOLLOW: a symlink put in place of the mount point must
+	// not make root unmount whatever it names.
+	err := unix.Unmount(target, unix.UMOUNT_NOFOLLOW)
 	if errors.Is(err, unix.EBUSY) {
-		err = unix.Unmount(target, unix.MNT_DETACH)
+		err = unix.Unmount(target, unix.MNT_DETACH|unix.UMOUNT_NOFOLLOW)
 	}
 	if err != nil {
 		return fmt.Errorf("unmounting %s: %w", target, classify(err))

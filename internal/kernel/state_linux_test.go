@@ -193,3 +193,33 @@ func TestParseMountInfo(t *testing.T) {
 func mountTmpfs(target string) error {
 	return unix.Mount("tmpfs", target, "tmpfs", unix.MS_NODEV|unix.MS_NOSUID, "size=1m")
 }
+
+// A mount point that is a symlink (planted in a shared folder, naming a
+// folder like /etc) is refused: the image is never mounted over the
+// folder it names.
+func TestMountRefusesSymlinkTarget(t *testing.T) {
+	needKernel(t)
+	v, intact := victim(t)
+	shared := t.TempDir()
+	target := filepath.Join(shared, "mnt")
+	if err := os.Symlink(v, target); err != nil {
+		t.Fatal(err)
+	}
+	stateDir := filepath.Join(t.TempDir(), "state")
+	err := Mount(context.Background(), openers(tarsOf(t, [][]ent{{file("a", "a")}})), filepath.Join(shared, "work"), target, MountOptions{StateDir: stateDir, ReadOnly: true})
+	if err == nil {
+		_ = UnmountDir(v)
+		t.Fatal("mounted over the folder a symlink named")
+	}
+	if !strings.Contains(err.Error(), "symlink") {
+		t.Errorf("mount at a symlink: %v, want a refusal naming it", err)
+	}
+	if _, mounted, _ := mountAt(v); mounted {
+		_ = UnmountDir(v)
+		t.Error("the victim folder is a mount point")
+	}
+	intact()
+	if entries, err := os.ReadDir(shared); err != nil || len(entries) != 1 {
+		t.Errorf("mount left %v beside the mount point (%v)", entries, err)
+	}
+}
