@@ -9,6 +9,7 @@ import (
 
 	"github.com/layerlint/layerlint/analyze/source"
 	"github.com/layerlint/layerlint/internal/diff"
+	"github.com/layerlint/layerlint/internal/htmlreport"
 	"github.com/layerlint/layerlint/rules"
 	"github.com/layerlint/layerlint/rules/gate"
 )
@@ -18,6 +19,7 @@ func diffCommand() *cli.Command {
 	for _, f := range diff.Formats() {
 		formats = append(formats, f.String())
 	}
+	formats = append(formats, "html")
 	return &cli.Command{
 		Name:      "diff",
 		Usage:     "compare two builds of an image: size, layers, files, waste and findings",
@@ -42,6 +44,7 @@ func diffCommand() *cli.Command {
 
 type diffFlags struct {
 	format diff.Format
+	html   bool // the HTML page, which draws both images
 	gates  diff.Gates
 	output string
 }
@@ -52,8 +55,10 @@ func readDiffFlags(c *cli.Context) (diffFlags, error) {
 	if c.NArg() != 2 {
 		return df, withCode(ExitInput, fmt.Errorf("diff: expected two arguments, OLD and NEW, got %d (see --help)", c.NArg()))
 	}
-	if df.format, err = diff.ParseFormat(c.String("format")); err != nil {
-		return df, withCode(ExitInput, fmt.Errorf("diff: --format: %w", err))
+	if c.String("format") == "html" {
+		df.html = true
+	} else if df.format, err = diff.ParseFormat(c.String("format")); err != nil {
+		return df, withCode(ExitInput, fmt.Errorf("diff: --format: %w (or html)", err))
 	}
 	if s := c.String("max-growth"); s != "" {
 		g, err := diff.ParseGrowth(s)
@@ -105,6 +110,11 @@ func runDiff(c *cli.Context) error {
 
 	write := func(w io.Writer) error {
 		return diff.Write(w, df.format, r, diff.Options{Color: df.format == diff.Text && df.output == "-" && useColor(c.App.Writer)})
+	}
+	if df.html {
+		write = func(w io.Writer) error {
+			return htmlreport.WriteDiff(w, sides[0], sides[1], r, htmlreport.Options{Version: version})
+		}
 	}
 	if df.output == "-" || df.output == "" {
 		if err := write(c.App.Writer); err != nil {

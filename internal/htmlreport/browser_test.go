@@ -441,9 +441,9 @@ func TestBrowserLint(t *testing.T) {
 func TestBrowserHostile(t *testing.T) {
 	b := newBrowser(t)
 	analyzed, linted := pages(t, hostile(), "hostile</script><script>window.__pwned=9</script>")
-	var diffPage bytes.Buffer
-	d := diffOf(t, analyzeImage(t, fixtures.Sample(), "sample"), analyzeImage(t, hostile(), "hostile</script><script>window.__pwned=9</script>"))
-	if err := htmlreport.WriteDiff(&diffPage, d, htmlreport.Options{}); err != nil {
+	var diffBuf bytes.Buffer
+	o, n, r := diffPage(t, fixtures.Sample(), hostile(), "sample", "hostile</script><script>window.__pwned=9</script>")
+	if err := htmlreport.WriteDiff(&diffBuf, o, n, r, htmlreport.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
@@ -452,7 +452,7 @@ func TestBrowserHostile(t *testing.T) {
 	}{
 		{htmlreport.KindAnalyze, render(t, htmlreport.KindAnalyze, analyzed)},
 		{htmlreport.KindLint, render(t, htmlreport.KindLint, linted)},
-		{htmlreport.KindDiff, diffPage.Bytes()},
+		{htmlreport.KindDiff, diffBuf.Bytes()},
 	} {
 		t.Run(string(tc.kind), func(t *testing.T) {
 			url := b.open(t, "hostile-"+string(tc.kind), tc.page)
@@ -521,45 +521,74 @@ func TestBrowserLarge(t *testing.T) {
 }
 
 // TestBrowserDiff: the diff page shows both images on one scale with the
-// shared layers marked, the deltas, and the changes, filterable by kind.
+// shared layers marked, the deltas, the changes by directory (filterable
+// by kind, each opening onto its largest changes), and the findings new
+// and fixed.
 func TestBrowserDiff(t *testing.T) {
 	b := newBrowser(t)
-	oldA, newA := analyzeImage(t, fixtures.Sample(), "sample"), analyzeImage(t, changedSample(), "sample-next")
-	d := diffOf(t, oldA, newA)
+	pair := basePair(t)
+	o, n, r := diffPage(t, pair.Old, pair.New, "app:v1", "app:v2")
 	var buf bytes.Buffer
-	if err := htmlreport.WriteDiff(&buf, d, htmlreport.Options{Version: "test"}); err != nil {
+	if err := htmlreport.WriteDiff(&buf, o, n, r, htmlreport.Options{Version: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	url := b.open(t, "diff", buf.Bytes())
 
-	if n := eval[int](t, b, `document.querySelectorAll('[data-side="old"] .track').length`); n != len(oldA.Report.Layers) {
-		t.Errorf("old side: %d bars, want %d", n, len(oldA.Report.Layers))
+	for _, side := range []struct {
+		name   string
+		layers int
+	}{{"old", len(o.Analysis.Report.Layers)}, {"new", len(n.Analysis.Report.Layers)}} {
+		if got := eval[int](t, b, `document.querySelectorAll('[data-side="`+side.name+`"] .track').length`); got != side.layers {
+			t.Errorf("%s side: %d bars, want %d", side.name, got, side.layers)
+		}
 	}
-	if n := eval[int](t, b, `document.querySelectorAll('[data-side="new"] .track').length`); n != len(newA.Report.Layers) {
-		t.Errorf("new side: %d bars, want %d", n, len(newA.Report.Layers))
+	shared := eval[int](t, b, `document.querySelectorAll('[data-side="new"] .badge.mark-shared').length`)
+	if shared != r.SharedLayers {
+		t.Errorf("%d layers marked shared, want %d", shared, r.SharedLayers)
 	}
-	marks := eval[[]string](t, b, `[...document.querySelectorAll('[data-side="new"] .badge[class*="mark-"]')].map(e => e.textContent)`)
-	if want := []string{"shared", "shared", "shared", "shared", "new"}; strings.Join(marks, " ") != strings.Join(want, " ") {
-		t.Errorf("new side marks %v, want %v", marks, want)
-	}
-	// The same layer has the same width on both sides: one scale.
-	// (Its bytes split otherwise: the new layer 4 hides some of them.)
-	widths := eval[[]float64](t, b, `['old', 'new'].map(s => [...document.querySelector('[data-side="' + s + '"] .track[data-layer="0"]').children].reduce((a, e) => a + e.getBoundingClientRect().width, 0))`)
+	// A shared layer has the same length on both sides: one scale.
+	widths := eval[[]float64](t, b, `['old', 'new'].map(s => {
+		const row = [...document.querySelectorAll('[data-side="' + s + '"] .lrow')].find(r => r.querySelector('.mark-shared'));
+		return [...row.querySelector('.track').children].reduce((a, e) => a + e.getBoundingClientRect().width, 0) })`)
 	if len(widths) != 2 || math.Abs(widths[0]-widths[1]) > 0.5 {
-		t.Errorf("layer 0 is %v wide on the two sides, want equal", widths)
+		t.Errorf("a shared layer is %v wide on the two sides, want equal", widths)
 	}
-	if got, want := eval[string](t, b, `document.querySelector('#diff-summary .card').dataset.delta`), fmt.Sprint(newA.Report.Summary.CompressedSize-oldA.Report.Summary.CompressedSize); got != want {
-		t.Errorf("download delta %s, want %s", got, want)
+	for id, want := range map[string]int64{
+		"delta-download": r.Total.Compressed.Delta, "delta-above": r.Above.Compressed.Delta,
+		"delta-base": r.Base.Compressed.Delta, "delta-merged": r.Files.Merged.Delta, "delta-wasted": r.Waste.Total.Delta,
+	} {
+		if got := eval[string](t, b, `document.getElementById('`+id+`').dataset.delta`); got != fmt.Sprint(want) {
+			t.Errorf("%s: %s, want %d", id, got, want)
+		}
+	}
+	if got := eval[string](t, b, `document.getElementById('diff-base').textContent`); r.BaseChanged != strings.HasPrefix(got, "base image changed") {
+		t.Errorf("base line %q, base changed %v", got, r.BaseChanged)
 	}
 	rows := func() []string {
-		return eval[[]string](t, b, `[...document.querySelectorAll('table[data-table="changes"] tbody tr.row')].map(r => r.cells[0].textContent + ' ' + r.cells[5].textContent)`)
+		return eval[[]string](t, b, `[...document.querySelectorAll('table[data-table="changes"] tbody tr.row')].map(r => r.cells[0].textContent + ' ' + r.querySelector('.path').textContent)`)
 	}
-	if got := rows(); len(got) != len(d.Changes) || got[0] != "appeared /app/new.bin" {
-		t.Errorf("changes %q: want %d, the largest first", got, len(d.Changes))
+	if got := rows(); len(got) != len(r.Files.Dirs) {
+		t.Errorf("changes %q: want one row per directory (%d)", got, len(r.Files.Dirs))
 	}
-	setSelect(t, b, `select[data-filter="kind"]`, "vanished")
-	if got := rows(); len(got) != 1 || got[0] != "vanished /etc/app.conf" {
-		t.Errorf("vanished: %q", got)
+	kinds := map[string]int{}
+	for _, row := range rows() {
+		kind, _, _ := strings.Cut(row, " ")
+		kinds[kind]++
+	}
+	for kind, want := range kinds {
+		setSelect(t, b, `select[data-filter="kind"]`, kind)
+		if got := len(rows()); got != want {
+			t.Errorf("kind %s: %d rows, want %d", kind, got, want)
+		}
+	}
+	setSelect(t, b, `select[data-filter="kind"]`, "")
+	opened := eval[int](t, b, `(() => { const row = document.querySelector('table[data-table="changes"] tbody tr.row');
+		row.querySelector('button.toggle').click(); return row.nextElementSibling.hidden ? -1 : row.nextElementSibling.querySelectorAll('li').length })()`)
+	if opened != len(r.Files.Dirs[0].Largest) {
+		t.Errorf("the first directory opens onto %d changes, want %d", opened, len(r.Files.Dirs[0].Largest))
+	}
+	if got, want := eval[int](t, b, `document.querySelectorAll('table[data-table="diff-findings"] tbody tr.row').length`), len(r.Findings.New)+len(r.Findings.Fixed); got != want || want == 0 {
+		t.Errorf("%d findings new and fixed, want %d", got, want)
 	}
 	b.check(t, url)
 	b.screenshot(t, "diff")

@@ -1,94 +1,81 @@
 package htmlreport
 
 import (
-	"cmp"
 	"io"
-	"slices"
-	"strings"
 
-	"github.com/layerlint/layerlint/analyze"
+	"github.com/layerlint/layerlint/internal/diff"
 	"github.com/layerlint/layerlint/rules/gate"
 )
 
-// ChangeKind says how a path of the merged view changed between two
-// images.
-type ChangeKind uint8
-
-// Kinds of change.
-const (
-	Appeared ChangeKind = iota + 1
-	Vanished
-	Grew
-	Shrank
-	// Changed: the content changed and the size did not.
-	Changed
-)
-
-func (k ChangeKind) String() string {
-	switch k {
-	case Appeared:
-		return "appeared"
-	case Vanished:
-		return "vanished"
-	case Grew:
-		return "grew"
-	case Shrank:
-		return "shrank"
-	case Changed:
-		return "changed"
-	}
-	return "change(" + itoa(int(k)) + ")"
-}
-
-// Change is one file or directory that differs between the images.
-type Change struct {
-	// Path is absolute; Dir marks a directory that stands for the files
-	// under it.
-	Path string
-	Dir  bool
-	Kind ChangeKind
-	// Before and After are the bytes in the old and the new image.
-	Before, After int64
-	// Files counts the files the change covers.
-	Files int
-}
-
-// Diff is what the diff page compares: the two images, drawn side by side
-// on one scale, and what changed between them.
-type Diff struct {
-	Old, New Image
-	Changes  []Change
-	// WasteAdded is waste of the new image the old one did not have;
-	// WasteRemoved the reverse.
-	WasteAdded, WasteRemoved []analyze.WasteGroup
-	// NewFindings are in the new image only, FixedFindings in the old one
-	// only (matched by fingerprint).
-	NewFindings, FixedFindings []gate.Finding
-}
-
-const maxChangeRows = 2000
-
+// diffData is what the diff page shows: the two images drawn side by side
+// on one scale, and what changed between them (diff.Result).
 type diffData struct {
-	Old         imageData     `json:"old"`
-	New         imageData     `json:"new"`
-	Changes     []changeRow   `json:"changes"`
-	ChangesMore int           `json:"changesMore"`
-	Waste       []wasteChange `json:"waste"`
-	Findings    []findingDiff `json:"findings"`
+	Old          imageData    `json:"old"`
+	New          imageData    `json:"new"`
+	Total        diff.Part    `json:"total"`
+	Base         diff.Part    `json:"base"`
+	Above        diff.Part    `json:"above"`
+	BaseChanged  bool         `json:"baseChanged"`
+	OldBase      string       `json:"oldBase"`
+	NewBase      string       `json:"newBase"`
+	SharedLayers int          `json:"sharedLayers"`
+	Files        filesData    `json:"files"`
+	Waste        wasteDiff    `json:"waste"`
+	Findings     *findingsDif `json:"findings"`
+	Verdict      *verdictData `json:"verdict"`
+}
+
+type filesData struct {
+	Added        int        `json:"added"`
+	Removed      int        `json:"removed"`
+	Changed      int        `json:"changed"`
+	AddedBytes   int64      `json:"addedBytes"`
+	RemovedBytes int64      `json:"removedBytes"`
+	ChangedBytes int64      `json:"changedBytes"`
+	Merged       diff.Sizes `json:"merged"`
+	Dirs         []dirRow   `json:"dirs"`
+	DirsMore     int        `json:"dirsMore"`
+}
+
+// dirRow is one directory of changes. Kind is what the page calls it:
+// appeared (only added files), vanished (only removed ones), else grew,
+// shrank or changed by the sign of Delta.
+type dirRow struct {
+	Path    string      `json:"path"`
+	Kind    string      `json:"kind"`
+	Added   int         `json:"added"`
+	Removed int         `json:"removed"`
+	Changed int         `json:"changed"`
+	Delta   int64       `json:"delta"`
+	Largest []changeRow `json:"largest"`
 }
 
 type changeRow struct {
-	Path   string `json:"path"`
-	Dir    bool   `json:"dir"`
-	Kind   string `json:"kind"`
-	Before int64  `json:"before"`
-	After  int64  `json:"after"`
-	Files  int    `json:"files"`
+	Path string `json:"path"`
+	Kind string `json:"kind"`
+	Old  int64  `json:"old"`
+	New  int64  `json:"new"`
+}
+
+type wasteDiff struct {
+	Total diff.Sizes    `json:"total"`
+	Above diff.Sizes    `json:"above"`
+	Rows  []wasteChange `json:"rows"`
 }
 
 type wasteChange struct {
-	wasteRow
+	Path   string `json:"path"`
+	Cause  string `json:"cause"`
+	Old    int64  `json:"old"`
+	New    int64  `json:"new"`
+	Files  int    `json:"files"`
 	Change string `json:"change"` // added or removed
+}
+
+type findingsDif struct {
+	Rows     []findingDiff `json:"rows"`
+	OldCount int           `json:"oldCount"`
+	NewCount int           `json:"newCount"`
 }
 
 type findingDiff struct {
@@ -96,65 +83,100 @@ type findingDiff struct {
 	Change string `json:"change"` // new or fixed
 }
 
-// WriteDiff writes the diff page.
-func WriteDiff(w io.Writer, d Diff, opts Options) error {
-	return render(w, newDiffPage(d, opts))
+type verdictData struct {
+	Result string       `json:"result"`
+	Checks []diff.Check `json:"checks"`
+}
+
+// WriteDiff writes the diff page of r, which compared old with new.
+func WriteDiff(w io.Writer, old, new diff.Image, r *diff.Result, opts Options) error {
+	return render(w, newDiffPage(old, new, r, opts))
 }
 
 // DiffDataJSON returns the JSON block of the diff page, for golden tests.
-func DiffDataJSON(d Diff, opts Options) ([]byte, error) {
-	return encodeData(newDiffPage(d, opts))
+func DiffDataJSON(old, new diff.Image, r *diff.Result, opts Options) ([]byte, error) {
+	return encodeData(newDiffPage(old, new, r, opts))
 }
 
-func newDiffPage(d Diff, opts Options) page {
-	// The maps are left out: the page compares, and two maps of a
-	// million files would double what the browser draws.
-	oldImg, newImg := d.Old, d.New
-	oldImg.Model, newImg.Model = nil, nil
+func newDiffPage(old, new diff.Image, r *diff.Result, opts Options) page {
+	// No maps: the page compares, and two maps of a million files would
+	// double what the browser draws.
+	side := func(s diff.Image) imageData {
+		return newImageData(Image{Report: s.Analysis.Report}, opts)
+	}
 	dd := &diffData{
-		Old: newImageData(oldImg, opts), New: newImageData(newImg, opts),
-		Changes: []changeRow{}, Waste: []wasteChange{}, Findings: []findingDiff{},
+		Old: side(old), New: side(new),
+		Total: r.Total, Base: r.Base, Above: r.Above, BaseChanged: r.BaseChanged,
+		OldBase: p(r.Old.BaseName), NewBase: p(r.New.BaseName), SharedLayers: r.SharedLayers,
+		Files: filesData{
+			Added: r.Files.Added, Removed: r.Files.Removed, Changed: r.Files.Changed,
+			AddedBytes: r.Files.AddedBytes, RemovedBytes: r.Files.RemovedBytes, ChangedBytes: r.Files.ChangedBytes,
+			Merged: r.Files.Merged, Dirs: []dirRow{}, DirsMore: r.Files.DirsMore,
+		},
+		Waste: wasteDiff{Total: r.Waste.Total, Above: r.Waste.Above, Rows: []wasteChange{}},
 	}
-	changes := slices.Clone(d.Changes)
-	// Largest change first, then by path: the order does not depend on the
-	// caller's.
-	slices.SortStableFunc(changes, func(a, b Change) int {
-		return cmp.Or(cmp.Compare(absDelta(b), absDelta(a)), strings.Compare(a.Path, b.Path))
-	})
-	for i, c := range changes {
-		if i == maxChangeRows {
-			dd.ChangesMore = len(changes) - i
-			break
+	for _, d := range r.Files.Dirs {
+		row := dirRow{Path: absPath(p(d.Path)), Added: d.Added, Removed: d.Removed, Changed: d.Changed, Delta: d.Delta, Largest: []changeRow{}}
+		switch {
+		case d.Removed == 0 && d.Changed == 0:
+			row.Kind = "appeared"
+		case d.Added == 0 && d.Changed == 0:
+			row.Kind = "vanished"
+		default:
+			row.Kind = growth(d.Delta)
 		}
-		path := p(c.Path)
-		if c.Dir && !strings.HasSuffix(path, "/") {
-			path += "/"
+		for _, c := range d.Largest {
+			cr := changeRow{Path: absPath(p(c.Path)), Old: c.Old, New: c.New}
+			switch c.Kind {
+			case diff.Appeared:
+				cr.Kind = "appeared"
+			case diff.Vanished:
+				cr.Kind = "vanished"
+			case diff.Modified:
+				cr.Kind = growth(c.New - c.Old)
+			}
+			row.Largest = append(row.Largest, cr)
 		}
-		dd.Changes = append(dd.Changes, changeRow{Path: path, Dir: c.Dir, Kind: c.Kind.String(), Before: c.Before, After: c.After, Files: c.Files})
+		dd.Files.Dirs = append(dd.Files.Dirs, row)
 	}
 	for _, set := range []struct {
-		groups []analyze.WasteGroup
+		ws     []diff.WasteChange
 		change string
-	}{{d.WasteAdded, "added"}, {d.WasteRemoved, "removed"}} {
-		for _, g := range set.groups {
-			dd.Waste = append(dd.Waste, wasteChange{wasteRow: newWasteRow(g), Change: set.change})
+	}{{r.Waste.Added, "added"}, {r.Waste.Removed, "removed"}} {
+		for _, w := range set.ws {
+			dd.Waste.Rows = append(dd.Waste.Rows, wasteChange{Path: absPath(p(w.Path)), Cause: p(w.Cause), Old: w.Old, New: w.New, Files: w.Files, Change: set.change})
 		}
 	}
-	for _, set := range []struct {
-		fs     []gate.Finding
-		change string
-	}{{d.NewFindings, "new"}, {d.FixedFindings, "fixed"}} {
-		for i := range set.fs {
-			dd.Findings = append(dd.Findings, findingDiff{findingData: newFindingData(&set.fs[i]), Change: set.change})
+	if f := r.Findings; f != nil {
+		dd.Findings = &findingsDif{Rows: []findingDiff{}, OldCount: f.OldCount, NewCount: f.NewCount}
+		for _, set := range []struct {
+			fs     []gate.Finding
+			change string
+		}{{f.New, "new"}, {f.Fixed, "fixed"}} {
+			for i := range set.fs {
+				if len(dd.Findings.Rows) == maxFindingRows {
+					break
+				}
+				dd.Findings.Rows = append(dd.Findings.Rows, findingDiff{findingData: newFindingData(&set.fs[i]), Change: set.change})
+			}
+		}
+	}
+	if v := r.Verdict; v != nil {
+		dd.Verdict = &verdictData{Result: p(v.Result), Checks: []diff.Check{}}
+		for _, c := range v.Checks {
+			dd.Verdict.Checks = append(dd.Verdict.Checks, diff.Check{Name: p(c.Name), Limit: p(c.Limit), Measured: p(c.Measured), Failed: c.Failed})
 		}
 	}
 	return page{Kind: KindDiff, Version: p(opts.Version), Images: []imageData{}, Diff: dd}
 }
 
-func absDelta(c Change) int64 {
-	d := c.After - c.Before
-	if d < 0 {
-		return -d
+// growth names a change of size.
+func growth(delta int64) string {
+	switch {
+	case delta > 0:
+		return "grew"
+	case delta < 0:
+		return "shrank"
 	}
-	return d
+	return "changed"
 }

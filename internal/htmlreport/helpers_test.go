@@ -9,9 +9,9 @@ import (
 	"github.com/layerlint/layerlint/analyze"
 	"github.com/layerlint/layerlint/analyze/source"
 	"github.com/layerlint/layerlint/fixtures"
+	"github.com/layerlint/layerlint/internal/diff"
 	"github.com/layerlint/layerlint/internal/htmlreport"
 	"github.com/layerlint/layerlint/internal/testsupport"
-	"github.com/layerlint/layerlint/overlay"
 	"github.com/layerlint/layerlint/rules/gate"
 )
 
@@ -93,55 +93,26 @@ func hostile() *fixtures.Image {
 		Add(high, fixtures.CreatedBy("RUN "+payloadImg))
 }
 
-// changedSample is the sample with one more layer: a new file, a grown
-// file and a deleted one.
-func changedSample() *fixtures.Image {
-	return fixtures.Sample().Add(fixtures.NewLayer().Dir("app").Dir("etc").
-		File("app/new.bin", make([]byte, 5000)).
-		File("etc/os-release", make([]byte, 400)).
-		Whiteout("etc/app.conf"),
-		fixtures.CreatedBy("RUN add-things"))
+// diffPage compares two images as layerlint diff does (analyzed and
+// linted both) and returns the sides and the result.
+func diffPage(t testing.TB, oldImg, newImg *fixtures.Image, oldName, newName string) (diff.Image, diff.Image, *diff.Result) {
+	t.Helper()
+	side := func(img *fixtures.Image, name string) diff.Image {
+		a := analyzeImage(t, img, name)
+		return diff.Image{Analysis: a, Lint: lintOf(t, a)}
+	}
+	o, n := side(oldImg, oldName), side(newImg, newName)
+	return o, n, diff.Compare(o, n)
 }
 
-// diffOf compares the merged views of two analyses file by file, as a
-// stand-in for the diff library in these tests.
-func diffOf(t testing.TB, oldA, newA *analyze.Analysis) htmlreport.Diff {
+// basePair is the diff fixture whose base image was updated.
+func basePair(t testing.TB) fixtures.DiffPair {
 	t.Helper()
-	d := htmlreport.Diff{
-		Old: htmlreport.Image{Report: oldA.Report, Model: oldA.Model},
-		New: htmlreport.Image{Report: newA.Report, Model: newA.Model},
-	}
-	files := func(a *analyze.Analysis) map[string]overlay.File {
-		m := map[string]overlay.File{}
-		for _, f := range a.Model.Files() {
-			if f.Type == overlay.TypeRegular {
-				m[f.Path] = f
-			}
-		}
-		return m
-	}
-	of, nf := files(oldA), files(newA)
-	for p, o := range of {
-		n, ok := nf[p]
-		c := htmlreport.Change{Path: "/" + p, Before: o.Size, After: n.Size, Files: 1}
-		switch {
-		case !ok:
-			c.Kind = htmlreport.Vanished
-		case n.Size > o.Size:
-			c.Kind = htmlreport.Grew
-		case n.Size < o.Size:
-			c.Kind = htmlreport.Shrank
-		case n.Hash != o.Hash:
-			c.Kind = htmlreport.Changed
-		default:
-			continue
-		}
-		d.Changes = append(d.Changes, c)
-	}
-	for p, n := range nf {
-		if _, ok := of[p]; !ok {
-			d.Changes = append(d.Changes, htmlreport.Change{Path: "/" + p, Kind: htmlreport.Appeared, After: n.Size, Files: 1})
+	for _, p := range fixtures.DiffPairs() {
+		if p.Name == "base-update" {
+			return p
 		}
 	}
-	return d
+	t.Fatal("no base-update pair in fixtures.DiffPairs")
+	return fixtures.DiffPair{}
 }

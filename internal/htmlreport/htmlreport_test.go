@@ -124,8 +124,9 @@ func TestHostileDataStaysData(t *testing.T) {
 
 // TestGoldenDiffData pins the data block of a diff page.
 func TestGoldenDiffData(t *testing.T) {
-	d := diffOf(t, analyzeImage(t, fixtures.Sample(), "sample"), analyzeImage(t, changedSample(), "sample-next"))
-	data, err := htmlreport.DiffDataJSON(d, htmlreport.Options{Version: "test"})
+	pair := basePair(t)
+	o, n, r := diffPage(t, pair.Old, pair.New, "old", "new")
+	data, err := htmlreport.DiffDataJSON(o, n, r, htmlreport.Options{Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,5 +135,5 @@ func TestGoldenDiffData(t *testing.T) {
 		t.Fatal(err)
 	}
 	pretty.WriteByte('\n')
-	golden(t, "sample-diff.json", pretty.Bytes())
+	golden(t, "base-update-diff.json", pretty.Bytes())
 }

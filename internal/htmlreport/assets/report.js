@@ -653,31 +653,34 @@
   function signed(n) { return (n > 0 ? '+' : n < 0 ? '−' : '±') + bytes(Math.abs(n)); }
 
   function diffPage(d) {
-    var o = d.old, n = d.new, so = o.summary, sn = n.summary;
+    var o = d.old, n = d.new;
     o._n = 'old'; n._n = 'new';
     var out = [el('h1', { text: o.title + ' → ' + n.title })];
-    var oldIDs = {}, newIDs = {};
-    o.layers.forEach(function (l) { oldIDs[l.diffID] = true; });
-    n.layers.forEach(function (l) { newIDs[l.diffID] = true; });
-    var shared = n.layers.filter(function (l) { return oldIDs[l.diffID]; }).length;
-    function delta(label, a, b) {
-      var c = card(label + ': ' + bytes(a) + ' → ' + bytes(b), signed(b - a), b > a ? 'grew' : b < a ? 'shrank' : '');
-      c.dataset.delta = String(b - a);
+    if (d.verdict && d.verdict.checks.length) {
+      out.push(el('div', { className: 'verdict ' + (d.verdict.result === 'fail' ? 'FAIL' : 'pass'), id: 'diff-verdict', text: 'Verdict ' + d.verdict.result + ': ' +
+        d.verdict.checks.map(function (c) { return c.name + ' ' + (c.failed ? 'FAIL' : 'pass') + ' (' + c.measured + '; limit ' + c.limit + ')'; }).join('; ') }));
+    }
+    function delta(label, sz, id) {
+      var c = card(label + ': ' + bytes(sz.old) + ' → ' + bytes(sz.new), signed(sz.delta), sz.delta > 0 ? 'grew' : sz.delta < 0 ? 'shrank' : '');
+      c.dataset.delta = String(sz.delta);
+      c.id = id;
       return c;
     }
     out.push(el('div', { className: 'cards', id: 'diff-summary' }, [
-      delta('download size', so.compressedSize, sn.compressedSize),
-      delta('content', so.contentBytes, sn.contentBytes),
-      delta('merged view', so.mergedBytes, sn.mergedBytes),
-      delta('wasted', so.wastedBytes, sn.wastedBytes),
-      card('layers shared (same diff_id)', shared + ' of ' + n.layers.length)
+      delta('download size', d.total.compressed, 'delta-download'),
+      delta('above the base, download', d.above.compressed, 'delta-above'),
+      delta('base image, download', d.base.compressed, 'delta-base'),
+      delta('merged view', d.files.merged, 'delta-merged'),
+      delta('wasted', d.waste.total, 'delta-wasted'),
+      card('layers shared (same diff_id)', d.sharedLayers + ' of ' + n.layers.length)
     ]));
-    var ob = o.base.name || plural(o.base.layers, 'base layer', 'base layers');
-    var nb = n.base.name || plural(n.base.layers, 'base layer', 'base layers');
-    var baseSame = o.layers.slice(0, o.base.layers).map(function (l) { return l.diffID; }).join() ===
-      n.layers.slice(0, n.base.layers).map(function (l) { return l.diffID; }).join();
-    out.push(el('div', { className: 'meta', id: 'diff-base', text: baseSame ? 'base image unchanged (' + nb + ')' : 'base image changed: ' + ob + ' → ' + nb + ' (its change is not the layers above it)' }));
+    out.push(el('div', { className: 'meta', id: 'diff-base', text: d.baseChanged
+      ? 'base image changed: ' + (d.oldBase || 'its layers') + ' → ' + (d.newBase || 'other layers') + '; its change is not the layers above it'
+      : 'base image unchanged' + (d.newBase ? ' (' + d.newBase + ')' : '') }));
 
+    var oldIDs = {}, newIDs = {};
+    o.layers.forEach(function (l) { oldIDs[l.diffID] = true; });
+    n.layers.forEach(function (l) { newIDs[l.diffID] = true; });
     var sc = chartScale([o, n]);
     function side(img, other, word) {
       return el('div', { className: 'side', data: { side: word } }, [
@@ -700,66 +703,89 @@
     ]));
     out.push(el('div', { className: 'sides' }, [side(o, newIDs, 'old'), side(n, oldIDs, 'new')]));
 
-    out.push(el('h2', { text: 'What changed' }));
-    if (!d.changes.length) out.push(el('div', { className: 'empty', text: 'The merged views hold the same files.' }));
+    var f = d.files;
+    out.push(el('h2', { text: 'What changed in the merged view' }));
+    out.push(el('div', { className: 'meta', text: plural(f.added, 'file', 'files') + ' appeared (' + bytes(f.addedBytes) + '), ' + f.removed + ' vanished (' + bytes(f.removedBytes) + '), ' + f.changed + ' changed (' + signed(f.changedBytes) + ')' }));
+    if (!f.dirs.length) out.push(el('div', { className: 'empty', text: 'The merged views hold the same files.' }));
     else {
       out = out.concat(table({
         name: 'changes',
-        rows: d.changes,
+        rows: f.dirs,
         columns: [
           { label: 'Change', cell: function (c) { return el('span', { className: 'd-' + c.kind, text: c.kind }); }, sort: function (c) { return c.kind; } },
-          { label: 'Δ bytes', num: true, cell: function (c) { return el('span', { className: 'd-' + c.kind, text: signed(c.after - c.before) }); }, sort: function (c) { return c.after - c.before; } },
-          { label: 'Before', num: true, cell: function (c) { return c.kind === 'appeared' ? '' : bytes(c.before); }, sort: function (c) { return c.before; } },
-          { label: 'After', num: true, cell: function (c) { return c.kind === 'vanished' ? '' : bytes(c.after); }, sort: function (c) { return c.after; } },
-          { label: 'Files', num: true, cell: function (c) { return String(c.files); }, sort: function (c) { return c.files; } },
-          { label: 'Path', cls: 'path', cell: function (c) { return c.path; }, sort: function (c) { return c.path; } }
+          { label: 'Δ bytes', num: true, cell: function (c) { return el('span', { className: 'd-' + c.kind, text: signed(c.delta) }); }, sort: function (c) { return c.delta; } },
+          { label: 'Files', num: true, cell: function (c) { return '+' + c.added + ' −' + c.removed + ' ~' + c.changed; }, sort: function (c) { return c.added + c.removed + c.changed; } },
+          {
+            label: 'Directory', cls: 'finding', sort: function (c) { return c.path; },
+            cell: function (c, ctx) {
+              return el('div', null, [el('div', { className: 'mono path', text: c.path }), ctx.toggle ? ctx.toggle('largest ' + plural(c.largest.length, 'change', 'changes')) : null]);
+            }
+          }
         ],
         filters: [
           { key: 'kind', label: 'Change', kind: 'select', value: function (c) { return c.kind; } },
-          { key: 'path', label: 'Path', kind: 'text', value: function (c) { return c.path; } }
-        ]
+          { key: 'path', label: 'Path', kind: 'text', value: function (c) { return [c.path].concat(c.largest.map(function (x) { return x.path; })).join('\n'); } }
+        ],
+        details: function (c) {
+          if (!c.largest.length) return null;
+          var list = el('ul', { className: 'members' });
+          c.largest.forEach(function (x) {
+            var sizes = x.kind === 'appeared' ? bytes(x.new) : x.kind === 'vanished' ? bytes(x.old) : bytes(x.old) + ' → ' + bytes(x.new);
+            list.appendChild(el('li', null, [el('span', { className: 'd-' + x.kind, text: x.kind }), '  ', el('span', { className: 'mono', text: x.path }), '  ' + sizes]));
+          });
+          return list;
+        }
       }));
-      if (d.changesMore) out.push(el('div', { className: 'more', text: d.changesMore + ' more changes are in the JSON diff.' }));
+      if (f.dirsMore) out.push(el('div', { className: 'more', text: plural(f.dirsMore, 'more directory', 'more directories') + ' changed: see the JSON diff.' }));
     }
 
-    if (d.waste.length) {
+    if (d.waste.rows.length) {
       out.push(el('h2', { text: 'Waste added and removed' }));
+      out.push(el('div', { className: 'meta', text: 'wasted ' + bytes(d.waste.total.old) + ' → ' + bytes(d.waste.total.new) + ', above the base ' + bytes(d.waste.above.old) + ' → ' + bytes(d.waste.above.new) }));
       out = out.concat(table({
         name: 'diff-waste',
-        rows: d.waste,
+        rows: d.waste.rows,
         columns: [
           { label: 'Change', cell: function (w) { return el('span', { className: w.change === 'added' ? 'd-grew' : 'd-shrank', text: w.change }); }, sort: function (w) { return w.change; } },
-          { label: 'Bytes', num: true, cell: function (w) { return bytes(w.bytes); }, sort: function (w) { return w.bytes; } },
+          { label: 'Δ bytes', num: true, cell: function (w) { return signed(w.new - w.old); }, sort: function (w) { return w.new - w.old; } },
+          { label: 'Before → after', num: true, cell: function (w) { return bytes(w.old) + ' → ' + bytes(w.new); }, sort: function (w) { return w.new; } },
           { label: 'Cause', cell: function (w) { return w.cause; }, sort: function (w) { return w.cause; } },
           { label: 'Path', cls: 'path', cell: function (w) { return w.path; }, sort: function (w) { return w.path; } }
         ],
         filters: [
           { key: 'change', label: 'Change', kind: 'select', value: function (w) { return w.change; } },
+          { key: 'cause', label: 'Cause', kind: 'select', value: function (w) { return w.cause; } },
           { key: 'path', label: 'Path', kind: 'text', value: function (w) { return w.path; } }
         ]
       }));
     }
-    if (d.findings.length) {
+    if (d.findings) {
       out.push(el('h2', { text: 'Findings new and fixed' }));
-      out = out.concat(table({
-        name: 'diff-findings',
-        rows: d.findings,
-        columns: [
-          { label: 'Change', cell: function (f) { return el('span', { className: f.change === 'new' ? 'd-grew' : 'd-shrank', text: f.change }); }, sort: function (f) { return f.change; } },
-          { label: 'Rule', cell: function (f) { return el('span', { title: f.name, text: f.rule }); }, sort: function (f) { return f.rule; } },
-          { label: 'Severity', cell: function (f) { return el('span', { className: 'sev-' + f.severity, text: f.severity }); }, sort: function (f) { return f.severity; } },
-          { label: 'Bytes', num: true, cell: function (f) { return f.bytes ? bytes(f.bytes) : ''; }, sort: function (f) { return f.bytes; } },
-          { label: 'Path and finding', cls: 'finding', sort: function (f) { return f.path; }, cell: function (f) {
-            return el('div', null, [f.path ? el('div', { className: 'mono path', text: f.path }) : null, el('div', { className: 'sub', text: f.message })]);
-          } }
-        ],
-        filters: [
-          { key: 'change', label: 'Change', kind: 'select', value: function (f) { return f.change; } },
-          { key: 'rule', label: 'Rule', kind: 'select', value: function (f) { return f.rule; } },
-          { key: 'severity', label: 'Severity', kind: 'select', value: function (f) { return f.severity; } },
-          { key: 'path', label: 'Path', kind: 'text', value: function (f) { return f.path; } }
-        ]
-      }));
+      out.push(el('div', { className: 'meta', text: 'findings: ' + d.findings.oldCount + ' → ' + d.findings.newCount }));
+      if (!d.findings.rows.length) out.push(el('div', { className: 'empty', text: 'No finding new or fixed.' }));
+      else {
+        out = out.concat(table({
+          name: 'diff-findings',
+          rows: d.findings.rows,
+          columns: [
+            { label: 'Change', cell: function (x) { return el('span', { className: x.change === 'new' ? 'd-grew' : 'd-shrank', text: x.change }); }, sort: function (x) { return x.change; } },
+            { label: 'Rule', cell: function (x) { return el('span', { title: x.name, text: x.rule }); }, sort: function (x) { return x.rule; } },
+            { label: 'Severity', cell: function (x) { return el('span', { className: 'sev-' + x.severity, text: x.severity }); }, sort: function (x) { return x.severity; } },
+            { label: 'Bytes', num: true, cell: function (x) { return x.bytes ? bytes(x.bytes) : ''; }, sort: function (x) { return x.bytes; } },
+            {
+              label: 'Path and finding', cls: 'finding', sort: function (x) { return x.path; }, cell: function (x) {
+                return el('div', null, [x.path ? el('div', { className: 'mono path', text: x.path }) : null, el('div', { className: 'sub', text: x.message })]);
+              }
+            }
+          ],
+          filters: [
+            { key: 'change', label: 'Change', kind: 'select', value: function (x) { return x.change; } },
+            { key: 'rule', label: 'Rule', kind: 'select', value: function (x) { return x.rule; } },
+            { key: 'severity', label: 'Severity', kind: 'select', value: function (x) { return x.severity; } },
+            { key: 'path', label: 'Path', kind: 'text', value: function (x) { return x.path; } }
+          ]
+        }));
+      }
     }
     return el('section', { className: 'image diff', 'aria-label': 'diff' }, out);
   }
