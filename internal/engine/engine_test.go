@@ -67,3 +67,30 @@ func TestParseLoad(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseLoad: whatever an engine answers to a load, the parser returns
+// names without control characters or an ErrFailed error; never a panic.
+func FuzzParseLoad(f *testing.F) {
+	f.Add([]byte(`{"stream":"Loaded image: app:1\n"}`))
+	f.Add([]byte(`{"errorDetail":{"message":"x"}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		names, err := parseLoad(strings.NewReader(string(b)), "h")
+		if err != nil && !errors.Is(err, ErrFailed) {
+			t.Fatalf("error without ErrFailed: %v", err)
+		}
+		for _, n := range append(names, errString(err)) {
+			for _, r := range n {
+				if r < 0x20 || r == 0x7f {
+					t.Fatalf("control character in %q", n)
+				}
+			}
+		}
+	})
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
