@@ -15,9 +15,9 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"unicode"
+
+	"github.com/layerlint/layerlint/internal/escape"
 )
 
 // Errors callers branch on.
@@ -141,27 +141,15 @@ func readMessage(r io.Reader) string {
 	return Printable(strings.TrimSpace(string(b)))
 }
 
-// Printable returns s with control and invalid characters escaped, cut to
-// 512 bytes: what an engine says may quote image names, which are
+// Printable returns s cut to 512 bytes and escaped for a terminal
+// (internal/escape): what an engine says may quote image names, which are
 // untrusted.
 func Printable(s string) string {
 	const most = 512
 	if len(s) > most {
 		s = s[:most] + "…"
 	}
-	var b strings.Builder
-	for _, r := range s {
-		switch {
-		case r == unicode.ReplacementChar:
-			b.WriteString(`\ufffd`)
-		case unicode.IsPrint(r) || r == ' ':
-			b.WriteRune(r)
-		default:
-			q := strconv.QuoteRune(r)
-			b.WriteString(q[1 : len(q)-1])
-		}
-	}
-	return b.String()
+	return escape.Text(s)
 }
 
 // Ping checks that an engine answers.
