@@ -215,9 +215,11 @@ func runFix(c *cli.Context) error {
 			return fmt.Errorf("analyzing %s: %w", name, err)
 		}
 		opts := f.opts
-		byRules, err := stripByRules(a, f.stripRules)
-		if err != nil {
-			return withCode(ExitInput, fmt.Errorf("%s: %w", name, err))
+		byRules, idle := stripByRules(a, f.stripRules)
+		for _, id := range idle {
+			// Not an error: an image without the problem is what the
+			// strip is for. But say so: the user may have meant another rule.
+			fmt.Fprintf(c.App.ErrWriter, "layerlint: %s: no finding of %s names a path: --strip %s removes nothing\n", escape.Text(name), id, id)
 		}
 		opts.StripPaths = append(slices.Clone(opts.StripPaths), byRules...)
 		opts.BaseLayers = a.Report.Image.Base.Layers
@@ -379,14 +381,12 @@ func ruleNamed(s string) (rules.Rule, bool) {
 
 // stripByRules returns the exact paths the findings of the given rules
 // name: a file is stripped, a directory loses what is in it (the directory
-// stays, so that what the image expects to find there still exists). A
-// rule whose findings name no path is an error: that --strip would strip
-// nothing.
-func stripByRules(a *analyze.Analysis, ids []string) ([]string, error) {
+// stays, so that what the image expects to find there still exists).
+// idle lists the rules whose findings name no path.
+func stripByRules(a *analyze.Analysis, ids []string) (paths, idle []string) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	var paths []string
 	add := func(p string) {
 		if !slices.Contains(paths, p) {
 			paths = append(paths, p)
@@ -412,8 +412,8 @@ func stripByRules(a *analyze.Analysis, ids []string) ([]string, error) {
 	}
 	for _, id := range ids {
 		if !named[id] {
-			return nil, fmt.Errorf("--strip %s strips nothing: no finding of %s names a path", id, id)
+			idle = append(idle, id)
 		}
 	}
-	return paths, nil
+	return paths, idle
 }
