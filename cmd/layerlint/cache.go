@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -23,6 +24,21 @@ func cacheDirFlag() cli.Flag {
 
 func noCacheFlag() cli.Flag {
 	return &cli.BoolFlag{Name: "no-cache", Usage: "neither read nor write the layer cache"}
+}
+
+func cacheURLFlag() cli.Flag {
+	return &cli.StringFlag{
+		Name:  "cache",
+		Usage: "a shared layer cache at `URL` (redis://HOST:PORT/DB) instead of the cache directory",
+	}
+}
+
+func cacheTTLFlag() cli.Flag {
+	return &cli.DurationFlag{
+		Name:  "cache-ttl",
+		Usage: "how long an entry of a shared cache lives after its last use",
+		Value: layercache.DefaultTTL,
+	}
 }
 
 func cacheMaxBytesFlag() cli.Flag {
@@ -69,6 +85,16 @@ func layerCache(c *cli.Context) analyze.LayerCache {
 }
 
 func openCacheStore(c *cli.Context) (layercache.Store, cacheCloser, error) {
+	if u := c.String("cache"); u != "" {
+		if !strings.HasPrefix(u, "redis://") && !strings.HasPrefix(u, "rediss://") && !strings.HasPrefix(u, "unix://") {
+			return nil, nil, fmt.Errorf("--cache %q: want redis://HOST:PORT/DB", u)
+		}
+		r, err := layercache.OpenRedis(c.Context, u, c.Duration("cache-ttl"))
+		if err != nil {
+			return nil, nil, err
+		}
+		return r, r, nil
+	}
 	dir := c.String("cache-dir")
 	if dir == "" {
 		base, err := os.UserCacheDir()

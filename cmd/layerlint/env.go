@@ -79,6 +79,8 @@ func setEnvVar(f cli.Flag, v string) (slice bool) {
 		f.EnvVars = []string{v}
 	case *cli.Int64Flag:
 		f.EnvVars = []string{v}
+	case *cli.DurationFlag:
+		f.EnvVars = []string{v}
 	case *cli.StringSliceFlag:
 		f.EnvVars = []string{v}
 		return true

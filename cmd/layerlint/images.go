@@ -69,7 +69,7 @@ func imageFlags() []cli.Flag {
 			Aliases: []string{"q"},
 			Usage:   "show no progress (it is shown only when standard error is a terminal)",
 		},
-		cacheDirFlag(), noCacheFlag(), cacheMaxBytesFlag(),
+		cacheDirFlag(), noCacheFlag(), cacheMaxBytesFlag(), cacheURLFlag(), cacheTTLFlag(),
 	}
 }
 

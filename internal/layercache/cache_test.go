@@ -209,3 +209,13 @@ func TestUnverifiedEntryNotTrusted(t *testing.T) {
 		t.Errorf("verifying run decoded %v over unverified entries, want every layer", a.Decoded)
 	}
 }
+
+// testLayer returns a layer of the sample image.
+func testLayer(t *testing.T) *source.Layer {
+	t.Helper()
+	dir := t.TempDir()
+	if _, err := fixtures.Sample().WriteOCILayout(dir); err != nil {
+		t.Fatal(err)
+	}
+	return openImage(t, dir).Layers[0]
+}
