@@ -107,7 +107,7 @@ func newDiffPage(old, new diff.Image, r *diff.Result, opts Options) page {
 	dd := &diffData{
 		Old: side(old), New: side(new),
 		Total: r.Total, Base: r.Base, Above: r.Above, BaseChanged: r.BaseChanged,
-		OldBase: p(r.Old.BaseName), NewBase: p(r.New.BaseName), SharedLayers: r.SharedLayers,
+		OldBase: baseName(r.Old, r.New), NewBase: baseName(r.New, r.Old), SharedLayers: r.SharedLayers,
 		Files: filesData{
 			Added: r.Files.Added, Removed: r.Files.Removed, Changed: r.Files.Changed,
 			AddedBytes: r.Files.AddedBytes, RemovedBytes: r.Files.RemovedBytes, ChangedBytes: r.Files.ChangedBytes,
@@ -168,6 +168,20 @@ func newDiffPage(old, new diff.Image, r *diff.Result, opts Options) page {
 		}
 	}
 	return page{Kind: KindDiff, Version: p(opts.Version), Images: []imageData{}, Diff: dd}
+}
+
+// baseName names an image's base for people: its name, with its digest
+// when the other side's base has the same name (a tag updated upstream).
+func baseName(this, other diff.ImageRef) string {
+	n := p(this.BaseName)
+	if n == this.BaseName && n != "" && n == other.BaseName && this.BaseDigest != other.BaseDigest && this.BaseDigest != "" {
+		d := p(this.BaseDigest)
+		if len(d) > 19 {
+			d = d[:19] // sha256: and 12 hex digits
+		}
+		n += "@" + d
+	}
+	return n
 }
 
 // growth names a change of size.

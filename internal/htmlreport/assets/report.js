@@ -674,9 +674,13 @@
       delta('wasted', d.waste.total, 'delta-wasted'),
       card('layers shared (same diff_id)', d.sharedLayers + ' of ' + n.layers.length)
     ]));
-    out.push(el('div', { className: 'meta', id: 'diff-base', text: d.baseChanged
-      ? 'base image changed: ' + (d.oldBase || 'its layers') + ' → ' + (d.newBase || 'other layers') + '; its change is not the layers above it'
-      : 'base image unchanged' + (d.newBase ? ' (' + d.newBase + ')' : '') }));
+    var baseText = 'base image unchanged' + (d.newBase ? ' (' + d.newBase + ')' : '');
+    if (d.baseChanged) {
+      baseText = d.oldBase && d.oldBase === d.newBase ? 'base image changed: ' + d.newBase + ' has other layers now'
+        : 'base image changed: ' + (d.oldBase || 'its layers') + ' → ' + (d.newBase || 'other layers');
+      baseText += '; its change is not the layers above it';
+    }
+    out.push(el('div', { className: 'meta', id: 'diff-base', text: baseText }));
 
     var oldIDs = {}, newIDs = {};
     o.layers.forEach(function (l) { oldIDs[l.diffID] = true; });
