@@ -141,6 +141,7 @@ func runBatch(c *cli.Context, refs []string) error {
 		out[i] = make(chan []byte, 1)
 	}
 	sem := make(chan struct{}, jobs)
+	bp := startBatchProgress(c.Bool("quiet"), c.App.Writer, c.App.ErrWriter, len(refs))
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		for i, ref := range refs {
@@ -148,11 +149,13 @@ func runBatch(c *cli.Context, refs []string) error {
 			wg.Go(func() {
 				defer func() { <-sem }()
 				var b []byte
-				b, codes[i] = batchOne(c, ref)
+				b, codes[i] = batchOne(c, ref, bp)
+				bp.imageDone()
 				out[i] <- b
 			})
 		}
 	})
+	defer bp.close()
 	defer wg.Wait()
 	for i := range refs {
 		if _, err := c.App.Writer.Write(<-out[i]); err != nil {
@@ -170,7 +173,7 @@ func runBatch(c *cli.Context, refs []string) error {
 
 // batchOne analyzes every image ref names and returns its JSON lines and
 // exit code.
-func batchOne(c *cli.Context, ref string) ([]byte, int) {
+func batchOne(c *cli.Context, ref string, bp *batchProgress) ([]byte, int) {
 	var buf bytes.Buffer
 	code := ExitOK
 	emit := func(l batchLine) {
@@ -206,6 +209,7 @@ func batchOne(c *cli.Context, ref string) ([]byte, int) {
 		}
 		opts := analyzeOptions(c, src, img)
 		opts.ExactWire = c.Bool("exact-wire")
+		opts.Progress = bp.observe()
 		a, err := analyze.Analyze(c.Context, img, opts)
 		if err != nil {
 			fail(name, fmt.Errorf("analyzing %s: %w", name, err))

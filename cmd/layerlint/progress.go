@@ -2,7 +2,10 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/urfave/cli/v2"
@@ -105,4 +108,68 @@ func progressLabel(s string, max int) string {
 	}
 	r := []rune(s)
 	return string(r[:max-1]) + "…"
+}
+
+// batchProgress shows, for a run over many images, how many are done and
+// how many blob bytes were read. Images are analyzed in parallel, so there
+// is one line for the run rather than one per layer. It is off when
+// standard error is not a terminal, with --quiet, and when standard output
+// is a terminal too: the JSON lines written as images finish would break
+// the display's lines.
+type batchProgress struct {
+	p    *mpb.Progress
+	bar  *mpb.Bar
+	read atomic.Int64
+}
+
+func startBatchProgress(quiet bool, stdout, stderr io.Writer, images int) *batchProgress {
+	if quiet || !isTerminal(stderr) || isTerminal(stdout) {
+		return nil
+	}
+	bp := &batchProgress{p: mpb.New(mpb.WithOutput(stderr), mpb.WithWidth(30))}
+	bp.bar = bp.p.AddBar(int64(images),
+		mpb.PrependDecorators(
+			decor.CountersNoUnit("%d/%d images", decor.WCSyncSpaceR),
+			decor.Any(func(decor.Statistics) string {
+				return fmt.Sprintf("% .1f read", decor.SizeB1024(bp.read.Load()))
+			}, decor.WCSyncSpace),
+		),
+	)
+	return bp
+}
+
+// observe is the analyze.Options.Progress of one image of the batch: it
+// adds what each of its layers read to the run's count.
+func (bp *batchProgress) observe() func(analyze.LayerProgress) {
+	if bp == nil {
+		return nil
+	}
+	var mu sync.Mutex
+	last := map[int]int64{}
+	return func(p analyze.LayerProgress) {
+		mu.Lock()
+		d := p.Read - last[p.Layer]
+		last[p.Layer] = p.Read
+		mu.Unlock()
+		if d > 0 {
+			bp.read.Add(d)
+		}
+	}
+}
+
+// imageDone counts one image (or reference) finished, failed or not.
+func (bp *batchProgress) imageDone() {
+	if bp != nil {
+		bp.bar.Increment()
+	}
+}
+
+func (bp *batchProgress) close() {
+	if bp == nil {
+		return
+	}
+	if !bp.bar.Completed() {
+		bp.bar.Abort(false)
+	}
+	bp.p.Wait()
 }

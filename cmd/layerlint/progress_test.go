@@ -174,3 +174,39 @@ func TestProgressStopsOnFailure(t *testing.T) {
 		t.Errorf("want the display, then the error:\n%q", term)
 	}
 }
+
+// TestBatchProgress: analyzing several images shows one line counting
+// the images and the bytes read; not when standard output shares the
+// terminal, where the JSON lines would break it.
+func TestBatchProgress(t *testing.T) {
+	img := hostileHistoryImage(t)
+	code, out, term := runOnTerminal(t, "analyze", "--jobs", "2", img, sample, img)
+	if code != ExitOK {
+		t.Fatalf("exit %d\n%s", code, term)
+	}
+	if n := strings.Count(out, "\n"); n != 3 {
+		t.Errorf("%d JSON lines, want 3", n)
+	}
+	if !strings.Contains(term, "3/3 images") || !regexp.MustCompile(`\d+\.\d [KM]iB read`).MatchString(term) {
+		t.Errorf("terminal:\n%q", term)
+	}
+	if strings.Contains(term, "\x1b]") || strings.Contains(term, "\a") {
+		t.Errorf("raw control sequence reached the terminal:\n%q", term)
+	}
+
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		testenv.Skip(t, "no pseudo-terminal: %v", err)
+	}
+	defer ptmx.Close() //nolint:errcheck // test cleanup
+	defer tty.Close()  //nolint:errcheck // test cleanup
+	if bp := startBatchProgress(false, &bytes.Buffer{}, tty, 2); bp == nil {
+		t.Error("no batch progress with only standard error on the terminal")
+	} else {
+		bp.close()
+	}
+	if bp := startBatchProgress(false, tty, tty, 2); bp != nil {
+		bp.close()
+		t.Error("batch progress shown with standard output on the terminal")
+	}
+}
