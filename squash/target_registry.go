@@ -1,6 +1,7 @@
 package squash
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,8 +10,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -122,15 +121,15 @@ func (t *registryTarget) write(ctx context.Context, w *written) error {
 		t.pushed = imgs[0]
 		return nil
 	}
-	idx := mutate.IndexMediaType(empty.Index, root.MediaType)
+	// The index as written (its bytes are its digest), its images by
+	// digest.
+	raw, err := os.ReadFile(t.sink.blobPath(root.Digest))
+	if err != nil {
+		return fmt.Errorf("pushing to %s: reading the index written: %w", t.ref, err)
+	}
+	idx := &pushedIndex{raw: raw, desc: root, imgs: map[v1.Hash]v1.Image{}}
 	for i, img := range imgs {
-		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: w.out.Results[i].Descriptor()})
-	}
-	if ann := w.imgs[0].Analysis.Image.IndexAnnotations; len(ann) > 0 {
-		idx = mutate.Annotations(idx, ann).(v1.ImageIndex) //nolint:forcetypeassert // Annotations returns the type it is given
-	}
-	if d, err := idx.Digest(); err != nil || d != root.Digest {
-		return fmt.Errorf("pushing to %s: the index is %s, the one written %s: %w", t.ref, d, root.Digest, err)
+		idx.imgs[w.out.Results[i].ManifestDigest] = img
 	}
 	if err := remote.WriteIndex(at, idx, t.remote(ctx)...); err != nil {
 		return t.wrapErr("pushing", err)
@@ -249,6 +248,34 @@ func (m *mountingImage) Layers() ([]v1.Layer, error) {
 		}
 	}
 	return ls, nil
+}
+
+// pushedIndex is the index of several rewritten images, as written.
+type pushedIndex struct {
+	raw  []byte
+	desc v1.Descriptor
+	imgs map[v1.Hash]v1.Image
+}
+
+var _ v1.ImageIndex = (*pushedIndex)(nil)
+
+func (p *pushedIndex) MediaType() (types.MediaType, error) { return p.desc.MediaType, nil }
+func (p *pushedIndex) Digest() (v1.Hash, error)            { return p.desc.Digest, nil }
+func (p *pushedIndex) Size() (int64, error)                { return p.desc.Size, nil }
+func (p *pushedIndex) RawManifest() ([]byte, error)        { return p.raw, nil }
+func (p *pushedIndex) IndexManifest() (*v1.IndexManifest, error) {
+	return v1.ParseIndexManifest(bytes.NewReader(p.raw))
+}
+
+func (p *pushedIndex) Image(h v1.Hash) (v1.Image, error) {
+	if img := p.imgs[h]; img != nil {
+		return img, nil
+	}
+	return nil, fmt.Errorf("manifest %s: not in the index written", h)
+}
+
+func (p *pushedIndex) ImageIndex(h v1.Hash) (v1.ImageIndex, error) {
+	return nil, fmt.Errorf("index %s: no nested index is written", h)
 }
 
 // stagedLayer is a layer blob fix wrote to the stage.

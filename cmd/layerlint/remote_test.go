@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +21,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/layerlint/layerlint/fixtures"
 )
 
 // inProcessRegistry serves ggcr's registry on 127.0.0.1.
@@ -220,5 +223,67 @@ func TestRegistryDiesMidBlob(t *testing.T) {
 	}
 	if _, err := os.Stat(out); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("output written: %v", err)
+	}
+}
+
+// TestPushIndex: every platform of a registry's index fixed and pushed
+// as one index, its annotations kept, read back by platform.
+func TestPushIndex(t *testing.T) {
+	host := inProcessRegistry(t)
+	mk := func(arch string) *fixtures.Image {
+		img := fixtures.NewImage()
+		img.Platform.Architecture = arch
+		big := bytes.Repeat([]byte(arch), 200)
+		return img.Add(fixtures.NewLayer().File("a", []byte(arch))).Add(fixtures.NewLayer().File("big", big)).Add(fixtures.NewLayer().Whiteout("big"))
+	}
+	ix := fixtures.NewIndex(mk("amd64"), mk("arm64"))
+	ix.Annotations = map[string]string{"org.example.index": "kept"}
+	dir := filepath.Join(t.TempDir(), "src")
+	if _, err := ix.WriteOCILayout(dir); err != nil {
+		t.Fatal(err)
+	}
+	p, err := layout.FromPath(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	top, err := p.ImageIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := top.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	child, err := top.ImageIndex(im.Manifests[0].Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := name.ParseReference(host + "/multi:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.WriteIndex(r, child); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := runCLI(t, "fix", "registry:"+host+"/multi:1", "--platform", "all", "--squash", "auto", "--push", host+"/multi:fixed")
+	if code != ExitOK || strings.Count(out, "verified:") != 2 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	for _, arch := range []string{"amd64", "arm64"} {
+		code, out, errs := runCLI(t, "analyze", "--platform", "linux/"+arch, "registry:"+host+"/multi:fixed")
+		if code != ExitOK || !strings.Contains(out, "wasted           0 B") {
+			t.Errorf("%s: exit %d\n%s\n%s", arch, code, out, errs)
+		}
+	}
+	pushed, err := name.ParseReference(host + "/multi:fixed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc, err := remote.Get(pushed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(desc.Manifest), `"org.example.index":"kept"`) {
+		t.Errorf("index annotations lost: %s", desc.Manifest)
 	}
 }
