@@ -65,7 +65,7 @@ func (r *Result) Descriptor() v1.Descriptor {
 
 // build writes the layers the plan asks for, then the config and manifest,
 // into sink. The analysis must be complete (every layer analyzed).
-func build(ctx context.Context, a *analyze.Analysis, plan *Plan, opts Options, sink blobSink, verify bool) (*Result, error) {
+func build(ctx context.Context, a *analyze.Analysis, plan *Plan, opts Options, sink blobSink, pool *compressPool, verify bool) (*Result, error) {
 	img := a.Image
 	fam := familyOf(img.ManifestMediaType)
 	res := &Result{Source: img, Plan: plan, ManifestType: img.ManifestMediaType}
@@ -173,9 +173,9 @@ func build(ctx context.Context, a *analyze.Analysis, plan *Plan, opts Options, s
 				return
 			}
 			if j.keep != nil {
-				errs[ji] = recompress(ctx, sink, lr, j.keep, j.comp, opts.Level, verify)
+				errs[ji] = recompress(ctx, sink, pool, lr, j.keep, j.comp, opts.Level, verify)
 			} else {
-				errs[ji] = writeMerged(ctx, sink, lr, j.spec, img.Layers, j.comp, opts.Level, topts)
+				errs[ji] = writeMerged(ctx, sink, pool, lr, j.spec, img.Layers, j.comp, opts.Level, topts)
 			}
 			lr.MediaType = mt
 			if errs[ji] == nil {
@@ -263,7 +263,7 @@ func fileHashIndex(a *analyze.Analysis) func(overlay.Origin) (overlay.Hash, bool
 }
 
 // writeMerged writes a rewritten layer.
-func writeMerged(ctx context.Context, sink blobSink, lr *LayerResult, spec *layerSpec, layers []*source.Layer, c Compression, level int, topts tarOptions) (err error) {
+func writeMerged(ctx context.Context, sink blobSink, pool *compressPool, lr *LayerResult, spec *layerSpec, layers []*source.Layer, c Compression, level int, topts tarOptions) (err error) {
 	bw, err := sink.Create()
 	if err != nil {
 		return err
@@ -273,7 +273,7 @@ func writeMerged(ctx context.Context, sink blobSink, lr *LayerResult, spec *laye
 			err = errors.Join(err, bw.Abort())
 		}
 	}()
-	p, err := newPipeline(bw, c, level)
+	p, err := newPipeline(bw, c, level, pool)
 	if err != nil {
 		return err
 	}
@@ -287,7 +287,7 @@ func writeMerged(ctx context.Context, sink blobSink, lr *LayerResult, spec *laye
 }
 
 // recompress re-encodes a kept layer; its diff_id does not change.
-func recompress(ctx context.Context, sink blobSink, lr *LayerResult, l *source.Layer, c Compression, level int, verify bool) (err error) {
+func recompress(ctx context.Context, sink blobSink, pool *compressPool, lr *LayerResult, l *source.Layer, c Compression, level int, verify bool) (err error) {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -309,7 +309,7 @@ func recompress(ctx context.Context, sink blobSink, lr *LayerResult, l *source.L
 			err = errors.Join(err, bw.Abort())
 		}
 	}()
-	p, err := newPipeline(bw, c, level)
+	p, err := newPipeline(bw, c, level, pool)
 	if err != nil {
 		return err
 	}

@@ -83,7 +83,7 @@ const zstdConcurrency = 4
 // encoder opens a compressor writing to w. Output is deterministic for a
 // codec and level: no name or time in gzip headers, fixed gzip block size,
 // fixed zstd settings.
-func encoder(w io.Writer, c Compression, level int) (io.WriteCloser, error) {
+func encoder(w io.Writer, c Compression, level int, pool *compressPool) (io.WriteCloser, error) {
 	switch c {
 	case CompressionGzip:
 		if level == 0 {
@@ -91,7 +91,7 @@ func encoder(w io.Writer, c Compression, level int) (io.WriteCloser, error) {
 		}
 		// Compressed on every core, in fixed-size blocks so the bytes do
 		// not depend on how many there are (see parallelGzip).
-		zw, err := newParallelGzip(w, level)
+		zw, err := newParallelGzip(w, level, pool)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", err, ErrBadPlan)
 		}
@@ -144,9 +144,9 @@ type pipeline struct {
 	tar  *digester
 }
 
-func newPipeline(w io.Writer, c Compression, level int) (*pipeline, error) {
+func newPipeline(w io.Writer, c Compression, level int, pool *compressPool) (*pipeline, error) {
 	p := &pipeline{blob: newDigester(w)}
-	enc, err := encoder(p.blob, c, level)
+	enc, err := encoder(p.blob, c, level, pool)
 	if err != nil {
 		return nil, err
 	}

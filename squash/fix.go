@@ -71,8 +71,11 @@ func Fix(ctx context.Context, imgs []Image, opts Options, t Target, verify *Veri
 	}
 	fail := func(err error) (*Outcome, error) { return nil, errors.Join(err, tg.rollback()) }
 	out := &Outcome{}
+	// One bound on the compressors of the whole fix, however many layers
+	// are written at once.
+	pool := newCompressPool(0)
 	for _, im := range imgs {
-		r, err := build(ctx, im.Analysis, im.Plan, opts, sink, verify != nil)
+		r, err := build(ctx, im.Analysis, im.Plan, opts, sink, pool, verify != nil)
 		if err != nil {
 			return fail(err)
 		}

@@ -33,6 +33,7 @@ type parallelGzip struct {
 	w       io.Writer
 	level   int
 	workers int
+	pool    *compressPool
 
 	buf     []byte // the block being filled
 	prev    []byte // the tail of the block before it: the next dictionary
@@ -51,11 +52,44 @@ type gzipBlock struct {
 	err error
 }
 
-func newParallelGzip(w io.Writer, level int) (*parallelGzip, error) {
+// newParallelGzip returns a writer whose blocks are compressed by the
+// workers of pool, shared with every other compressor of the same fix; nil
+// is a pool of its own, GOMAXPROCS wide.
+func newParallelGzip(w io.Writer, level int, pool *compressPool) (*parallelGzip, error) {
 	if level < flate.HuffmanOnly || level > flate.BestCompression {
 		return nil, fmt.Errorf("gzip level %d: want %d to %d", level, flate.HuffmanOnly, flate.BestCompression)
 	}
-	return &parallelGzip{w: w, level: level, workers: max(1, runtime.GOMAXPROCS(0)), buf: make([]byte, 0, gzipBlockSize)}, nil
+	if pool == nil {
+		pool = newCompressPool(0)
+	}
+	return &parallelGzip{w: w, level: level, workers: pool.size(), pool: pool, buf: make([]byte, 0, gzipBlockSize)}, nil
+}
+
+// compressPool bounds the deflate jobs that run at once across a whole
+// fix: layers are written in parallel, and each gzip writer splits its
+// layer into blocks, so without one bound GOMAXPROCS layers would each run
+// GOMAXPROCS compressors. A job takes a token before it starts and gives
+// it back when its block is done; jobs wait on nothing else, so a writer
+// waiting for its oldest block always sees it finish.
+type compressPool struct{ tokens chan struct{} }
+
+// newCompressPool returns a pool of n workers; n <= 0 is GOMAXPROCS.
+func newCompressPool(n int) *compressPool {
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	return &compressPool{tokens: make(chan struct{}, max(1, n))}
+}
+
+func (p *compressPool) size() int { return cap(p.tokens) }
+
+// run starts job on a worker of the pool, waiting for one to be free.
+func (p *compressPool) run(job func()) {
+	p.tokens <- struct{}{}
+	go func() {
+		defer func() { <-p.tokens }()
+		job()
+	}()
 }
 
 func (z *parallelGzip) Write(p []byte) (int, error) {
@@ -102,7 +136,7 @@ func (z *parallelGzip) submit(final bool) error {
 	z.buf = make([]byte, 0, gzipBlockSize)
 	ch := make(chan gzipBlock, 1)
 	z.pending = append(z.pending, ch)
-	go func() { ch <- deflateBlock(block, dict, z.level, final) }()
+	z.pool.run(func() { ch <- deflateBlock(block, dict, z.level, final) })
 	for len(z.pending) > z.workers || final && len(z.pending) > 0 {
 		if err := z.drainOne(); err != nil {
 			return err

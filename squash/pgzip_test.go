@@ -29,7 +29,7 @@ func sampleText(n int) []byte {
 func compressParallel(t *testing.T, in []byte, level, workers int, chunk int) []byte {
 	t.Helper()
 	var out bytes.Buffer
-	z, err := newParallelGzip(&out, level)
+	z, err := newParallelGzip(&out, level, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestParallelGzip(t *testing.T) {
 			}
 		}
 	}
-	if _, err := newParallelGzip(io.Discard, 42); err == nil {
+	if _, err := newParallelGzip(io.Discard, 42, nil); err == nil {
 		t.Error("level 42 accepted")
 	}
 }
@@ -99,8 +99,46 @@ func BenchmarkGzipParallel(b *testing.B) {
 	in := sampleText(16 << 20)
 	b.SetBytes(int64(len(in)))
 	for b.Loop() {
-		z, _ := newParallelGzip(io.Discard, gzip.DefaultCompression)
+		z, _ := newParallelGzip(io.Discard, gzip.DefaultCompression, nil)
 		_, _ = z.Write(in)
 		_ = z.Close()
+	}
+}
+
+// TestSharedCompressPool: writers sharing one pool of a single worker (as
+// the layers of one fix do) all finish, and each writes the bytes it
+// writes alone: the pool bounds the work, never shapes the output.
+func TestSharedCompressPool(t *testing.T) {
+	t.Parallel()
+	in := sampleText(3*gzipBlockSize + 777)
+	alone := compressParallel(t, in, gzip.DefaultCompression, 4, 1<<16)
+	pool := newCompressPool(1)
+	if pool.size() != 1 {
+		t.Fatalf("pool of %d workers, want 1", pool.size())
+	}
+	const writers = 5
+	outs := make([]bytes.Buffer, writers)
+	errs := make(chan error, writers)
+	for i := range writers {
+		go func() {
+			z, err := newParallelGzip(&outs[i], gzip.DefaultCompression, pool)
+			if err == nil {
+				_, err = z.Write(in)
+			}
+			if err == nil {
+				err = z.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range writers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range outs {
+		if !bytes.Equal(outs[i].Bytes(), alone) {
+			t.Errorf("writer %d: output differs from a writer alone", i)
+		}
 	}
 }
