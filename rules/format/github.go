@@ -11,26 +11,35 @@ import (
 )
 
 // writeGitHub writes GitHub Actions workflow commands: one annotation per
-// finding that is not accepted (accepted findings would only add noise to
-// the pull request), then a notice with the verdict.
+// group of findings (gate.Group) that is not accepted, failing ones first,
+// then by bytes saved, the base image's last (a run shows only the first
+// few annotations of each kind, and accepted findings would only add
+// noise to the pull request), then a notice with the verdict.
 func writeGitHub(w io.Writer, results []*gate.Result) error {
 	ew := textfmt.NewWriter(w)
 	for _, r := range results {
 		img := imageName(r)
-		for _, f := range r.Findings {
-			if f.Accepted() {
+		for _, g := range topGroups(r.Groups) {
+			if g.Accepted {
 				continue
 			}
 			props := []string{}
-			if f.Location != nil {
-				props = append(props, "file="+escape.GitHubProperty(f.Location.Dockerfile), "line="+itoa(f.Location.Line))
+			if g.Location != nil {
+				props = append(props, "file="+escape.GitHubProperty(g.Location.Dockerfile), "line="+itoa(g.Location.Line))
 			}
-			props = append(props, "title="+escape.GitHubProperty(f.Rule+" "+f.Name))
-			lines := []string{f.Message + " [" + img + " " + imagePath(f) + "]"}
-			if f.Fix != "" {
-				lines = append(lines, "Fix: "+f.Fix)
+			props = append(props, "title="+escape.GitHubProperty(g.Rule+" "+g.Name))
+			where := g.Path
+			if where == "" {
+				where = layerLabel(g.Layer)
 			}
-			ew.Printf("::%s %s::%s\n", ghCommand(f.Severity), strings.Join(props, ","), escape.GitHubLines(lines...))
+			lines := []string{g.Message + " [" + img + " " + where + "]"}
+			if g.Findings > 1 {
+				lines = append(lines, "Largest: "+strings.Join(g.Largest, ", "))
+			}
+			if g.Fix != "" {
+				lines = append(lines, "Fix: "+g.Fix)
+			}
+			ew.Printf("::%s %s::%s\n", ghCommand(g.Severity), strings.Join(props, ","), escape.GitHubLines(lines...))
 		}
 		ew.Printf("::notice title=%s::%s\n", escape.GitHubProperty("layerlint "+r.Summary.Result.String()),
 			escape.GitHubData(img+": "+verdictLine(r.Summary)+"; "+totals(r.Summary)))
