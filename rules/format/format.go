@@ -183,3 +183,12 @@ func verdictLine(s gate.Summary) string {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// groupsOf returns the result's groups, grouping its findings when the
+// result was made without the gate's Evaluate.
+func groupsOf(r *gate.Result) []gate.Group {
+	if r.Groups == nil && len(r.Findings) > 0 {
+		return gate.Groups(r.Findings)
+	}
+	return r.Groups
+}

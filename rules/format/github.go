@@ -19,7 +19,7 @@ func writeGitHub(w io.Writer, results []*gate.Result) error {
 	ew := textfmt.NewWriter(w)
 	for _, r := range results {
 		img := imageName(r)
-		for _, g := range topGroups(r.Groups) {
+		for _, g := range topGroups(groupsOf(r)) {
 			if g.Accepted {
 				continue
 			}

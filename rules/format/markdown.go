@@ -55,7 +55,7 @@ func writeMarkdown(w io.Writer, results []*gate.Result, opts Options) error {
 				ew.Printf("| %s | %s: %s |\n", escape.Markdown(rr.ID), state, escape.Markdown(rr.Measured))
 			}
 		}
-		gs := topGroups(r.Groups)
+		gs := topGroups(groupsOf(r))
 		if len(gs) == 0 {
 			ew.Printf("\nNo findings.\n")
 			continue

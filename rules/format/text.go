@@ -44,12 +44,12 @@ func writeText(w io.Writer, results []*gate.Result, opts Options) error {
 		}
 		writeTextHead(ew, p, r)
 		writeRuleSummary(ew, p, r)
-		own, inherited := splitGroups(r.Groups)
+		own, inherited := splitGroups(groupsOf(r))
 		writeTopGroups(ew, p, own, top)
 		writeInherited(ew, p, inherited, inheritedTop)
 		writeChecks(ew, p, r)
 		writeTextTail(ew, p, r)
-		if hidden := len(r.Groups) - min(len(own), top) - min(len(inherited), inheritedTop); hidden > 0 || len(r.Findings) > len(r.Groups) {
+		if hidden := len(groupsOf(r)) - min(len(own), top) - min(len(inherited), inheritedTop); hidden > 0 || len(r.Findings) > len(groupsOf(r)) {
 			ew.Printf("(--all lists every finding one by one; --format json or sarif has them all)\n")
 		}
 	}
@@ -113,7 +113,7 @@ func writeRuleSummary(ew *textfmt.Writer, p textfmt.Painter, r *gate.Result) {
 	}
 	var rows []*row
 	byID := map[string]*row{}
-	for _, g := range r.Groups {
+	for _, g := range groupsOf(r) {
 		rw := byID[g.Rule]
 		if rw == nil {
 			rw = &row{id: g.Rule, name: g.Name}

@@ -63,10 +63,30 @@ type Group struct {
 	Members []int `json:"members"`
 }
 
-// group groups findings (see Group) and ranks the groups by what fixing
-// them saves, then severity, then bytes; ties by rule, layer and path, so
-// the order is the same on every run.
+// Groups groups findings judged by a gate with the default catalog, for
+// results made without Evaluate (Evaluate fills Result.Groups itself).
+func Groups(fs []Finding) []Group {
+	cat := map[string]rules.Rule{}
+	for _, r := range Catalog() {
+		cat[r.ID] = r
+	}
+	return groupFindings(fs, func(id string) rules.Rule { return cat[id] })
+}
+
+// group groups findings with the gate's catalog.
 func (g *Gate) group(fs []Finding) []Group {
+	return groupFindings(fs, func(id string) rules.Rule {
+		if i, ok := g.byKey[id]; ok {
+			return g.catalog[i]
+		}
+		return rules.Rule{}
+	})
+}
+
+// groupFindings groups findings (see Group) and ranks the groups by what
+// fixing them saves, then severity, then bytes; ties by rule, layer and
+// path, so the order is the same on every run. rule looks a rule up by ID.
+func groupFindings(fs []Finding, rule func(id string) rules.Rule) []Group {
 	type key struct {
 		rule      string
 		layer     int
@@ -80,7 +100,8 @@ func (g *Gate) group(fs []Finding) []Group {
 	for i := range fs {
 		f := &fs[i]
 		k := key{rule: f.Rule, layer: f.Layer, sev: f.Severity, inherited: f.Inherited, accepted: f.Accepted()}
-		grouped := f.Path != "" && g.catalog[g.byKey[f.Rule]].Grouped
+		rl := rule(f.Rule)
+		grouped := f.Path != "" && rl.Grouped
 		if grouped {
 			k.dir = groupKey(f.Path)
 		} else {
@@ -96,7 +117,7 @@ func (g *Gate) group(fs []Finding) []Group {
 		gr := &out[gi]
 		gr.Findings++
 		gr.Bytes += f.Bytes
-		if g.catalog[g.byKey[f.Rule]].Saves {
+		if rl.Saves {
 			gr.Saves += f.Bytes
 		}
 		if f.Failing {
