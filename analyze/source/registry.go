@@ -347,8 +347,26 @@ func (rs *registryStore) fetchBlob(h v1.Hash) (io.ReadCloser, int64, error) {
 	if err := transport.CheckError(resp, http.StatusOK); err != nil {
 		return nil, 0, errors.Join(registryError(rs.repo.RegistryStr(), ref, "fetching blob", err), resp.Body.Close())
 	}
-	return &remoteBody{rc: resp.Body, reg: rs.repo.RegistryStr(), ref: ref}, resp.ContentLength, nil
+	body := &remoteBody{rc: resp.Body, reg: rs.repo.RegistryStr(), ref: ref}
+	rs.mu.Lock()
+	size, known := rs.sizes[h]
+	rs.mu.Unlock()
+	if known {
+		// A registry that sends more than the descriptor says (or never
+		// stops) is read one byte past the size, which fails the size
+		// check, never without end.
+		return &limitedBody{Reader: io.LimitReader(body, size+1), c: body}, size, nil
+	}
+	return body, resp.ContentLength, nil
 }
+
+// limitedBody caps what is read of a body and closes the body.
+type limitedBody struct {
+	io.Reader
+	c io.Closer
+}
+
+func (l *limitedBody) Close() error { return l.c.Close() }
 
 // remoteBody maps the errors of a response body being read.
 type remoteBody struct {

@@ -414,3 +414,51 @@ const zeros = "0000000000000000000000000000000000000000000000000000000000000000"
 
 // nilLogger silences the in-process registry.
 func nilLogger() *log.Logger { return log.New(io.Discard, "", 0) }
+
+// TestRegistryEndlessBlob: a registry that sends a layer without end is
+// read one byte past the descriptor's size: a size mismatch, not a hang.
+func TestRegistryEndlessBlob(t *testing.T) {
+	var endless atomic.Bool
+	host := testRegistry(t, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !endless.Load() || r.Method != http.MethodGet || !strings.Contains(r.URL.Path, "/blobs/") {
+				h.ServeHTTP(w, r)
+				return
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			body := rec.Body.Bytes()
+			if bytes.HasPrefix(body, []byte("{")) {
+				_, _ = w.Write(body)
+				return
+			}
+			_, _ = w.Write(body)
+			zeros := make([]byte, 32<<10)
+			for range 1 << 12 { // 128 MiB unless the reader stops first
+				if _, err := w.Write(zeros); err != nil {
+					return
+				}
+			}
+		})
+	})
+	pushRandom(t, host+"/app:1", 1, 6)
+	endless.Store(true)
+	src, err := Open("registry:"+host+"/app:1", Options{Verify: true, Registry: fastRetry})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close() //nolint:errcheck // test
+	l := src.Images()[0].Layers[0]
+	s, err := l.Open(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close() //nolint:errcheck // test
+	_, err = io.Copy(io.Discard, s)
+	if !errors.Is(err, ErrDigestMismatch) {
+		t.Fatalf("error %v, want a size mismatch", err)
+	}
+	if got := s.Stats().Compressed; got != l.Size+1 {
+		t.Errorf("read %d bytes of a %d-byte blob", got, l.Size)
+	}
+}
