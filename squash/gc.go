@@ -52,7 +52,7 @@ func (ip *inPlace) collect() error {
 	m := &marker{root: root, reach: map[string]bool{}}
 	for _, d := range top.Manifests {
 		if err := m.entry(d, 0); err != nil {
-			return fmt.Errorf("%w: %w", errIncompleteWalk, err)
+			return fmt.Errorf("%w: index.json entry %s: %w", errIncompleteWalk, d.Digest, err)
 		}
 	}
 	dir := filepath.Join(ip.Dir, "blobs", "sha256")
@@ -120,7 +120,7 @@ func (m *marker) walk(h v1.Hash, depth int) error {
 		return nil
 	}
 	if depth > maxGCDepth {
-		return fmt.Errorf("indexes nested deeper than %d levels at %s", maxGCDepth, h)
+		return fmt.Errorf("indexes nested deeper than %d levels, at %s", maxGCDepth, h)
 	}
 	m.reach[h.Hex] = true
 	r, err := m.read(h)
@@ -128,8 +128,10 @@ func (m *marker) walk(h v1.Hash, depth int) error {
 		return err
 	}
 	for _, d := range r.Manifests {
+		// Not wrapped per level: a deep layout would make the message as
+		// deep; the error names the blob, collect names the entry.
 		if err := m.entry(d, depth+1); err != nil {
-			return fmt.Errorf("index %s: %w", h, err)
+			return err
 		}
 	}
 	var leaves []v1.Descriptor
