@@ -43,6 +43,7 @@ func openers(t *testing.T, ref string) []func() (io.ReadCloser, error) {
 // overlayfs mount of the squashed image must show what the mount of the
 // original shows, and so must the model of the squashed image.
 func TestSquashRandom(t *testing.T) {
+	t.Parallel()
 	useKernel := kernel.Check() == nil
 	if !useKernel {
 		if testenv.Strict() {
@@ -52,6 +53,7 @@ func TestSquashRandom(t *testing.T) {
 	}
 	for seed := *diffSeed; seed < *diffSeed+uint64(*diffStacks); seed++ {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			t.Parallel() // each seed has its own stack, folders and mounts
 			rng := rand.New(rand.NewPCG(seed, 0))
 			layers := fixtures.RandomStack(rng, fixtures.RandomOptions{})
 			img := fixtures.NewImage()
