@@ -301,3 +301,27 @@ func TestPathsCountsWalk(t *testing.T) {
 		}
 	}
 }
+
+// TestFilesDeepLinear: listing a view of one deep path (Files, and so ls,
+// the rules and fix) costs the bytes of its names, not the square of its
+// depth: the paths of a chain share one string. Counted, not timed.
+func TestFilesDeepLinear(t *testing.T) {
+	cs := func(levels int) *Changeset {
+		c, err := ReadChangeset(readerOf(t, []ent{file(strings.Repeat("d/", levels)+"f", "x"), file("a/b", "y")}), ReadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	models := map[int]*Model{}
+	for _, n := range []int{4000, 8000} {
+		models[n] = NewModel()
+		models[n].Apply(cs(n))
+	}
+	checkLinear(t, "levels", 4000, func(n int) {
+		fs := models[n].Files()
+		if len(fs) != n+3 || fs[len(fs)-1].Path != strings.Repeat("d/", n)+"f" || fs[0].Path != "a" || fs[1].Path != "a/b" {
+			t.Fatalf("%d levels: %d paths, last %.20q", n, len(fs), fs[len(fs)-1].Path)
+		}
+	})
+}

@@ -502,8 +502,14 @@ func (m *Model) Walk(prefix string, fn func(*File) error) error {
 	if start == nil {
 		return nil
 	}
-	var walk func(n *node, p string) error
-	walk = func(n *node, p string) error {
+	// Paths are spelled so that a deep view costs the bytes of its names,
+	// not the square of its depth: chain is one string that starts with
+	// n's path p and goes on down n's first children (in byte order), and
+	// the path of every node on that chain is a prefix of it, sharing its
+	// bytes. A node off the chain starts a chain of its own, which ends at
+	// a leaf: a path some entry spelled out.
+	var walk func(n *node, p, chain string) error
+	walk = func(n *node, p, chain string) error {
 		if n != m.root {
 			f := n.file(p)
 			if n.ver != nil {
@@ -513,22 +519,50 @@ func (m *Model) Walk(prefix string, fn func(*File) error) error {
 				return err
 			}
 		}
-		for _, name := range slices.Sorted(maps.Keys(n.children)) {
-			cp := name
+		for i, name := range slices.Sorted(maps.Keys(n.children)) {
+			c := n.children[name]
+			end := len(p) + len(name)
 			if p != "" {
-				cp = p + "/" + name
+				end++
 			}
-			if err := walk(n.children[name], cp); err != nil {
+			cchain := chain
+			if i > 0 || len(chain) < end {
+				cchain = firstChain(p, name, c)
+			}
+			if err := walk(c, cchain[:end], cchain); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	err := walk(start, prefix)
+	err := walk(start, prefix, prefix)
 	if errors.Is(err, ErrStop) {
 		return nil
 	}
 	return err
+}
+
+// firstChain spells the path of c (named name, child of the node at p) and
+// goes on down c's first children, in byte order, to a leaf.
+func firstChain(p, name string, c *node) string {
+	b := make([]byte, 0, len(p)+1+len(name))
+	if p != "" {
+		b = append(b, p...)
+		b = append(b, '/')
+	}
+	b = append(b, name...)
+	for len(c.children) > 0 {
+		first := ""
+		for k := range c.children {
+			if first == "" || k < first {
+				first = k
+			}
+		}
+		b = append(b, '/')
+		b = append(b, first...)
+		c = c.children[first]
+	}
+	return string(b)
 }
 
 // Files returns the whole merged view in Walk order.
