@@ -24,9 +24,11 @@ import (
 // Default caps on what one image may make layerlint read. They stop
 // decompression bombs; each can be raised in Options.
 const (
-	DefaultMaxLayerBytes   int64 = 64 << 30  // uncompressed content per layer
-	DefaultMaxImageBytes   int64 = 256 << 30 // uncompressed content per image
-	DefaultMaxLayerEntries       = 5_000_000
+	DefaultMaxLayerBytes int64 = 64 << 30  // uncompressed content per layer
+	DefaultMaxImageBytes int64 = 256 << 30 // uncompressed content per image
+	// About 1.7 GB of peak memory at about 850 bytes a path (see the
+	// cost at the defaults in docs/security.md, .ci/bench-memory).
+	DefaultMaxLayerEntries = 2_000_000
 	// A path longer than Linux's PATH_MAX, or deeper than any real tree,
 	// only makes every listing of the view cost the square of its depth.
 	DefaultMaxPathBytes = 4096

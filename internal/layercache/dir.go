@@ -20,7 +20,7 @@ import (
 const DefaultMaxBytes int64 = 2 << 30
 
 // maxEntryBytes bounds what Get reads of one entry: a layer at the default
-// cap of 5 million entries takes a few hundred megabytes.
+// cap of 2 million entries takes about a hundred megabytes.
 const maxEntryBytes = 1 << 30
 
 // Dir is a Store in a directory: one file per entry, under a folder named
