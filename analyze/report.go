@@ -333,7 +333,7 @@ func (b *builder) finish(m *overlay.Model, dm dive.Metrics) *Report {
 	}
 	s.UserWastedRatio = ratio(float64(s.UserWastedBytes), float64(s.UserContentBytes))
 	for _, a := range m.Anomalies() {
-		r.Anomalies = append(r.Anomalies, AnomalyItem{Layer: a.Layer, Path: a.Path, Kind: a.Kind.String(), Detail: a.Detail})
+		r.Anomalies = append(r.Anomalies, AnomalyItem{Layer: a.Layer, Path: anomalyPath(a.Path), Kind: a.Kind.String(), Detail: a.Detail})
 	}
 	r.TopWaste = groupWaste(m.Waste())
 	r.Dive = DiveInfo{
@@ -399,4 +399,13 @@ func groupWaste(ws []overlay.Waste) []WasteGroup {
 		return cmp.Or(cmp.Compare(b.Bytes, a.Bytes), strings.Compare(a.Path, b.Path), cmp.Compare(a.Layers[0], b.Layers[0]))
 	})
 	return groups
+}
+
+// anomalyPath spells an anomaly's path as the rest of the report does,
+// absolute; the root entry, which has none, is "/".
+func anomalyPath(p string) string {
+	if strings.HasPrefix(p, "/") {
+		return p
+	}
+	return "/" + p
 }

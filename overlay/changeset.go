@@ -380,7 +380,7 @@ func entryFromHeader(cs *Changeset, hdr *tar.Header) (Entry, bool, error) {
 		// directory entry first: normal, and nothing to report. Anything
 		// else at the root cannot be extracted and is worth a word.
 		if hdr.Typeflag != tar.TypeDir {
-			cs.Anomalies = append(cs.Anomalies, Anomaly{Path: hdr.Name, Kind: AnomalyRootEntry, Detail: fmt.Sprintf("tar type %q for the root directory ignored", hdr.Typeflag)})
+			cs.Anomalies = append(cs.Anomalies, Anomaly{Path: "", Kind: AnomalyRootEntry, Detail: fmt.Sprintf("tar type %q for the root directory ignored", hdr.Typeflag)})
 		}
 		return Entry{}, false, nil
 	}
