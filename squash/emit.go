@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/layerlint/layerlint/internal/pathglob"
 	"github.com/layerlint/layerlint/overlay"
 )
 
@@ -79,34 +78,6 @@ func (v *view) subtree(p string, fn func(f *overlay.File)) {
 	prefix := p + "/"
 	for j := i + 1; j < len(v.files) && strings.HasPrefix(v.files[j].Path, prefix); j++ {
 		fn(&v.files[j])
-	}
-}
-
-// stripMatcher reports whether a path is dropped by the globs (checked by
-// NewPlan, gitignore-style as in .layerlint.yaml) or the exact paths: a
-// glob or a path matches the path or one of its ancestors (so "var/cache"
-// drops the whole directory).
-func stripMatcher(globs, paths []string) func(string) bool {
-	if len(globs) == 0 && len(paths) == 0 {
-		return func(string) bool { return false }
-	}
-	exact := make(map[string]bool, len(paths))
-	for _, p := range paths {
-		exact[p] = true
-	}
-	var compiled []pathglob.Glob
-	for _, g := range globs {
-		if c, err := pathglob.Compile(g); err == nil {
-			compiled = append(compiled, c)
-		}
-	}
-	return func(p string) bool {
-		for q := p; q != ""; q = parentOf(q) {
-			if exact[q] || slices.ContainsFunc(compiled, func(g pathglob.Glob) bool { return g.Match(q) }) {
-				return true
-			}
-		}
-		return false
 	}
 }
 
