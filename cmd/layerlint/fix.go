@@ -122,7 +122,13 @@ func readFixFlags(c *cli.Context) (*fixFlags, error) {
 		return nil, bad("say where the result goes: exactly one of --dry-run, --output PATH, --in-place, --push REF or --load")
 	}
 	f.target.Registry = source.RegistryOptions{Insecure: c.Bool("insecure")}
-	out, _ := source.ParseReference(c.String("output"))
+	out, err := source.ParseReference(c.String("output"))
+	if err != nil {
+		if o := c.String("output"); strings.HasPrefix(o, "docker-daemon:") || strings.HasPrefix(o, "podman:") {
+			return nil, withCode(ExitInput, fmt.Errorf("fix: --output: %w", err))
+		}
+		out = source.Reference{}
+	}
 	switch {
 	case c.Bool("dry-run"):
 		f.target.Kind = squash.OutputNone
@@ -162,6 +168,9 @@ func readFixFlags(c *cli.Context) (*fixFlags, error) {
 		default:
 			return nil, bad("--output-format %q: want oci or docker-archive", c.String("output-format"))
 		}
+	}
+	if c.IsSet("tag") && f.target.Kind == squash.OutputRegistry {
+		return nil, bad("--push REF names the image; drop --tag")
 	}
 	if c.Bool("gc") && f.target.Kind != squash.OutputInPlace {
 		return nil, bad("--gc only applies to --in-place")

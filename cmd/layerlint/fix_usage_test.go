@@ -26,6 +26,9 @@ func TestFixUsageErrorsFirst(t *testing.T) {
 		{"in place on a registry", []string{"fix", "--squash", "all", "--in-place", "registry:127.0.0.1:1/app:1"}, "--in-place needs an OCI layout directory"},
 		{"docker archive without a tag", []string{"fix", "--squash", "all", "--output-format", "docker-archive", "--output", out, sample}, "give --tag REPO:TAG"},
 		{"bad docker tag", []string{"fix", "--squash", "all", "--output-format", "docker-archive", "--tag", "Bad Tag", "--output", out, sample}, "Bad Tag"},
+		{"--tag with --push", []string{"fix", "--squash", "all", "--tag", "a:1", "--push", "127.0.0.1:1/a:1", sample}, "drop --tag"},
+		{"--tag with --output docker-daemon:", []string{"fix", "--squash", "all", "--tag", "a:1", "--output", "docker-daemon:a:2", sample}, "drop --tag"},
+		{"bad engine name", []string{"fix", "--squash", "all", "--output", "docker-daemon:Bad:Name!", sample}, "Bad:Name!"},
 		{"bad layout tag", []string{"fix", "--squash", "all", "--tag", "a b", "--output", filepath.Join(tmp, "layout"), sample}, `"a b"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
