@@ -26,7 +26,7 @@ import (
 func main() {
 	if err := run(os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "floor:", err)
-		os.Exit(1)
+		os.Exit(1) //nolint:forbidigo // a benchmark tool outside the layerlint CLI
 	}
 }
 
