@@ -250,7 +250,13 @@ func runFix(c *cli.Context) error {
 			ModTime:        f.opts.RewriteTimestamp == nil,
 		}
 	}
+	var vp *verifyProgress
+	if vo != nil {
+		vp = startVerifyProgress(c, f.target.Path)
+		vo.Analyze.Progress = vp.observe()
+	}
 	out, err := squash.Fix(c.Context, work, f.opts, f.target, vo)
+	vp.close()
 	if err != nil {
 		if errors.Is(err, squash.ErrBadPlan) {
 			return withCode(ExitInput, err)

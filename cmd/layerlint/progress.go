@@ -173,3 +173,69 @@ func (bp *batchProgress) close() {
 	}
 	bp.p.Wait()
 }
+
+// verifyProgress shows fix re-reading what it wrote. The layers of the
+// output are not known before fix has built them, so a line appears for
+// each layer when its reading starts.
+type verifyProgress struct {
+	p    *mpb.Progress
+	name string
+
+	mu   sync.Mutex
+	bars map[int]*mpb.Bar
+}
+
+// startVerifyProgress returns the display for verifying the output called
+// name; nil when progress is off.
+func startVerifyProgress(c *cli.Context, name string) *verifyProgress {
+	if c.Bool("quiet") || !isTerminal(c.App.ErrWriter) {
+		return nil
+	}
+	return &verifyProgress{p: mpb.New(mpb.WithOutput(c.App.ErrWriter), mpb.WithWidth(30)), name: name, bars: map[int]*mpb.Bar{}}
+}
+
+// observe is the analyze.Options.Progress of the re-analysis.
+func (vp *verifyProgress) observe() func(analyze.LayerProgress) {
+	if vp == nil {
+		return nil
+	}
+	return func(p analyze.LayerProgress) {
+		vp.mu.Lock()
+		b := vp.bars[p.Layer]
+		// A start after the layer's bar ended is the next image's layer.
+		if b == nil || (b.AbortedOrCompleted() && !p.Done && p.Read == 0) {
+			b = vp.p.AddBar(p.Size,
+				mpb.PrependDecorators(
+					decor.Name(fmt.Sprintf("verify %s %d", progressLabel(vp.name, 40), p.Layer), decor.WCSyncSpaceR),
+					decor.Counters(decor.SizeB1024(0), "% .1f / % .1f", decor.WCSyncSpace),
+				),
+				mpb.AppendDecorators(decor.OnComplete(decor.Percentage(decor.WC{W: 5}), " done")),
+			)
+			vp.bars[p.Layer] = b
+		}
+		vp.mu.Unlock()
+		switch {
+		case p.Done && p.Err != nil:
+			b.Abort(false)
+		case p.Done:
+			b.SetCurrent(p.Read)
+			b.SetTotal(-1, true)
+		default:
+			b.SetCurrent(p.Read)
+		}
+	}
+}
+
+func (vp *verifyProgress) close() {
+	if vp == nil {
+		return
+	}
+	vp.mu.Lock()
+	for _, b := range vp.bars {
+		if !b.AbortedOrCompleted() {
+			b.Abort(false)
+		}
+	}
+	vp.mu.Unlock()
+	vp.p.Wait()
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
@@ -208,5 +209,23 @@ func TestBatchProgress(t *testing.T) {
 	if bp := startBatchProgress(false, tty, tty, 2); bp != nil {
 		bp.close()
 		t.Error("batch progress shown with standard output on the terminal")
+	}
+}
+
+// TestFixProgress: fix shows the read of the source, then the re-read of
+// what it wrote, layer by layer.
+func TestFixProgress(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out")
+	code, stdout, term := runOnTerminal(t, "fix", "--squash", "all", "--output", out, sample)
+	if code != ExitOK {
+		t.Fatalf("exit %d\n%s\n%q", code, stdout, term)
+	}
+	if !strings.Contains(stdout, "wrote ") {
+		t.Errorf("stdout:\n%s", stdout)
+	}
+	for _, want := range []string{"4/4 layers", "verify " + out + " 0", "verify " + out + " 1"} {
+		if !strings.Contains(term, want) {
+			t.Errorf("terminal lacks %q:\n%q", want, term)
+		}
 	}
 }
