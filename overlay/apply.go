@@ -1,0 +1,327 @@
+package overlay
+
+import (
+	"cmp"
+	"maps"
+	"slices"
+	"strings"
+)
+
+type applier struct {
+	m     *Model
+	layer int32
+	stats LayerStats
+	// before holds, for each hard-link target of this layer, the object the
+	// lower layers showed at that path before this layer's opaque markers
+	// and whiteouts ran.
+	before map[string]*node
+}
+
+func (a *applier) run(entries []Entry) {
+	for _, e := range entries {
+		if e.Kind == EntryHardlink {
+			if _, seen := a.before[e.Linkname]; seen {
+				continue
+			}
+			if a.before == nil {
+				a.before = map[string]*node{}
+			}
+			n := a.m.lookup(e.Linkname)
+			if n != nil && n.typ == TypeDir {
+				n = nil
+			}
+			a.before[e.Linkname] = n
+		}
+	}
+	// Steps 1 and 2: opaque markers, shallowest first, then whiteouts. They
+	// run before any entry so that they can only act on lower layers,
+	// whatever the tar order (image-spec layer.md). Markers go shallowest
+	// first because a marker makes its directory part of this layer, which
+	// a marker higher up must not remove again.
+	var markers []string
+	for _, e := range entries {
+		if e.Kind == EntryOpaque {
+			markers = append(markers, e.Path)
+		}
+	}
+	slices.SortStableFunc(markers, func(x, y string) int {
+		return cmp.Compare(depth(x), depth(y))
+	})
+	for _, d := range markers {
+		a.opaque(d)
+	}
+	for _, e := range entries {
+		if e.Kind == EntryWhiteout {
+			a.whiteout(e.Path)
+		}
+	}
+	// Step 3: entries in tar order.
+	for i := range entries {
+		a.entry(&entries[i])
+	}
+}
+
+func (a *applier) anomaly(kind AnomalyKind, p, detail string) {
+	a.m.anomalies = append(a.m.anomalies, Anomaly{Layer: int(a.layer), Path: p, Kind: kind, Detail: detail})
+}
+
+func (a *applier) opaque(dir string) {
+	d := a.m.lookup(dir)
+	if d == nil || d.typ != TypeDir {
+		// The marker lives in a directory of this layer, so the directory
+		// exists here whatever was below.
+		a.dirAt(dir)
+		if d == nil {
+			a.anomaly(AnomalyOpaqueHidesNothing, dir, "opaque marker in a directory that no lower layer has")
+		}
+		return
+	}
+	if len(d.children) == 0 {
+		a.anomaly(AnomalyOpaqueHidesNothing, dir, "opaque marker in an empty directory")
+		return
+	}
+	for _, name := range slices.Sorted(maps.Keys(d.children)) {
+		c := d.children[name]
+		a.countDeleted(c)
+		a.remove(c, CauseOpaque, dir, false)
+	}
+}
+
+func (a *applier) whiteout(p string) {
+	n := a.m.lookup(p)
+	if n == nil {
+		a.anomaly(AnomalyWhiteoutHidesNothing, p, "whiteout of a path that no lower layer has")
+		return
+	}
+	a.countDeleted(n)
+	a.remove(n, CauseDeleted, p, false)
+}
+
+// countDeleted counts a lower path removed by a whiteout or opaque marker;
+// remove counts the subtree below it.
+func (a *applier) countDeleted(n *node) {
+	if n.layer < a.layer {
+		a.stats.Deleted++
+	}
+}
+
+// remove detaches n and its subtree from the view. cause applies to n and,
+// for deletions and opaque markers, to its descendants too; the descendants
+// of an overwritten directory are "replaced". Lower descendants count as
+// deleted; n itself is counted by the caller, as a deletion or a change.
+func (a *applier) remove(n *node, cause Cause, by string, same bool) {
+	delete(n.parent.children, n.name)
+	a.release(n, cause, by, same)
+	if n.children == nil {
+		return
+	}
+	sub := cause
+	if cause == CauseOverwritten {
+		sub = CauseReplaced
+	}
+	var walk func(*node)
+	walk = func(d *node) {
+		for _, c := range d.children {
+			if c.layer < a.layer {
+				a.stats.Deleted++
+			}
+			a.release(c, sub, by, false)
+			if c.children != nil {
+				walk(c)
+			}
+		}
+	}
+	walk(n)
+}
+
+func (a *applier) release(n *node, cause Cause, by string, same bool) {
+	v := n.ver
+	if v == nil {
+		return
+	}
+	v.refs--
+	if v.refs == 0 {
+		a.m.pending = append(a.m.pending, pendingWaste{ver: v, cause: cause, by: by, same: same})
+	}
+}
+
+func (m *Model) flushPending(layer int) {
+	for _, p := range m.pending {
+		if p.ver.refs > 0 {
+			continue // named again by a hard link of this layer
+		}
+		m.waste = append(m.waste, Waste{
+			Path:        p.ver.origin.path(),
+			Layer:       int(p.ver.layer),
+			Size:        p.ver.size,
+			Hash:        p.ver.hash,
+			Cause:       p.cause,
+			HiddenBy:    layer,
+			SameContent: p.same,
+			By:          p.by,
+		})
+	}
+	m.pending = m.pending[:0]
+}
+
+// dirAt makes sure p is a directory, creating it and its ancestors as
+// implicit directories of this layer where needed, and returns it.
+func (a *applier) dirAt(p string) *node {
+	d := a.m.root
+	if p == "" {
+		return d
+	}
+	for name := range strings.SplitSeq(p, "/") {
+		c := d.children[name]
+		if c != nil && c.typ == TypeDir {
+			d = c
+			continue
+		}
+		if c != nil {
+			// Never follow a symlink: a non-directory in the way is
+			// replaced, as overlayfs hides a lower non-directory under an
+			// upper directory.
+			a.remove(c, CauseOverwritten, c.path(), false)
+		}
+		nd := &node{
+			name: name, parent: d, children: map[string]*node{},
+			typ: TypeDir, mode: 0o755, layer: a.layer, implicit: true,
+		}
+		d.children[name] = nd
+		if c != nil && c.layer < a.layer {
+			a.stats.Modified++
+		} else if c == nil {
+			a.stats.Added++
+		}
+		d = nd
+	}
+	return d
+}
+
+func (a *applier) entry(e *Entry) {
+	switch e.Kind {
+	case EntryWhiteout, EntryOpaque:
+		return // applied in steps 1 and 2
+	case EntryDir:
+		a.dirEntry(e)
+		return
+	case EntryHardlink:
+		a.hardlink(e)
+		return
+	case EntryFile, EntrySymlink, EntryCharDevice, EntryBlockDevice, EntryFIFO:
+	}
+	dirPath, name := splitPath(e.Path)
+	parent := a.dirAt(dirPath)
+	n := &node{
+		name: name, parent: parent, linkname: e.Linkname, xattrs: e.Xattrs,
+		mtime: e.ModTime, mode: e.Mode, uid: clampID(e.UID), gid: clampID(e.GID),
+		devmajor: e.Devmajor, devminor: e.Devminor, layer: a.layer,
+	}
+	switch e.Kind {
+	case EntryFile:
+		n.typ = TypeRegular
+		n.ver = &version{origin: n, size: e.Size, hash: e.Hash, layer: a.layer, refs: 1, entry: e.Index}
+	case EntrySymlink:
+		// Linux gives every symlink mode 0777 whatever the tar header
+		// says; the view is what the container sees.
+		n.typ, n.mode = TypeSymlink, 0o777
+	case EntryCharDevice:
+		n.typ = TypeCharDevice
+	case EntryBlockDevice:
+		n.typ = TypeBlockDevice
+	case EntryFIFO:
+		n.typ = TypeFIFO
+	case EntryDir, EntryHardlink, EntryWhiteout, EntryOpaque:
+		return // handled above
+	}
+	a.place(parent, n)
+}
+
+// place puts n at its name in parent, replacing what was there.
+func (a *applier) place(parent, n *node) {
+	old := parent.children[n.name]
+	switch {
+	case old == nil:
+		a.stats.Added++
+	case old.layer < a.layer:
+		a.stats.Modified++
+	}
+	if old != nil {
+		same := old.ver != nil && n.ver != nil && old.ver.size == n.ver.size && old.ver.hash == n.ver.hash
+		a.remove(old, CauseOverwritten, n.path(), same)
+	}
+	parent.children[n.name] = n
+}
+
+func (a *applier) dirEntry(e *Entry) {
+	dirPath, name := splitPath(e.Path)
+	parent := a.dirAt(dirPath)
+	if old := parent.children[name]; old != nil && old.typ == TypeDir {
+		// Directories merge: new attributes, same children.
+		if old.layer < a.layer {
+			a.stats.Modified++
+		}
+		old.mode, old.uid, old.gid, old.mtime, old.xattrs = e.Mode, clampID(e.UID), clampID(e.GID), e.ModTime, e.Xattrs
+		old.layer, old.implicit = a.layer, false
+		return
+	}
+	a.place(parent, &node{
+		name: name, parent: parent, children: map[string]*node{}, typ: TypeDir,
+		mode: e.Mode, uid: clampID(e.UID), gid: clampID(e.GID), mtime: e.ModTime, xattrs: e.Xattrs,
+		layer: a.layer,
+	})
+}
+
+func (a *applier) hardlink(e *Entry) {
+	t := a.linkTarget(e.Linkname)
+	if t == nil {
+		a.anomaly(AnomalyHardlinkTarget, e.Path, "hard link to "+e.Linkname+": no such file at that point")
+		return
+	}
+	dirPath, name := splitPath(e.Path)
+	parent := a.dirAt(dirPath)
+	if parent.children[name] == t {
+		return // a link to itself changes nothing
+	}
+	n := &node{
+		name: name, parent: parent, ver: t.ver, linkname: t.linkname, xattrs: t.xattrs,
+		mtime: t.mtime, mode: t.mode, uid: t.uid, gid: t.gid,
+		devmajor: t.devmajor, devminor: t.devminor, layer: a.layer, typ: t.typ,
+	}
+	if t.ver != nil {
+		// Take the new reference first so that replacing another name of
+		// the same version does not drop it.
+		t.ver.refs++
+	}
+	a.place(parent, n)
+}
+
+// linkTarget resolves a hard link's target by the two rules of
+// docs/overlay-semantics.md.
+func (a *applier) linkTarget(p string) *node {
+	d := a.m.root
+	parts := strings.Split(p, "/")
+	for i, name := range parts {
+		c := d.children[name]
+		if c == nil {
+			break
+		}
+		if i == len(parts)-1 {
+			if c.layer == a.layer && !c.implicit {
+				if c.typ == TypeDir {
+					return nil
+				}
+				return c // rule 1: written by this layer
+			}
+			break
+		}
+		if c.typ != TypeDir {
+			if c.layer == a.layer {
+				return nil // an ancestor this layer made a non-directory
+			}
+			break
+		}
+		d = c
+	}
+	return a.before[p] // rule 2: as the lower layers left it
+}
