@@ -1,3 +1,8 @@
+//go:build unix
+
+// The tools these tests run (skopeo, umoci, crane, podman) and the owners
+// they compare are Unix ones.
+
 package main
 
 import (
