@@ -235,9 +235,24 @@ func TestToolsPushDistribution(t *testing.T) {
 	if code != ExitOK || !strings.Contains(out, "layers           2 (1 base)") {
 		t.Errorf("pulling it again: exit %d\n%s\n%s", code, out, errs)
 	}
+	if code, out, errs := runCLI(t, "lint", "--fail-on", "never", "registry:"+host+"/fixed:1"); code != ExitOK {
+		t.Errorf("lint: exit %d\n%s\n%s", code, out, errs)
+	}
 	tool(t, "skopeo", "inspect", "--tls-verify=false", "docker://"+host+"/fixed:1")
 	tool(t, "crane", "validate", "--insecure", "--remote", host+"/fixed:1")
 	if a, b := mergedView(t, "registry:"+host+"/app:1"), mergedView(t, "registry:"+host+"/fixed:1"); a != b {
 		t.Errorf("merged view changed:\n%s", lineDiff(a, b))
+	}
+}
+
+// TestToolsPushDenied: a push to a registry with basic auth and no
+// credentials is a 401 naming the registry and the reference, exit 2, and
+// nothing is tagged.
+func TestToolsPushDenied(t *testing.T) {
+	host := realtest.Registry(t, realtest.RegistryOptions{User: "user", Password: "secret"})
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	code, out, errs := runCLI(t, "fix", "--squash", "all", "--push", host+"/app:1", sample)
+	if code != ExitInput || !strings.Contains(errs, "401") || !strings.Contains(errs, host) || !strings.Contains(errs, "app:1") {
+		t.Errorf("exit %d (want 2)\n%s\n%s", code, out, errs)
 	}
 }
