@@ -22,6 +22,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
 	"github.com/layerlint/layerlint/fixtures"
 )
 
@@ -101,6 +103,17 @@ func TestRegistryCommands(t *testing.T) {
 		})
 	}
 	_, fromRegistry, _ := runCLI(t, "analyze", "--format", "json", ref)
+	sch, err := jsonschema.NewCompiler().Compile("../../docs/schema/report.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := jsonschema.UnmarshalJSON(strings.NewReader(fromRegistry))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sch.Validate(doc); err != nil {
+		t.Errorf("the report of a registry image does not match the schema: %v", err)
+	}
 	norm := func(s string) string {
 		var keep []string
 		for _, l := range strings.Split(s, "\n") {
