@@ -62,124 +62,23 @@ func (r *Result) Descriptor() v1.Descriptor {
 // into sink. The analysis must be complete (every layer analyzed).
 func build(ctx context.Context, a *analyze.Analysis, plan *Plan, opts Options, sink blobSink, pool *compressPool, verify bool) (*Result, error) {
 	img := a.Image
-	fam := familyOf(img.ManifestMediaType)
+	b := &builder{a: a, plan: plan, opts: opts, sink: sink, pool: pool, verify: verify, fam: familyOf(img.ManifestMediaType)}
 	res := &Result{Source: img, Plan: plan, ManifestType: img.ManifestMediaType}
-	convert := opts.ociTypes && fam == familyDocker
-	if convert {
-		fam, res.ManifestType = familyOCI, types.OCIManifestSchema1
+	b.res = res
+	b.convert = opts.ociTypes && b.fam == familyDocker
+	if b.convert {
+		b.fam, res.ManifestType = familyOCI, types.OCIManifestSchema1
 	}
-	for i, l := range img.Layers {
-		res.Before.Layers++
-		res.Before.CompressedBytes += l.Size
-		if cs := a.Changesets[i]; cs != nil {
-			res.Before.ContentBytes += cs.ContentBytes
-		}
-		if i < len(a.Report.Layers) {
-			res.Before.TarBytes += a.Report.Layers[i].TarSize
-		}
+	res.Before = beforeTotals(a)
+	var err error
+	if b.rawLayers, err = manifestLayers(img.RawManifest); err != nil {
+		return nil, err
 	}
-	rawLayers, err := manifestLayers(img.RawManifest)
+	jobs, err := b.layers()
 	if err != nil {
 		return nil, err
 	}
-	// One origin model, applied group by group: before a rewritten group
-	// its view is the group's lower view, after it the upper one.
-	model := overlay.NewModel()
-	strip := stripMatcher(plan.Strip, plan.StripPaths)
-	type job struct {
-		i    int
-		spec *layerSpec
-		comp Compression
-		keep *source.Layer // a kept layer to copy or recompress
-	}
-	var jobs []job
-	res.Layers = make([]LayerResult, len(plan.Groups))
-	for gi, g := range plan.Groups {
-		lr := LayerResult{Group: g}
-		if !g.Rewrite {
-			l := img.Layers[g.Layers[0]]
-			lr.DiffID, lr.ContentBytes = l.DiffID, changesetBytes(a, g.Layers[0])
-			if g.Layers[0] < len(a.Report.Layers) {
-				lr.TarSize = a.Report.Layers[g.Layers[0]].TarSize
-			}
-			target := opts.Compression
-			if !opts.ForceCompression || target == CompressionSource || target == compressionOf(l.MediaType) || l.Missing {
-				lr.Kept, lr.Digest, lr.MediaType, lr.Size = true, l.Digest, l.MediaType, l.Size
-				lr.Descriptor = rawLayers[g.Layers[0]]
-				if convert {
-					if lr.MediaType, lr.Descriptor, err = ociLayerDescriptor(lr.MediaType, lr.Descriptor); err != nil {
-						return nil, fmt.Errorf("layer %d: %w", g.Layers[0], err)
-					}
-				}
-			} else {
-				jobs = append(jobs, job{i: gi, comp: target, keep: l})
-			}
-		} else {
-			lower := model.Files()
-			from := model.Layers()
-			for _, li := range g.Layers {
-				model.Apply(a.Changesets[li])
-			}
-			var st func(string) bool
-			if gi == len(plan.Groups)-1 && plan.strips() {
-				st = strip
-			}
-			spec, err := planLayer(lower, model.Files(), from, st)
-			if err != nil {
-				return nil, fmt.Errorf("planning layer %s: %w", g, err)
-			}
-			lr.Stripped = spec.stripped
-			comp := opts.Compression
-			if comp == CompressionSource {
-				comp = compressionOf(img.Layers[g.Layers[len(g.Layers)-1]].MediaType)
-				if comp == CompressionNone {
-					comp = CompressionGzip
-				}
-			}
-			jobs = append(jobs, job{i: gi, spec: spec, comp: comp})
-		}
-		res.Layers[gi] = lr
-		if !g.Rewrite {
-			for _, li := range g.Layers {
-				if cs := a.Changesets[li]; cs != nil {
-					model.Apply(cs)
-				} else {
-					model.Apply(&overlay.Changeset{})
-				}
-			}
-		}
-	}
-
-	fileHashes := fileHashIndex(a)
-	topts := tarOptions{clamp: opts.RewriteTimestamp, verify: verify, want: fileHashes}
-
-	// Layers are independent once planned: write them in parallel.
-	errs := make([]error, len(jobs))
-	sem := make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
-	var wg sync.WaitGroup
-	for ji, j := range jobs {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			lr := &res.Layers[j.i]
-			mt, err := layerMediaType(fam, j.comp)
-			if err != nil {
-				errs[ji] = err
-				return
-			}
-			if j.keep != nil {
-				errs[ji] = recompress(ctx, sink, pool, lr, j.keep, j.comp, opts.Level, verify)
-			} else {
-				errs[ji] = writeMerged(ctx, sink, pool, lr, j.spec, img.Layers, j.comp, opts.Level, topts)
-			}
-			lr.MediaType = mt
-			if errs[ji] == nil {
-				lr.Descriptor, errs[ji] = json.Marshal(v1.Descriptor{MediaType: mt, Digest: lr.Digest, Size: lr.Size})
-			}
-		})
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if err := b.write(ctx, jobs); err != nil {
 		return nil, err
 	}
 	// Kept layers are copied after the new ones succeed: nothing is
@@ -196,32 +95,202 @@ func build(ctx context.Context, a *analyze.Analysis, plan *Plan, opts Options, s
 		res.After.ContentBytes += lr.ContentBytes
 		res.After.TarBytes += lr.TarSize
 	}
-	if unchanged(plan, res.Layers, convert) {
+	if err := b.metadata(); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// builder is one run of build.
+type builder struct {
+	a         *analyze.Analysis
+	plan      *Plan
+	opts      Options
+	sink      blobSink
+	pool      *compressPool
+	verify    bool
+	fam       family
+	convert   bool // Docker media types become OCI ones
+	rawLayers []json.RawMessage
+	res       *Result
+}
+
+// job is one layer to write: a rewritten group (spec) or a kept layer to
+// recompress (keep).
+type job struct {
+	i    int
+	spec *layerSpec
+	comp Compression
+	keep *source.Layer
+}
+
+func beforeTotals(a *analyze.Analysis) Totals {
+	var t Totals
+	for i, l := range a.Image.Layers {
+		t.Layers++
+		t.CompressedBytes += l.Size
+		if cs := a.Changesets[i]; cs != nil {
+			t.ContentBytes += cs.ContentBytes
+		}
+		if i < len(a.Report.Layers) {
+			t.TarBytes += a.Report.Layers[i].TarSize
+		}
+	}
+	return t
+}
+
+// layers fills the result's layers and returns the jobs that write them.
+// One origin model is applied group by group: before a rewritten group its
+// view is the group's lower view, after it the upper one.
+func (b *builder) layers() ([]job, error) {
+	model := overlay.NewModel()
+	var jobs []job
+	b.res.Layers = make([]LayerResult, len(b.plan.Groups))
+	for gi, g := range b.plan.Groups {
+		lr := &b.res.Layers[gi]
+		lr.Group = g
+		if g.Rewrite {
+			j, err := b.rewritten(model, gi, g)
+			if err != nil {
+				return nil, err
+			}
+			lr.Stripped = j.spec.stripped
+			jobs = append(jobs, j)
+			continue
+		}
+		j, recompress, err := b.kept(lr, gi, g)
+		if err != nil {
+			return nil, err
+		}
+		if recompress {
+			jobs = append(jobs, j)
+		}
+		for _, li := range g.Layers {
+			if cs := b.a.Changesets[li]; cs != nil {
+				model.Apply(cs)
+			} else {
+				model.Apply(&overlay.Changeset{})
+			}
+		}
+	}
+	return jobs, nil
+}
+
+// kept describes a group that is not rewritten: its layer is kept as it
+// is, or recompressed when asked to.
+func (b *builder) kept(lr *LayerResult, gi int, g Group) (j job, recompress bool, err error) {
+	l := b.a.Image.Layers[g.Layers[0]]
+	lr.DiffID, lr.ContentBytes = l.DiffID, changesetBytes(b.a, g.Layers[0])
+	if g.Layers[0] < len(b.a.Report.Layers) {
+		lr.TarSize = b.a.Report.Layers[g.Layers[0]].TarSize
+	}
+	target := b.opts.Compression
+	if b.opts.ForceCompression && target != CompressionSource && target != compressionOf(l.MediaType) && !l.Missing {
+		return job{i: gi, comp: target, keep: l}, true, nil
+	}
+	lr.Kept, lr.Digest, lr.MediaType, lr.Size = true, l.Digest, l.MediaType, l.Size
+	lr.Descriptor = b.rawLayers[g.Layers[0]]
+	if b.convert {
+		if lr.MediaType, lr.Descriptor, err = ociLayerDescriptor(lr.MediaType, lr.Descriptor); err != nil {
+			return job{}, false, fmt.Errorf("layer %d: %w", g.Layers[0], err)
+		}
+	}
+	return job{}, false, nil
+}
+
+// rewritten plans the merged layer of group g and applies the group to
+// model.
+func (b *builder) rewritten(model *overlay.Model, gi int, g Group) (job, error) {
+	lower := model.Files()
+	from := model.Layers()
+	for _, li := range g.Layers {
+		model.Apply(b.a.Changesets[li])
+	}
+	var st func(string) bool
+	if gi == len(b.plan.Groups)-1 && b.plan.strips() {
+		st = stripMatcher(b.plan.Strip, b.plan.StripPaths)
+	}
+	spec, err := planLayer(lower, model.Files(), from, st)
+	if err != nil {
+		return job{}, fmt.Errorf("planning layer %s: %w", g, err)
+	}
+	comp := b.opts.Compression
+	if comp == CompressionSource {
+		comp = compressionOf(b.a.Image.Layers[g.Layers[len(g.Layers)-1]].MediaType)
+		if comp == CompressionNone {
+			comp = CompressionGzip
+		}
+	}
+	return job{i: gi, spec: spec, comp: comp}, nil
+}
+
+// write runs the jobs: layers are independent once planned, so they are
+// written in parallel.
+func (b *builder) write(ctx context.Context, jobs []job) error {
+	topts := tarOptions{clamp: b.opts.RewriteTimestamp, verify: b.verify, want: fileHashIndex(b.a)}
+	errs := make([]error, len(jobs))
+	sem := make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
+	var wg sync.WaitGroup
+	for ji, j := range jobs {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			errs[ji] = b.writeJob(ctx, j, topts)
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func (b *builder) writeJob(ctx context.Context, j job, topts tarOptions) error {
+	lr := &b.res.Layers[j.i]
+	mt, err := layerMediaType(b.fam, j.comp)
+	if err != nil {
+		return err
+	}
+	if j.keep != nil {
+		err = recompress(ctx, b.sink, b.pool, lr, j.keep, j.comp, b.opts.Level, b.verify)
+	} else {
+		err = writeMerged(ctx, b.sink, b.pool, lr, j.spec, b.a.Image.Layers, j.comp, b.opts.Level, topts)
+	}
+	lr.MediaType = mt
+	if err != nil {
+		return err
+	}
+	lr.Descriptor, err = json.Marshal(v1.Descriptor{MediaType: mt, Digest: lr.Digest, Size: lr.Size})
+	return err
+}
+
+// metadata writes the config and the manifest.
+func (b *builder) metadata() error {
+	img, res := b.a.Image, b.res
+	var err error
+	if unchanged(b.plan, res.Layers, b.convert) {
 		// Nothing to change: the source's own bytes, so the digests stay
 		// (a re-encoding would change them for nothing).
 		res.Config, res.Manifest = img.RawConfig, img.RawManifest
-		if _, err := putBlob(sink, res.Config); err != nil {
-			return nil, fmt.Errorf("writing config: %w", err)
+		if _, err := putBlob(b.sink, res.Config); err != nil {
+			return fmt.Errorf("writing config: %w", err)
 		}
-		if res.ManifestDigest, err = putBlob(sink, res.Manifest); err != nil {
-			return nil, fmt.Errorf("writing manifest: %w", err)
+		if res.ManifestDigest, err = putBlob(b.sink, res.Manifest); err != nil {
+			return fmt.Errorf("writing manifest: %w", err)
 		}
-		return res, nil
+		return nil
 	}
-	if res.Config, err = rewriteConfig(img, res.Layers, plan); err != nil {
-		return nil, err
+	if res.Config, err = rewriteConfig(img, res.Layers, b.plan); err != nil {
+		return err
 	}
-	cfgDigest, err := putBlob(sink, res.Config)
+	cfgDigest, err := putBlob(b.sink, res.Config)
 	if err != nil {
-		return nil, fmt.Errorf("writing config: %w", err)
+		return fmt.Errorf("writing config: %w", err)
 	}
-	if res.Manifest, err = rewriteManifest(img.RawManifest, cfgDigest, int64(len(res.Config)), res.Layers, convert); err != nil {
-		return nil, err
+	if res.Manifest, err = rewriteManifest(img.RawManifest, cfgDigest, int64(len(res.Config)), res.Layers, b.convert); err != nil {
+		return err
 	}
-	if res.ManifestDigest, err = putBlob(sink, res.Manifest); err != nil {
-		return nil, fmt.Errorf("writing manifest: %w", err)
+	if res.ManifestDigest, err = putBlob(b.sink, res.Manifest); err != nil {
+		return fmt.Errorf("writing manifest: %w", err)
 	}
-	return res, nil
+	return nil
 }
 
 func changesetBytes(a *analyze.Analysis, i int) int64 {
