@@ -38,6 +38,19 @@ const magic = "LLCE"
 // overflow.
 const maxIndex = 1 << 40
 
+// maxExpansion and expansionSlack bound the bytes of the paths and link
+// names an entry decodes to: maxExpansion times the entry's size, plus
+// expansionSlack. The prefix coding names a path of n bytes in a few, so
+// a forged entry of a directory chain a/a/a/... (each path the previous
+// one and "/a") would otherwise spell paths of quadratic total length out
+// of linear input: 1 MiB of entry, gigabytes of strings. A real layer's
+// listing expands a few times; one beyond the bound is a miss (decoded
+// again from its blob), which costs time, never memory.
+const (
+	maxExpansion   = 16
+	expansionSlack = 1 << 20
+)
+
 // ErrCorrupt reports an entry that is not a valid entry for its key.
 var ErrCorrupt = errors.New("corrupt cache entry")
 
@@ -223,6 +236,7 @@ func (d *decoder) payload(e *Entry) {
 	}
 	prev, prevIndex := "", -1
 	var content int64
+	budget := int64(maxExpansion)*int64(len(d.b)) + expansionSlack
 	for range ne {
 		gap := d.uvarint()
 		if gap > uint64(maxIndex-prevIndex-1) {
@@ -240,6 +254,12 @@ func (d *decoder) payload(e *Entry) {
 			d.fail("path prefix")
 			return
 		}
+		// Checked before the path is built: the budget is what makes a
+		// decode cost memory linear in the entry.
+		if budget -= int64(shared) + int64(len(rest)); budget < 0 { //nolint:gosec // shared <= len(prev)
+			d.fail("paths expand beyond their bound")
+			return
+		}
 		en := overlay.Entry{Index: index}
 		en.Path = prev[:shared] + rest
 		prev = en.Path
@@ -250,6 +270,7 @@ func (d *decoder) payload(e *Entry) {
 		en.Size = d.nonNegative("size")
 		en.Hash = d.hash()
 		en.Linkname = d.string()
+		budget -= int64(len(en.Linkname))
 		en.Devmajor = uint32(d.uvarint()) //nolint:gosec // checked below
 		en.Devminor = uint32(d.uvarint()) //nolint:gosec // checked below
 		en.ModTime = d.varint()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"reflect"
+	"runtime"
 	"testing"
 
 	"github.com/layerlint/layerlint/analyze/source"
@@ -199,4 +200,41 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("round trip differs")
 		}
 	})
+}
+
+// TestDecodeBoundedMemory: the prefix coding lets an entry name a path of
+// n bytes in a few bytes, so a forged entry of a directory chain a/a/a/...
+// spells paths of quadratic total length from linear input. Decode must
+// refuse it (a miss) instead of allocating them: what it allocates is
+// counted (paths, the entries and what string building rounds up), and
+// stays linear in the entry's size.
+func TestDecodeBoundedMemory(t *testing.T) {
+	const n = 12000
+	cs := &overlay.Changeset{}
+	p := "a"
+	for i := range n {
+		cs.Entries = append(cs.Entries, overlay.Entry{Index: i, Path: p, Kind: overlay.EntryDir, Mode: 0o755})
+		p += "/a"
+	}
+	data := Encode(testKey, &Entry{Stats: source.Stats{Compression: source.CompressionGzip}, Changeset: cs})
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	_, err := Decode(testKey, data)
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("decoding %d bytes that spell %d bytes of paths: err = %v, want ErrCorrupt", len(data), n*n, err)
+	}
+	if got, most := after.TotalAlloc-before.TotalAlloc, uint64(3*(maxExpansion*len(data)+expansionSlack)); got > most {
+		t.Errorf("decoding %d bytes allocated %d bytes, more than %d", len(data), got, most)
+	}
+	// A layer as a tar lists it (paths a few times the bytes that code
+	// them) still decodes.
+	small := &overlay.Changeset{}
+	for i, q := range []string{"usr", "usr/lib", "usr/lib/x86_64-linux-gnu", "usr/lib/x86_64-linux-gnu/libc.so.6", "usr/lib/x86_64-linux-gnu/libm.so.6"} {
+		small.Entries = append(small.Entries, overlay.Entry{Index: i, Path: q, Kind: overlay.EntryDir, Mode: 0o755})
+	}
+	if _, err := Decode(testKey, Encode(testKey, &Entry{Stats: source.Stats{Compression: source.CompressionGzip}, Changeset: small})); err != nil {
+		t.Fatal(err)
+	}
 }
