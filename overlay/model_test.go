@@ -134,6 +134,7 @@ func lines(s ...string) string {
 // TestLayerSpec covers the clauses of image-spec layer.md and the rules of
 // docs/overlay-semantics.md, one case each.
 func TestLayerSpec(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		layers    [][]ent
@@ -385,6 +386,7 @@ func TestLayerSpec(t *testing.T) {
 }
 
 func TestUnsafePaths(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		e    ent
@@ -404,6 +406,7 @@ func TestUnsafePaths(t *testing.T) {
 }
 
 func TestCleanPath(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in, want string
 		ok       bool
@@ -426,6 +429,7 @@ func TestCleanPath(t *testing.T) {
 }
 
 func TestLayerStats(t *testing.T) {
+	t.Parallel()
 	m := NewModel()
 	apply := func(ents ...ent) LayerStats {
 		cs, err := ReadChangeset(bytes.NewReader(layerTar(t, ents...)), ReadOptions{})
@@ -446,6 +450,7 @@ func TestLayerStats(t *testing.T) {
 }
 
 func TestWalkPrefixAndLookup(t *testing.T) {
+	t.Parallel()
 	m := stack(t, []ent{file("a/x", "1"), file("a/y", "2"), file("b", "3")})
 	var got []string
 	if err := m.Walk("a", func(f *File) error { got = append(got, f.Path); return nil }); err != nil {
@@ -463,6 +468,7 @@ func TestWalkPrefixAndLookup(t *testing.T) {
 }
 
 func TestReadCaps(t *testing.T) {
+	t.Parallel()
 	l := layerTar(t, file("a", "12345"), file("b", strings.Repeat("1", 1000)))
 	if _, err := ReadChangeset(bytes.NewReader(l), ReadOptions{MaxEntries: 1}); !errors.Is(err, ErrTooManyEntries) {
 		t.Errorf("entries cap: %v", err)

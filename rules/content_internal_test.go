@@ -53,6 +53,7 @@ func scan(data []byte, chunks ...int) []SecretKind {
 }
 
 func TestScanKinds(t *testing.T) {
+	t.Parallel()
 	for kind, key := range fakeKeys() {
 		t.Run(kind.String(), func(t *testing.T) {
 			data := []byte("config:\n  value: " + key + "\n")
@@ -66,6 +67,7 @@ func TestScanKinds(t *testing.T) {
 }
 
 func TestScanNearMisses(t *testing.T) {
+	t.Parallel()
 	k := fakeKeys()
 	near := []string{
 		"AK" + "IA" + strings.Repeat("Z", 15),                             // one short
@@ -94,6 +96,7 @@ func TestScanNearMisses(t *testing.T) {
 // is found even if it ends after it, whatever the write boundaries; one
 // that starts after is not; files over 1 MiB are not scanned.
 func TestScanWindow(t *testing.T) {
+	t.Parallel()
 	key := fakeKeys()[SecretGitHubToken]
 	at := func(off, size int) []byte {
 		b := []byte(strings.Repeat(".", size))
@@ -124,6 +127,7 @@ func TestScanWindow(t *testing.T) {
 // TestScanParallel runs layers concurrently, several files each, and
 // checks that results are merged in order and deduplicated.
 func TestScanParallel(t *testing.T) {
+	t.Parallel()
 	keys := fakeKeys()
 	c := NewContentScan()
 	var wg sync.WaitGroup

@@ -75,6 +75,7 @@ func secretImage() *fixtures.Image {
 }
 
 func TestSecretContent(t *testing.T) {
+	t.Parallel()
 	r := ruleByID(t, "LL009")
 	f := scanFacts(t, secretImage(), rules.Options{})
 	got := r.Check(f)
@@ -127,6 +128,7 @@ func TestSecretContent(t *testing.T) {
 // the content scan and the compression estimate on, and on near-misses of
 // the rules of this change.
 func TestCleanImageIsSilentWithContent(t *testing.T) {
+	t.Parallel()
 	near := clean()
 	near.Add(fixtures.NewLayer().
 		File("app/README", []byte("keys look like AK"+"IA followed by 16 characters; ours: "+"AK"+"IA"+strings.Repeat("z", 16)+"\n")).

@@ -10,6 +10,7 @@ import (
 )
 
 func TestLargeFileModified(t *testing.T) {
+	t.Parallel()
 	const mib = 1 << 20
 	big := content(2*mib, 1)
 	img := fixtures.NewImage().

@@ -13,6 +13,7 @@ import (
 // TestDominantLayer: LL011 reports a layer above the base that holds most
 // of what the image adds, and stays quiet when the content is spread out.
 func TestDominantLayer(t *testing.T) {
+	t.Parallel()
 	big := bytes.Repeat([]byte("dependency bytes "), 700_000) // 11.9 MB
 	small := bytes.Repeat([]byte("app "), 100_000)            // 400 kB
 	tests := []struct {
@@ -59,6 +60,7 @@ func TestDominantLayer(t *testing.T) {
 
 // TestCopyUpQuoted: LL006 quotes a copy-up measured on overlayfs.
 func TestCopyUpQuoted(t *testing.T) {
+	t.Parallel()
 	f := facts(t, fixtures.Sample(), rules.Options{})
 	f.CopyUp = map[string]rules.CopyUpMeasure{"var/log/app.log": {Size: 56, CopiedBytes: 57, Duration: 1500}}
 	for _, g := range rules.RunRules(f, []rules.Rule{ruleByID(t, "LL006")}) {

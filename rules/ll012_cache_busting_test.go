@@ -26,6 +26,7 @@ func history(size int, steps ...string) *fixtures.Image {
 }
 
 func TestCacheBustingOrder(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		steps []string
@@ -134,6 +135,7 @@ func TestCacheBustingOrder(t *testing.T) {
 // TestCacheBustingInBase checks that the base image's own steps are not
 // reported: the user cannot reorder them.
 func TestCacheBustingInBase(t *testing.T) {
+	t.Parallel()
 	img := fixtures.NewImage().
 		Add(fixtures.NewLayer().File("app/x", content(10, 1)), fixtures.CreatedBy("COPY . /app # buildkit")).
 		Add(fixtures.NewLayer().File("app/node_modules/y", content(10, 2)), fixtures.CreatedBy("RUN /bin/sh -c npm ci # buildkit"))

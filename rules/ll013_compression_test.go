@@ -55,6 +55,7 @@ func compressionImage() *fixtures.Image {
 }
 
 func TestUncompressedLayers(t *testing.T) {
+	t.Parallel()
 	r := ruleByID(t, "LL013")
 	f := facts(t, compressionImage(), rules.Options{})
 	got := r.Check(f)
@@ -85,6 +86,7 @@ func TestUncompressedLayers(t *testing.T) {
 }
 
 func TestZstdEstimate(t *testing.T) {
+	t.Parallel()
 	img := fixtures.NewImage().
 		Add(fixtures.NewLayer().File("var/log/app.log", text(400_000))).
 		Add(fixtures.NewLayer().File("app/c", content(1000, 3)), fixtures.Compressed(fixtures.Zstd)).
@@ -153,6 +155,7 @@ func TestZstdEstimate(t *testing.T) {
 // TestZstdThreshold pins the threshold on estimates set by hand: the rule
 // is a pure function of the facts.
 func TestZstdThreshold(t *testing.T) {
+	t.Parallel()
 	r := ruleByID(t, "LL013")
 	f := facts(t, fixtures.NewImage().Add(fixtures.NewLayer().File("a", content(10, 1))), rules.Options{})
 	f.Zstd = []rules.ZstdEstimate{

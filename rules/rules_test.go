@@ -113,6 +113,7 @@ func clean() *fixtures.Image {
 }
 
 func TestCleanImageIsSilent(t *testing.T) {
+	t.Parallel()
 	f := facts(t, clean(), rules.Options{})
 	for _, r := range rules.All() {
 		t.Run(r.ID, func(t *testing.T) {
@@ -124,6 +125,7 @@ func TestCleanImageIsSilent(t *testing.T) {
 }
 
 func TestRulesFire(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		rule string
 		name string
@@ -360,6 +362,7 @@ func checkFinding(t *testing.T, r rules.Rule, g rules.Finding) {
 // TestSample pins what the rules say about the repository's sample image,
 // which holds one case of each kind of waste (see fixtures.Sample).
 func TestSample(t *testing.T) {
+	t.Parallel()
 	f := facts(t, fixtures.Sample(), rules.Options{})
 	var got []string
 	for _, g := range rules.Run(f) {
@@ -386,6 +389,7 @@ func TestSample(t *testing.T) {
 // TestDeletedFromBase checks that LL002 does not advise deleting earlier
 // when the bytes come from the base image, which the user cannot change.
 func TestDeletedFromBase(t *testing.T) {
+	t.Parallel()
 	img := fixtures.NewImage().
 		Add(fixtures.NewLayer().File("usr/share/doc/big", content(100, 1)).File("app/tmp", content(10, 2))).
 		Add(fixtures.NewLayer().Whiteout("usr/share/doc").Whiteout("app/tmp"))
@@ -410,6 +414,7 @@ func TestDeletedFromBase(t *testing.T) {
 }
 
 func TestAllIsInIDOrderAndComplete(t *testing.T) {
+	t.Parallel()
 	seen := map[string]bool{}
 	prev := ""
 	for _, r := range rules.All() {
@@ -433,6 +438,7 @@ func TestAllIsInIDOrderAndComplete(t *testing.T) {
 }
 
 func TestDocPage(t *testing.T) {
+	t.Parallel()
 	r := ruleByID(t, "LL003")
 	page := string(rules.DocPage(r))
 	for _, s := range []string{"# LL003: metadata-only-copy", "Severity: **warning**", r.Summary, r.Doc, "COPY --chmod"} {
@@ -443,6 +449,7 @@ func TestDocPage(t *testing.T) {
 }
 
 func TestSeverityText(t *testing.T) {
+	t.Parallel()
 	for s, w := range map[rules.Severity]string{rules.Error: "error", rules.Warning: "warning", rules.Info: "info", 0: "severity(0)"} {
 		b, err := s.MarshalText()
 		if err != nil || string(b) != w {
@@ -455,6 +462,7 @@ func TestSeverityText(t *testing.T) {
 // image are info, the same programs added above it stay warnings, and a
 // world-writable one stays a warning wherever it is.
 func TestStandardSetidInBase(t *testing.T) {
+	t.Parallel()
 	img := fixtures.NewImage().
 		Add(fixtures.NewLayer().Dir("usr").Dir("usr/bin").Dir("bin").
 			File("usr/bin/passwd", content(10, 1), fixtures.Mode(0o4755)).

@@ -12,6 +12,7 @@ import (
 )
 
 func TestParseSize(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in   string
 		want int64
@@ -42,6 +43,7 @@ func TestParseSize(t *testing.T) {
 }
 
 func TestParseRatio(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in   string
 		want float64
@@ -66,6 +68,7 @@ func TestParseRatio(t *testing.T) {
 }
 
 func TestGlob(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		pattern, path string
 		want          bool
@@ -135,6 +138,7 @@ suppressions:
 `
 
 func TestParseFull(t *testing.T) {
+	t.Parallel()
 	c, err := config.Parse([]byte(full), ".layerlint.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -164,6 +168,7 @@ func TestParseFull(t *testing.T) {
 }
 
 func TestParseShorthand(t *testing.T) {
+	t.Parallel()
 	c, err := config.Parse([]byte("thresholds:\n  maxWastedBytes: 5MB\n"), "f")
 	if err != nil {
 		t.Fatal(err)
@@ -181,6 +186,7 @@ func TestParseShorthand(t *testing.T) {
 
 // TestParseErrors: every mistake names the file and its line.
 func TestParseErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, in, want string
 	}{
@@ -227,6 +233,7 @@ func TestParseErrors(t *testing.T) {
 // TestEveryKeyDocumented walks the configuration types and checks that
 // docs/config.md mentions each key, as `key`.
 func TestEveryKeyDocumented(t *testing.T) {
+	t.Parallel()
 	doc, err := os.ReadFile("../../docs/config.md")
 	if err != nil {
 		t.Fatal(err)
@@ -259,6 +266,7 @@ func TestEveryKeyDocumented(t *testing.T) {
 }
 
 func TestFind(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	deep := filepath.Join(root, "a", "b", "c")
 	if err := os.MkdirAll(deep, 0o755); err != nil {

@@ -17,6 +17,7 @@ func sharedDiveData(t *testing.T, name string) string {
 
 // TestDiveCISample reads dive's own sample, with its plugin keys.
 func TestDiveCISample(t *testing.T) {
+	t.Parallel()
 	d, err := config.LoadDiveCI(sharedDiveData(t, ".dive-ci"))
 	if err != nil {
 		t.Fatal(err)
@@ -35,6 +36,7 @@ func TestDiveCISample(t *testing.T) {
 }
 
 func TestParseDiveCI(t *testing.T) {
+	t.Parallel()
 	def := config.DefaultDiveCI()
 	tests := []struct {
 		name          string

@@ -28,6 +28,7 @@ ADD https://example.com/data.tar.gz /data/
 `
 
 func TestParseDockerfile(t *testing.T) {
+	t.Parallel()
 	d, err := gate.ParseDockerfile(strings.NewReader(dockerfile), "Dockerfile")
 	if err != nil {
 		t.Fatal(err)
@@ -61,6 +62,7 @@ func TestParseDockerfile(t *testing.T) {
 // on the instructions that made them; base layers and unmatched history
 // get no line.
 func TestMapLayers(t *testing.T) {
+	t.Parallel()
 	d, err := gate.ParseDockerfile(strings.NewReader(dockerfile), "Dockerfile")
 	if err != nil {
 		t.Fatal(err)

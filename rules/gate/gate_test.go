@@ -104,6 +104,7 @@ func find(r *gate.Result, rule, path string) *gate.Finding {
 // are warnings and info, so the default gate (fail on errors) passes, and
 // --fail-on warning or info fails it.
 func TestSampleDefaults(t *testing.T) {
+	t.Parallel()
 	a := analyzeImage(t, fixtures.Sample())
 	r := evaluate(t, a, gate.Options{})
 	// Count by severity from the findings themselves: other rules may be
@@ -153,6 +154,7 @@ func TestSampleDefaults(t *testing.T) {
 }
 
 func TestConfigSeveritiesIgnoreOptions(t *testing.T) {
+	t.Parallel()
 	a := analyzeImage(t, fixtures.Sample())
 	cfg := parseConfig(t, `
 failOn: warning
@@ -200,6 +202,7 @@ ignore:
 }
 
 func TestRuleOptions(t *testing.T) {
+	t.Parallel()
 	a := analyzeImage(t, fixtures.Sample())
 	// 5 layers over maxLayers 2: LL011 reports it; LL004 with 1 byte
 	// reports the tool copy still.
@@ -218,6 +221,7 @@ func TestRuleOptions(t *testing.T) {
 }
 
 func TestConfigErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ yaml, want string }{
 		{"rules:\n  LL999: off\n", `.layerlint.yaml: line 2: rules: unknown rule "LL999"`},
 		{"rules:\n  no-such-rule: info\n", `unknown rule "no-such-rule"`},
@@ -237,6 +241,7 @@ func TestConfigErrors(t *testing.T) {
 }
 
 func TestSuppressions(t *testing.T) {
+	t.Parallel()
 	a := analyzeImage(t, fixtures.Sample())
 	cfg := parseConfig(t, `
 suppressions:
@@ -316,6 +321,7 @@ func overwriteImage(below int, size int) *fixtures.Image {
 }
 
 func TestBaseline(t *testing.T) {
+	t.Parallel()
 	first := evaluate(t, analyzeImage(t, overwriteImage(1, 100)), gate.Options{FailOn: gate.FailOnWarning})
 	if first.Summary.Result != gate.Fail {
 		t.Fatalf("the image should fail on warnings: %v", briefs(first, nil))
@@ -358,6 +364,7 @@ func TestBaseline(t *testing.T) {
 }
 
 func TestKind(t *testing.T) {
+	t.Parallel()
 	if got := gate.Kind("/a (26 bytes) from layer 0 is overwritten by layer 12; 1.2 kB"); got != "/a (# bytes) from layer # is overwritten by layer #; # kB" {
 		t.Errorf("Kind = %q", got)
 	}
@@ -367,6 +374,7 @@ func TestKind(t *testing.T) {
 // both are exceeded. The sample wastes 1972 bytes above the base out of
 // 2896 added (68.1%).
 func TestThresholds(t *testing.T) {
+	t.Parallel()
 	a := analyzeImage(t, fixtures.Sample())
 	tests := []struct {
 		name, yaml string
@@ -417,6 +425,7 @@ func TestThresholds(t *testing.T) {
 // test image as dive's own CI does, and dive's defaults fail it on
 // userWastedPercent 0.48 > 0.1, as dive's do. Only dive rules decide.
 func TestDiveCI(t *testing.T) {
+	t.Parallel()
 	a := analyzeRef(t, sharedDiveData(t, "test-docker-image.tar"))
 	sample, err := config.LoadDiveCI(sharedDiveData(t, ".dive-ci"))
 	if err != nil {
@@ -474,6 +483,7 @@ func TestDiveCI(t *testing.T) {
 // TestDiveCIEdges: dive's NaN passes every rule; a single-layer image has
 // no user layers.
 func TestDiveCIEdges(t *testing.T) {
+	t.Parallel()
 	img := fixtures.NewImage().Add(fixtures.NewLayer().File("a", []byte("a")), fixtures.CreatedBy("ADD a /"))
 	a := analyzeImage(t, img)
 	d, err := config.ParseDiveCI([]byte("rules:\n  lowestEfficiency: 1\n  highestWastedBytes: 0\n  highestUserWastedPercent: 0\n"), "d")
@@ -487,6 +497,7 @@ func TestDiveCIEdges(t *testing.T) {
 }
 
 func TestParseFailOn(t *testing.T) {
+	t.Parallel()
 	for _, s := range []string{"error", "warning", "info", "never"} {
 		f, err := gate.ParseFailOn(s)
 		if err != nil || f.String() != s {
@@ -499,6 +510,7 @@ func TestParseFailOn(t *testing.T) {
 }
 
 func TestCatalog(t *testing.T) {
+	t.Parallel()
 	seen := map[string]bool{}
 	for _, r := range gate.Catalog() {
 		if seen[r.ID] || seen[r.Name] {

@@ -12,6 +12,7 @@ import (
 // TestInheritedSeverity: findings in the base layer take the configured
 // inherited severity; the layers above keep the rule's.
 func TestInheritedSeverity(t *testing.T) {
+	t.Parallel()
 	a := analyzeImage(t, fixtures.Sample()) // layer 0 is the base: LL001 on etc/app.conf is in it
 	tests := []struct {
 		config string
@@ -42,6 +43,7 @@ func TestInheritedSeverity(t *testing.T) {
 }
 
 func TestInheritedConfigInvalid(t *testing.T) {
+	t.Parallel()
 	if _, err := config.Parse([]byte("inherited: error\n"), ".layerlint.yaml"); err == nil {
 		t.Error("inherited: error accepted")
 	}
@@ -50,6 +52,7 @@ func TestInheritedConfigInvalid(t *testing.T) {
 // TestGroups: per-file findings of one rule in one layer group by
 // directory, ranked by bytes saved; each group names its largest paths.
 func TestGroups(t *testing.T) {
+	t.Parallel()
 	big := make([]byte, 4000)
 	img := fixtures.NewImage().
 		Add(fixtures.NewLayer().Dir("base").File("base/x", []byte("x"))).
