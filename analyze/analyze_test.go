@@ -86,6 +86,7 @@ func sharedDiveData(t *testing.T, name string) string {
 // TestSampleFigures pins every figure of the sample image, worked out by
 // hand from fixtures.Sample's layers.
 func TestSampleFigures(t *testing.T) {
+	t.Parallel()
 	a := analyzeRef(t, sampleLayout(t), analyze.Options{})
 	r := a.Report
 	type layerFig struct {
@@ -138,6 +139,7 @@ func TestSampleFigures(t *testing.T) {
 }
 
 func TestGolden(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		ref  func(t *testing.T) string
@@ -182,6 +184,7 @@ func validateSchema(t *testing.T, doc []byte) {
 // TestDiveTestImage checks the acceptance numbers on dive's own
 // test image: layerlint's wasted bytes and dive's three metrics exactly.
 func TestDiveTestImage(t *testing.T) {
+	t.Parallel()
 	a := analyzeRef(t, sharedDiveData(t, "test-docker-image.tar"), analyze.Options{})
 	r := a.Report
 	if r.Summary.WastedBytes != 32025 {
@@ -215,6 +218,7 @@ func TestDiveTestImage(t *testing.T) {
 // TestImageForms analyzes one image written in every form layerlint opens
 // and requires the same merged view and waste from each.
 func TestImageForms(t *testing.T) {
+	t.Parallel()
 	build := func(c fixtures.Compression) *fixtures.Image {
 		sample := fixtures.Sample()
 		img := fixtures.NewImage()
@@ -286,6 +290,7 @@ func TestImageForms(t *testing.T) {
 }
 
 func TestPlatformAll(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	arm := fixtures.Sample()
 	arm.Platform.Architecture = "arm64"
@@ -307,6 +312,7 @@ func TestPlatformAll(t *testing.T) {
 }
 
 func TestDigestMismatch(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	w, err := fixtures.Sample().WriteOCILayout(dir)
 	if err != nil {
@@ -326,6 +332,7 @@ func TestDigestMismatch(t *testing.T) {
 }
 
 func TestCaps(t *testing.T) {
+	t.Parallel()
 	img := openOne(t, sampleLayout(t), source.Options{})
 	_, err := analyze.Analyze(context.Background(), img, analyze.Options{MaxLayerEntries: 3})
 	if !errors.Is(err, analyze.ErrCapExceeded) || !strings.Contains(err.Error(), "layer 0") {
@@ -338,6 +345,7 @@ func TestCaps(t *testing.T) {
 }
 
 func TestLayersAsOf(t *testing.T) {
+	t.Parallel()
 	img := openOne(t, sampleLayout(t), source.Options{})
 	a, err := analyze.Analyze(context.Background(), img, analyze.Options{Layers: 1})
 	if err != nil {
@@ -352,6 +360,7 @@ func TestLayersAsOf(t *testing.T) {
 }
 
 func TestExactWire(t *testing.T) {
+	t.Parallel()
 	a := analyzeRef(t, sampleLayout(t), analyze.Options{ExactWire: true})
 	s := a.Report.Summary
 	if s.WastedWireBytesExact == nil || *s.WastedWireBytesExact <= 0 || *s.WastedWireBytesExact >= s.WastedBytes {
@@ -371,6 +380,7 @@ func TestExactWire(t *testing.T) {
 // TestNonDistributableLayerAbsent: a foreign layer whose blob is not in the
 // layout is reported as not analyzed, and the rest of the image still is.
 func TestNonDistributableLayerAbsent(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	w, err := fixtures.Sample().WriteOCILayout(dir)
 	if err != nil {
@@ -421,6 +431,7 @@ func TestNonDistributableLayerAbsent(t *testing.T) {
 // org.opencontainers.image.base.digest annotation is in the same layout and
 // its layers match, the base/user split comes from it.
 func TestBaseFromAnnotations(t *testing.T) {
+	t.Parallel()
 	l0 := fixtures.NewLayer().File("etc/os-release", []byte("ID=base\n"))
 	l1 := fixtures.NewLayer().File("usr/lib/libbase.so", bytes.Repeat([]byte("b"), 300))
 	app := fixtures.NewLayer().File("app/main", []byte("main")).Whiteout("usr/lib/libbase.so")

@@ -50,6 +50,7 @@ func hostileReport(s func() string) *analyze.Report {
 // paths) never put a control, C1 or bidi character in the text or JSON
 // output, never add a line, and the JSON stays valid.
 func TestHostileReportStrings(t *testing.T) {
+	t.Parallel()
 	lines := func(r *analyze.Report) int {
 		var b bytes.Buffer
 		if err := analyze.WriteText(&b, r, analyze.TextOptions{Top: 5}); err != nil {

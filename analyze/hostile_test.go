@@ -23,6 +23,7 @@ import (
 // the CLI can name the flag that raises it (cmd's hostile tests check the
 // flag in the message).
 func TestCapErrors(t *testing.T) {
+	t.Parallel()
 	big := fixtures.NewImage().
 		Add(fixtures.NewLayer().File("a", make([]byte, 50_000)).File("b", make([]byte, 50_000))).
 		Add(fixtures.NewLayer().File("c", make([]byte, 50_000)).Trailing(make([]byte, 200_000)))

@@ -32,6 +32,7 @@ func (p *progressLog) add(r analyze.LayerProgress) {
 // every ProgressStep blob bytes, then done with all its bytes read; the
 // counts never go back.
 func TestProgressReportsEveryLayer(t *testing.T) {
+	t.Parallel()
 	// 1 MiB that does not compress: a layer of four progress steps at least.
 	big := make([]byte, 1<<20)
 	x := uint32(1)
@@ -77,6 +78,7 @@ func TestProgressReportsEveryLayer(t *testing.T) {
 // TestProgressReportsFailure: a layer that fails is reported done with
 // its error.
 func TestProgressReportsFailure(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	w, err := fixtures.Sample().WriteOCILayout(dir)
 	if err != nil {

@@ -74,6 +74,7 @@ func sameTree(a, b *node, p string) error {
 // matter to dive (whiteouts, ".wh." alone, ".wh..wh." prefixes, as leaves
 // and as directories), stack leaves the same tree as the reference.
 func TestStackMatchesReference(t *testing.T) {
+	t.Parallel()
 	names := []string{"a", "b", "c", ".wh.a", ".wh.b", ".wh.", ".wh..wh.x", ".wh..wh..opq"}
 	r := rand.New(rand.NewPCG(1, 2))
 	randPath := func() string {
@@ -116,6 +117,7 @@ func TestStackMatchesReference(t *testing.T) {
 // depth of a path, counted in bytes allocated (never in time): a path
 // twice as deep may cost about twice as much, not four times.
 func TestDeepPathLinear(t *testing.T) {
+	t.Parallel()
 	cost := func(depth int) uint64 {
 		deep := strings.Repeat("d/", depth)
 		layers := []*overlay.Changeset{

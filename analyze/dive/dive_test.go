@@ -173,6 +173,7 @@ func checkMetrics(t *testing.T, got, want Metrics) {
 // TestDiveImages checks the numbers dive's own tests assert for its test
 // images (shared/dive-data/README.md).
 func TestDiveImages(t *testing.T) {
+	t.Parallel()
 	data := diveData(t)
 	tests := []struct {
 		file string
@@ -230,6 +231,7 @@ func layer(entries ...overlay.Entry) *overlay.Changeset {
 
 // TestCalculator covers dive's rules one at a time on hand-built layers.
 func TestCalculator(t *testing.T) {
+	t.Parallel()
 	inf := math.Inf(1)
 	nan := math.NaN()
 	tests := []struct {

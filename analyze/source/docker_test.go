@@ -22,6 +22,7 @@ import (
 // layer stored as a symlink to an identical earlier one, several images
 // chosen by repo:tag or index.
 func TestDockerArchive(t *testing.T) {
+	t.Parallel()
 	base := layerTar(t, "bin/sh", "shell")
 	same := layerTar(t, "etc/x", "1")
 	top := layerTar(t, "etc/y", "2")
@@ -85,6 +86,7 @@ func TestDockerArchive(t *testing.T) {
 }
 
 func TestDockerArchiveErrors(t *testing.T) {
+	t.Parallel()
 	lt := layerTar(t, "a", "b")
 	tests := []struct {
 		name   string
@@ -191,6 +193,7 @@ func docker25(t *testing.T, l1, l2 []byte) (files, v1.Descriptor) {
 }
 
 func TestDocker25(t *testing.T) {
+	t.Parallel()
 	l1, l2 := layerTar(t, "a", "1"), layerTar(t, "b", "2")
 	fs, d := docker25(t, l1, l2)
 	p := fs.writeTar(t)
@@ -226,6 +229,7 @@ func TestDocker25(t *testing.T) {
 }
 
 func TestDetectFormat(t *testing.T) {
+	t.Parallel()
 	lt := layerTar(t, "a", "b")
 	o := newLayout()
 	o.top(t, o.image(t, nil, testLayer{tar: lt}))
@@ -275,6 +279,7 @@ func diveArchive(t *testing.T, name string) string {
 
 // TestDiveData reads the archives of dive's test suite in place.
 func TestDiveData(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		file   string
 		format Format

@@ -20,6 +20,7 @@ import (
 // TestEngineOpen reads an image out of a real engine (Podman's Docker
 // API on a private socket): docker-daemon: and podman: stream its save.
 func TestEngineOpen(t *testing.T) {
+	t.Parallel()
 	p := realtest.StartPodman(t)
 	img, err := random.Image(2048, 3, random.WithSource(rand.NewSource(7)))
 	if err != nil {
@@ -75,6 +76,7 @@ func TestEngineOpen(t *testing.T) {
 }
 
 func TestEngineUnreachable(t *testing.T) {
+	t.Parallel()
 	sock := "unix://" + filepath.Join(t.TempDir(), "none.sock")
 	_, err := Open("docker-daemon:app:1", Options{EngineHost: sock})
 	if !errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), "none.sock") {

@@ -52,6 +52,7 @@ func openAndRead(ref string, verify bool) error {
 }
 
 func TestHostileSources(t *testing.T) {
+	t.Parallel()
 	lt := layerTar(t, "a", "b")
 	// secret is outside every layout and archive of the test.
 	secretDir := t.TempDir()

@@ -35,6 +35,7 @@ func openBoth(t *testing.T, o *ociLayout, sel string, opts Options) (dir, archiv
 // selected by org.opencontainers.image.ref.name, by digest or as the only
 // one, and nested indexes.
 func TestLayoutSelection(t *testing.T) {
+	t.Parallel()
 	l1 := layerTar(t, "a", "one")
 	l2 := layerTar(t, "b", "two")
 	type result struct {
@@ -295,6 +296,7 @@ func TestLayoutSelection(t *testing.T) {
 
 // TestPlatformSelection covers image-spec image-index.md platform entries.
 func TestPlatformSelection(t *testing.T) {
+	t.Parallel()
 	host := &v1.Platform{OS: runtime.GOOS, Architecture: runtime.GOARCH}
 	other := &v1.Platform{OS: "linux", Architecture: "riscv64"}
 	if host.Architecture == other.Architecture {

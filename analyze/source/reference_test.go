@@ -9,6 +9,7 @@ import (
 )
 
 func TestParseReference(t *testing.T) {
+	t.Parallel()
 	dg := "sha256:" + strings.Repeat("ab", 32)
 	h, err := v1.NewHash(dg)
 	if err != nil {

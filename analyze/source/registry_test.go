@@ -82,6 +82,7 @@ func readAll(t *testing.T, img *Image) error {
 }
 
 func TestRegistryOpen(t *testing.T) {
+	t.Parallel()
 	host := testRegistry(t, nil)
 	want := pushRandom(t, host+"/app:1", 3, 1)
 	wantDigest, err := want.Digest()
@@ -118,6 +119,7 @@ func TestRegistryOpen(t *testing.T) {
 }
 
 func TestRegistryIndexPlatform(t *testing.T) {
+	t.Parallel()
 	host := testRegistry(t, nil)
 	var idx v1.ImageIndex = empty.Index
 	want := map[string]v1.Hash{}
@@ -186,6 +188,7 @@ func TestRegistryIndexPlatform(t *testing.T) {
 }
 
 func TestRegistryErrors(t *testing.T) {
+	t.Parallel()
 	host := testRegistry(t, nil)
 	pushRandom(t, host+"/app:1", 1, 2)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -272,6 +275,7 @@ func TestRegistryAuth(t *testing.T) {
 // TestRegistryRetry: 429 and 503 are retried; the count of requests says
 // so (no test asserts a duration).
 func TestRegistryRetry(t *testing.T) {
+	t.Parallel()
 	var failures, requests atomic.Int32
 	failures.Store(3)
 	host := testRegistry(t, func(h http.Handler) http.Handler {
@@ -315,6 +319,7 @@ func TestRegistryRetry(t *testing.T) {
 // blob. The stream fails naming the registry and the blob, as a network
 // failure, not as a digest mismatch.
 func TestRegistryDiesMidBlob(t *testing.T) {
+	t.Parallel()
 	var cut atomic.Bool
 	host := testRegistry(t, func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -360,6 +365,7 @@ func TestRegistryDiesMidBlob(t *testing.T) {
 }
 
 func TestParseRemoteReference(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		in     string
 		format Format
@@ -395,6 +401,7 @@ func TestParseRemoteReference(t *testing.T) {
 }
 
 func TestEngineImageName(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		"app":                 "app:latest",
 		"app:1":               "app:1",
@@ -418,6 +425,7 @@ func nilLogger() *log.Logger { return log.New(io.Discard, "", 0) }
 // TestRegistryEndlessBlob: a registry that sends a layer without end is
 // read one byte past the descriptor's size: a size mismatch, not a hang.
 func TestRegistryEndlessBlob(t *testing.T) {
+	t.Parallel()
 	var endless atomic.Bool
 	host := testRegistry(t, func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -15,6 +15,7 @@ import (
 // uncompressed, non-distributable) and the digest rules of descriptor.md:
 // the layer digest is over the blob, the diff_id over the uncompressed tar.
 func TestStreams(t *testing.T) {
+	t.Parallel()
 	tarA := layerTar(t, "etc/a", strings.Repeat("a", 3000), "etc/b", "b")
 	tarB := layerTar(t, "usr/c", strings.Repeat("c", 5000))
 	zero := v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("0", 64)}
@@ -133,6 +134,7 @@ func ptr[T any](v T) *T { return &v }
 // TestStreamSizeMismatch: a blob longer than its descriptor fails
 // verification even when the digest was computed over the longer blob.
 func TestStreamSizeMismatch(t *testing.T) {
+	t.Parallel()
 	tarA := layerTar(t, "a", "b")
 	o := newLayout()
 	d := o.image(t, nil, testLayer{tar: tarA})
@@ -160,6 +162,7 @@ func TestStreamSizeMismatch(t *testing.T) {
 // TestForeignLayer covers non-distributable layers (image-spec layer.md):
 // absent blob → Missing, not an error; an absent ordinary blob → ErrNotFound.
 func TestForeignLayer(t *testing.T) {
+	t.Parallel()
 	base := layerTar(t, "Windows/x", "y")
 	top := layerTar(t, "app", "z")
 	o := newLayout()
