@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -171,6 +172,33 @@ func TestHostileSources(t *testing.T) {
 				d := o.blob("", []byte("\x00\x01 not json"))
 				o.top(t, d)
 				return o.files.writeDir(t)
+			}},
+		// Each index lists the one below it 200 times: 200^4 paths to one
+		// image from a few kilobytes. The walk stops at its visit cap (and
+		// reads each index once) instead of running for hours.
+		{name: "indexes listing one index hundreds of times per level", err: ErrInvalid, has: []string{"more than 65536 descriptors", "index sha256:"},
+			build: func(t *testing.T) string {
+				o := newLayout()
+				d := o.image(t, nil, testLayer{tar: lt})
+				for range 4 {
+					d = o.index(t, slices.Repeat([]v1.Descriptor{d}, 200)...)
+				}
+				o.top(t, d)
+				return o.files.writeDir(t)
+			}},
+		// The same without media types: every descriptor's kind is read
+		// from its blob, once.
+		{name: "indexes without media types listing one index hundreds of times", err: ErrInvalid, has: []string{"more than 65536 descriptors"},
+			build: func(t *testing.T) string {
+				o := newLayout()
+				d := o.image(t, nil, testLayer{tar: lt})
+				for range 4 {
+					d.MediaType = ""
+					d = o.blob("", mustJSON(t, v1.IndexManifest{SchemaVersion: 2, Manifests: slices.Repeat([]v1.Descriptor{d}, 200)}))
+				}
+				o.top(t, d)
+				// A digest found nowhere: find walks the whole graph.
+				return "oci:" + o.files.writeDir(t) + "@sha256:" + strings.Repeat("0", 64)
 			}},
 		{name: "layer media type gzip, content bzip2", err: ErrInvalid, has: []string{"layer 0", "bzip2"},
 			build: func(t *testing.T) string {

@@ -36,6 +36,40 @@ type layoutReader struct {
 	verify bool
 	origin string // path of the layout, for error messages
 	format Format
+
+	// The graph of indexes is a DAG that an image may make exponential
+	// (an index listing one index a thousand times, which lists another a
+	// thousand times, ...): every blob of it is read and parsed once
+	// (kinds, indexes), and the walks of one open visit at most
+	// maxWalkVisits descriptors in all.
+	visits  int
+	kinds   map[blobKey]descKind
+	indexes map[blobKey]*v1.IndexManifest
+}
+
+// blobKey names a blob as a descriptor does: the size is part of it, so
+// that a descriptor of the same digest and another size is still checked.
+type blobKey struct {
+	digest v1.Hash
+	size   int64
+}
+
+func keyOf(d v1.Descriptor) blobKey { return blobKey{d.Digest, d.Size} }
+
+// maxWalkVisits bounds the descriptors the walks of one open visit, each
+// index counted as often as it is reached: far above any real layout or
+// registry index (a few hundred), far below a graph that lists one index
+// a thousand times at each of several levels.
+const maxWalkVisits = 1 << 16
+
+// visit counts one descriptor reached by a walk.
+func (lr *layoutReader) visit(n node) error {
+	lr.visits++
+	if lr.visits > maxWalkVisits {
+		return fmt.Errorf("%s in %s: the indexes list more than %d descriptors in all (each nested index counted as often as it is listed): %w",
+			n.parent, lr.origin, maxWalkVisits, ErrInvalid)
+	}
+	return nil
 }
 
 // descKind classifies a descriptor found in an index.

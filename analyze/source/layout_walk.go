@@ -30,6 +30,22 @@ func (lr *layoutReader) kind(n node) (descKind, error) {
 	if n.desc.MediaType != "" {
 		return kindOf(n.desc.MediaType), nil
 	}
+	if k, ok := lr.kinds[keyOf(n.desc)]; ok {
+		return k, nil
+	}
+	k, err := lr.probeKind(n)
+	if err != nil {
+		return 0, err
+	}
+	if lr.kinds == nil {
+		lr.kinds = map[blobKey]descKind{}
+	}
+	lr.kinds[keyOf(n.desc)] = k
+	return k, nil
+}
+
+// probeKind reads the blob of n to classify it.
+func (lr *layoutReader) probeKind(n node) (descKind, error) {
 	b, err := lr.readBlob(n.desc, n.parent)
 	if err != nil {
 		return 0, err
@@ -62,13 +78,19 @@ func (lr *layoutReader) children(n node, depth int, onPath map[v1.Hash]bool) ([]
 	if onPath[n.desc.Digest] {
 		return nil, nil, fmt.Errorf("index %s in %s: cycle: %w", n.desc.Digest, lr.origin, ErrInvalid)
 	}
-	b, err := lr.readBlob(n.desc, n.parent)
-	if err != nil {
-		return nil, nil, err
-	}
-	idx, err := parseIndex(b)
-	if err != nil {
-		return nil, nil, fmt.Errorf("index %s in %s: %w", n.desc.Digest, lr.origin, err)
+	idx, ok := lr.indexes[keyOf(n.desc)]
+	if !ok {
+		b, err := lr.readBlob(n.desc, n.parent)
+		if err != nil {
+			return nil, nil, err
+		}
+		if idx, err = parseIndex(b); err != nil {
+			return nil, nil, fmt.Errorf("index %s in %s: %w", n.desc.Digest, lr.origin, err)
+		}
+		if lr.indexes == nil {
+			lr.indexes = map[blobKey]*v1.IndexManifest{}
+		}
+		lr.indexes[keyOf(n.desc)] = idx
 	}
 	out := make([]node, 0, len(idx.Manifests))
 	for _, d := range idx.Manifests {
@@ -79,6 +101,9 @@ func (lr *layoutReader) children(n node, depth int, onPath map[v1.Hash]bool) ([]
 
 // leaves appends the image manifests under n, following nested indexes.
 func (lr *layoutReader) leaves(n node, depth int, onPath map[v1.Hash]bool, out *[]node) error {
+	if err := lr.visit(n); err != nil {
+		return err
+	}
 	k, err := lr.kind(n)
 	if err != nil {
 		return err
@@ -107,6 +132,9 @@ func (lr *layoutReader) leaves(n node, depth int, onPath map[v1.Hash]bool, out *
 func (lr *layoutReader) find(n node, h v1.Hash, depth int, onPath map[v1.Hash]bool) (*node, error) {
 	if n.desc.Digest == h {
 		return &n, nil
+	}
+	if err := lr.visit(n); err != nil {
+		return nil, err
 	}
 	k, err := lr.kind(n)
 	if err != nil {
