@@ -16,7 +16,6 @@ import (
 // level is a directory of the view, and neither the model, the report nor
 // the dive metrics may spell out every level's full path.
 func TestDeepPathLinear(t *testing.T) {
-	t.Parallel()
 	cost := func(depth int) uint64 {
 		deep := strings.Repeat("d/", depth)
 		dir := t.TempDir()

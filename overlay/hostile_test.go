@@ -19,7 +19,6 @@ import (
 
 // TestHostileNames: names a hostile or sloppy tar writer produces.
 func TestHostileNames(t *testing.T) {
-	t.Parallel()
 	tests := []struct {
 		name      string
 		layers    [][]ent
@@ -126,7 +125,6 @@ func heapAfter() uint64 {
 // without a cap, in memory proportional to the entries: the changeset and
 // the model together may keep at most a fixed budget per entry.
 func TestManyEntriesMemory(t *testing.T) {
-	t.Parallel()
 	n := 100_000
 	if testing.Short() {
 		n = 20_000
@@ -160,7 +158,6 @@ func TestManyEntriesMemory(t *testing.T) {
 // TestEntriesCapStopsEarly: with a cap, a layer of endless entries is
 // refused after the cap, not read to its end.
 func TestEntriesCapStopsEarly(t *testing.T) {
-	t.Parallel()
 	var written atomic.Int64
 	r := streamTar(10_000_000, func(i int) *tar.Header {
 		written.Store(int64(i))
@@ -180,7 +177,6 @@ func TestEntriesCapStopsEarly(t *testing.T) {
 // bounded time and memory, and walked without exhausting the stack; many
 // such paths count against the entries cap by the directories they imply.
 func TestDeepPath(t *testing.T) {
-	t.Parallel()
 	apply := func(levels int) {
 		deep := strings.Repeat("d/", levels) + "f"
 		cs, err := ReadChangeset(readerOf(t, []ent{file(deep, "x"), hardlink("l", deep), whiteout("d/d/d")}), ReadOptions{MaxEntries: 2*levels + 10})
@@ -215,7 +211,6 @@ func TestDeepPath(t *testing.T) {
 // children" case, scaled for CI), then an opaque marker on it: time stays
 // near linear (about 1 s, 5 s under -race).
 func TestWideDirectory(t *testing.T) {
-	t.Parallel()
 	n := 50_000
 	if testing.Short() {
 		n = 10_000
@@ -265,7 +260,6 @@ func checkLinear(t *testing.T, unit string, n int, f func(n int)) {
 // content, an entry of unknown type) counts against the byte cap, so a
 // bomb hidden there stops at the cap.
 func TestSkippedDataCounts(t *testing.T) {
-	t.Parallel()
 	big := strings.Repeat("x", 10_000)
 	for name, e := range map[string]ent{
 		"whiteout with data":   {hdr: tar.Header{Name: ".wh.a", Typeflag: tar.TypeReg, Size: int64(len(big))}, body: big},
@@ -290,7 +284,6 @@ func TestSkippedDataCounts(t *testing.T) {
 // TestPathsCountsWalk: Paths counts what Walk visits, without spelling out
 // a path.
 func TestPathsCountsWalk(t *testing.T) {
-	t.Parallel()
 	m := NewModel()
 	for _, es := range [][]ent{
 		{file("a/b/c", "x"), file("a/d", "y"), hardlink("e", "a/d"), file("f/g/h/i", "z")},
@@ -313,7 +306,6 @@ func TestPathsCountsWalk(t *testing.T) {
 // the rules and fix) costs the bytes of its names, not the square of its
 // depth: the paths of a chain share one string. Counted, not timed.
 func TestFilesDeepLinear(t *testing.T) {
-	t.Parallel()
 	cs := func(levels int) *Changeset {
 		c, err := ReadChangeset(readerOf(t, []ent{file(strings.Repeat("d/", levels)+"f", "x"), file("a/b", "y")}), ReadOptions{})
 		if err != nil {

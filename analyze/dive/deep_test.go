@@ -117,7 +117,6 @@ func TestStackMatchesReference(t *testing.T) {
 // depth of a path, counted in bytes allocated (never in time): a path
 // twice as deep may cost about twice as much, not four times.
 func TestDeepPathLinear(t *testing.T) {
-	t.Parallel()
 	cost := func(depth int) uint64 {
 		deep := strings.Repeat("d/", depth)
 		layers := []*overlay.Changeset{
