@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"path"
 	"slices"
 	"strings"
 
@@ -49,6 +50,11 @@ func leftovers() []leftover {
 		{"var/cache/apt/archives", "apt downloaded packages", func(p string) bool {
 			return under("var/cache/apt/archives")(p) && strings.HasSuffix(p, ".deb")
 		}, "apt-get clean in the same RUN as apt-get install"},
+		// apt's binary caches: as large as the lists they index, and
+		// removed by apt-get clean too. Reported apart from the archives
+		// so that the archives' finding keeps its path (and fingerprint).
+		{"var/cache/apt", "apt binary caches", isAptBinCache,
+			"apt-get clean in the same RUN as apt-get install"},
 		{"var/cache/apk", "apk cache", under("var/cache/apk"),
 			"apk add --no-cache (or rm -rf /var/cache/apk/* in the same RUN)"},
 		{"var/cache/dnf", "dnf cache", under("var/cache/dnf"),
@@ -75,6 +81,13 @@ func leftovers() []leftover {
 		{"site-packages/**/__pycache__", "Python bytecode caches in site-packages", isSitePycache,
 			"pip install --no-compile, or find / -path '*-packages/*' -name __pycache__ -type d -prune -exec rm -rf {} + in the same RUN"},
 	}
+}
+
+// isAptBinCache matches pkgcache.bin and srcpkgcache.bin, the *.bin
+// files directly under var/cache/apt.
+func isAptBinCache(p string) bool {
+	dir, name := path.Split(p)
+	return dir == "var/cache/apt/" && strings.HasSuffix(name, ".bin")
 }
 
 // isSitePycache matches __pycache__ content of installed Python packages

@@ -225,6 +225,25 @@ func TestRulesFire(t *testing.T) {
 			},
 		},
 		{
+			// What apt-get install leaves without apt-get clean: besides
+			// the .deb files, its binary caches (pkgcache.bin and
+			// srcpkgcache.bin, 39 MB each on bookworm), which the archives
+			// kind does not match.
+			rule: "LL005", name: "apt binary caches",
+			img: func() *fixtures.Image {
+				return fixtures.NewImage().
+					Add(fixtures.NewLayer().
+						File("var/cache/apt/pkgcache.bin", content(400, 1)).
+						File("var/cache/apt/srcpkgcache.bin", content(390, 2)).
+						File("var/cache/apt/archives/partial/x.deb", content(5, 3)).
+						File("var/cache/apt/other/y.bin", content(7, 4)))
+			},
+			want: []want{
+				{0, "var/cache/apt", 790},
+				{0, "var/cache/apt/archives", 5},
+			},
+		},
+		{
 			rule: "LL006", name: "logs, database and tmp",
 			img: func() *fixtures.Image {
 				img := fixtures.NewImage().
