@@ -54,7 +54,7 @@ func TestBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	cache := t.TempDir()
-	code, out, errs := runCLI(t, "analyze", "--cache-dir", cache, "--jobs", "1", "--refs", refsFile)
+	code, out, errs := runCLI(t, "analyze", "--cache-dir", cache, "--jobs", "3", "--refs", refsFile)
 	if code != ExitInput {
 		t.Errorf("exit %d, want %d (the missing image): %s", code, ExitInput, errs)
 	}

@@ -40,8 +40,13 @@ type Cache struct {
 
 	off      atomic.Bool
 	warnOnce sync.Once
-	hits     atomic.Int64
-	corrupt  atomic.Int64
+	// decoding holds a mutex per entry name being decoded in this process,
+	// so that images of a batch that share a layer decode it once even
+	// when the store cannot lock across processes.
+	lockMu  sync.Mutex
+	locks   map[string]*keyLock
+	hits    atomic.Int64
+	corrupt atomic.Int64
 }
 
 var (
@@ -103,20 +108,59 @@ func (c *Cache) Put(ctx context.Context, l *source.Layer, verified bool, cs *ove
 	}
 }
 
-// Lock implements analyze.LayerLocker for stores that lock.
+// keyLock is a mutex shared by the goroutines that decode one layer, with
+// a count of them so that the last one removes it.
+type keyLock struct {
+	mu    sync.Mutex
+	users int
+}
+
+// Lock implements analyze.LayerLocker: first among the goroutines of this
+// process, then, for stores that lock, among processes.
 func (c *Cache) Lock(ctx context.Context, l *source.Layer) (func(), bool) {
-	lk, ok := c.store.(Locker)
-	if !ok || c.off.Load() {
+	if c.off.Load() {
 		return func() {}, false
 	}
-	release, err := lk.Lock(ctx, KeyOf(l).Name(), c.LockWait)
+	name := KeyOf(l).Name()
+	local := c.lockLocal(name)
+	lk, ok := c.store.(Locker)
+	if !ok {
+		return local, true
+	}
+	release, err := lk.Lock(ctx, name, c.LockWait)
 	if err != nil {
+		local()
 		if !errors.Is(err, context.Canceled) {
 			c.fail(err)
 		}
 		return func() {}, false
 	}
-	return release, true
+	return func() { release(); local() }, true
+}
+
+// lockLocal takes the in-process lock of name and returns its release.
+func (c *Cache) lockLocal(name string) func() {
+	c.lockMu.Lock()
+	if c.locks == nil {
+		c.locks = map[string]*keyLock{}
+	}
+	kl := c.locks[name]
+	if kl == nil {
+		kl = &keyLock{}
+		c.locks[name] = kl
+	}
+	kl.users++
+	c.lockMu.Unlock()
+	kl.mu.Lock()
+	return func() {
+		kl.mu.Unlock()
+		c.lockMu.Lock()
+		kl.users--
+		if kl.users == 0 {
+			delete(c.locks, name)
+		}
+		c.lockMu.Unlock()
+	}
 }
 
 // Hits returns how many layers the cache served.

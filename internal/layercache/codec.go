@@ -234,59 +234,11 @@ func (d *decoder) payload(e *Entry) {
 	if ne > 0 {
 		cs.Entries = make([]overlay.Entry, 0, ne)
 	}
-	prev, prevIndex := "", -1
 	var content int64
-	budget := int64(maxExpansion)*int64(len(d.b)) + expansionSlack
+	es := entryState{prevIndex: -1, budget: int64(maxExpansion)*int64(len(d.b)) + expansionSlack}
 	for range ne {
-		gap := d.uvarint()
-		if gap > uint64(maxIndex-prevIndex-1) {
-			d.fail("entry position")
-			return
-		}
-		index := prevIndex + 1 + int(gap) //nolint:gosec // bounded above
-		prevIndex = index
-		shared := d.uvarint()
-		rest := d.string()
-		if d.err != nil {
-			return
-		}
-		if shared > uint64(len(prev)) {
-			d.fail("path prefix")
-			return
-		}
-		// Checked before the path is built: the budget is what makes a
-		// decode cost memory linear in the entry.
-		if budget -= int64(shared) + int64(len(rest)); budget < 0 { //nolint:gosec // shared <= len(prev)
-			d.fail("paths expand beyond their bound")
-			return
-		}
-		en := overlay.Entry{Index: index}
-		en.Path = prev[:shared] + rest
-		prev = en.Path
-		en.Kind = overlay.EntryKind(d.byte())
-		en.Mode = uint32(d.uvarint()) //nolint:gosec // checked below
-		en.UID = int(d.varint())
-		en.GID = int(d.varint())
-		en.Size = d.nonNegative("size")
-		en.Hash = d.hash()
-		en.Linkname = d.string()
-		budget -= int64(len(en.Linkname))
-		en.Devmajor = uint32(d.uvarint()) //nolint:gosec // checked below
-		en.Devminor = uint32(d.uvarint()) //nolint:gosec // checked below
-		en.ModTime = d.varint()
-		nx := d.count(2, "xattrs")
-		if nx > 0 {
-			en.Xattrs = make(map[string]string, nx)
-		}
-		for range nx {
-			k := d.string()
-			en.Xattrs[k] = d.string()
-		}
-		if d.err != nil {
-			return
-		}
-		if err := checkEntry(&en, len(en.Xattrs) != nx); err != nil {
-			d.fail(err.Error())
+		en, ok := d.entry(&es)
+		if !ok {
 			return
 		}
 		if en.Kind == overlay.EntryFile {
@@ -301,6 +253,71 @@ func (d *decoder) payload(e *Entry) {
 	if d.err == nil && content != cs.ContentBytes {
 		d.fail("content bytes do not add up")
 	}
+}
+
+// entryState is what decoding an entry needs of the one before it.
+type entryState struct {
+	prev      string
+	prevIndex int
+	// budget bounds the bytes of paths and link names that prefix sharing
+	// may expand the payload to.
+	budget int64
+}
+
+// entry decodes one changeset entry; false when the payload is corrupt.
+func (d *decoder) entry(st *entryState) (overlay.Entry, bool) {
+	gap := d.uvarint()
+	if gap > uint64(maxIndex-st.prevIndex-1) { //nolint:gosec // prevIndex < maxIndex
+		d.fail("entry position")
+		return overlay.Entry{}, false
+	}
+	index := st.prevIndex + 1 + int(gap) //nolint:gosec // bounded above
+	st.prevIndex = index
+	shared := d.uvarint()
+	rest := d.string()
+	if d.err != nil {
+		return overlay.Entry{}, false
+	}
+	if shared > uint64(len(st.prev)) {
+		d.fail("path prefix")
+		return overlay.Entry{}, false
+	}
+	// Checked before the path is built: the budget is what makes a
+	// decode cost memory linear in the entry.
+	if st.budget -= int64(shared) + int64(len(rest)); st.budget < 0 { //nolint:gosec // shared <= len(st.prev)
+		d.fail("paths expand beyond their bound")
+		return overlay.Entry{}, false
+	}
+	en := overlay.Entry{Index: index}
+	en.Path = st.prev[:shared] + rest
+	st.prev = en.Path
+	en.Kind = overlay.EntryKind(d.byte())
+	en.Mode = uint32(d.uvarint()) //nolint:gosec // checked below
+	en.UID = int(d.varint())
+	en.GID = int(d.varint())
+	en.Size = d.nonNegative("size")
+	en.Hash = d.hash()
+	en.Linkname = d.string()
+	st.budget -= int64(len(en.Linkname))
+	en.Devmajor = uint32(d.uvarint()) //nolint:gosec // checked below
+	en.Devminor = uint32(d.uvarint()) //nolint:gosec // checked below
+	en.ModTime = d.varint()
+	nx := d.count(2, "xattrs")
+	if nx > 0 {
+		en.Xattrs = make(map[string]string, nx)
+	}
+	for range nx {
+		k := d.string()
+		en.Xattrs[k] = d.string()
+	}
+	if d.err != nil {
+		return overlay.Entry{}, false
+	}
+	if err := checkEntry(&en, len(en.Xattrs) != nx); err != nil {
+		d.fail(err.Error())
+		return overlay.Entry{}, false
+	}
+	return en, true
 }
 
 // checkEntry holds a decoded entry to what ReadChangeset can produce, so
