@@ -92,6 +92,7 @@ func groupFindings(fs []Finding, rule func(id string) rules.Rule) []Group {
 		layer     int
 		sev       rules.Severity
 		dir       string
+		fix       string
 		inherited bool
 		accepted  bool
 	}
@@ -104,6 +105,14 @@ func groupFindings(fs []Finding, rule func(id string) rules.Rule) []Group {
 		grouped := f.Path != "" && rl.Grouped
 		if grouped {
 			k.dir = groupKey(f.Path)
+			// A group shows one fix, so findings with different advice
+			// are different problems (LL002: base-image files deleted,
+			// where only another base helps, beside the step's own). A
+			// fix that names its finding's path is per-file wording of
+			// one advice and groups by directory alone.
+			if !strings.Contains(f.Fix, displayPath(f.Path)) {
+				k.fix = f.Fix
+			}
 		} else {
 			k.dir = "\x00" + f.Fingerprint + "\x00" + f.Path // a group of its own
 		}

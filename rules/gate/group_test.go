@@ -1,6 +1,7 @@
 package gate_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/layerlint/layerlint/fixtures"
@@ -84,5 +85,33 @@ func TestGroups(t *testing.T) {
 		if r.Groups[i-1].Saves < r.Groups[i].Saves {
 			t.Errorf("groups not ranked by savings: %d before %d", r.Groups[i-1].Saves, r.Groups[i].Saves)
 		}
+	}
+}
+
+// TestGroupsSplitByAdvice: a step that deletes base-image files and its
+// own files in one directory is two problems with two fixes (choose
+// another base; delete where created), as a Debian image that runs
+// rm -rf /usr/share/locale /usr/share/doc shows: one group would give
+// the base's advice for the step's own files.
+func TestGroupsSplitByAdvice(t *testing.T) {
+	t.Parallel()
+	big := make([]byte, 4000)
+	img := fixtures.NewImage().
+		Add(fixtures.NewLayer().Dir("usr").Dir("usr/share").Dir("usr/share/locale").
+			File("usr/share/locale/de.mo", big)).
+		Add(fixtures.NewLayer().Dir("usr").Dir("usr/share").Dir("usr/share/doc").
+			File("usr/share/doc/python3", big[:3000])).
+		Add(fixtures.NewLayer().Dir("usr").Dir("usr/share").
+			Whiteout("usr/share/locale").Whiteout("usr/share/doc"))
+	r := evaluate(t, analyzeImage(t, img), gate.Options{})
+	fixes := map[string]string{}
+	for _, g := range r.Groups {
+		if g.Rule == "LL002" {
+			fixes[g.Path] = g.Fix
+		}
+	}
+	if len(fixes) != 2 || !strings.Contains(fixes["/usr/share/locale"], "base image") ||
+		strings.Contains(fixes["/usr/share/doc"], "base image") {
+		t.Errorf("LL002 groups by path and fix: %q, want /usr/share/locale (base) and /usr/share/doc apart", fixes)
 	}
 }
