@@ -147,41 +147,53 @@ func rewriteHistory(raw json.RawMessage, nLayers int, layers []LayerResult) (jso
 			out = append(out, own[l.Group.Layers[0]]...)
 			continue
 		}
-		var latest time.Time
-		var by []string
-		for _, src := range l.Group.Layers {
-			for _, h := range own[src] {
-				if !isEmptyLayer(h) {
-					var t time.Time
-					if err := json.Unmarshal(h["created"], &t); err == nil && t.After(latest) {
-						latest = t
-					}
-					var cb string
-					_ = json.Unmarshal(h["created_by"], &cb) // a missing created_by reads as ""
-					by = append(by, cb)
-					h = cloneEntry(h)
-					h["empty_layer"] = json.RawMessage("true")
-				}
-				out = append(out, h)
-			}
-		}
-		e := historyEntry{}
-		var err error
-		if !latest.IsZero() {
-			if e["created"], err = marshal(latest.UTC()); err != nil {
-				return nil, err
-			}
-		}
-		if e["created_by"], err = marshal(fmt.Sprintf("layerlint fix: squashed layers %s", textfmt.JoinInts(l.Group.Layers))); err != nil {
+		merged, err := mergedHistory(l.Group.Layers, own)
+		if err != nil {
 			return nil, err
 		}
-		if e["comment"], err = marshal("merged: " + strings.Join(by, " && ")); err != nil {
-			return nil, err
-		}
-		out = append(out, e)
+		out = append(out, merged...)
 	}
 	out = append(out, pending...)
 	return marshal(out)
+}
+
+// mergedHistory is the history of a merged layer: the entries of its
+// source layers, kept but marked empty_layer, then one entry for the
+// merged layer, dated by the latest of them and naming their commands.
+func mergedHistory(group []int, own [][]historyEntry) ([]historyEntry, error) {
+	var out []historyEntry
+	var latest time.Time
+	var by []string
+	for _, src := range group {
+		for _, h := range own[src] {
+			if !isEmptyLayer(h) {
+				var t time.Time
+				if err := json.Unmarshal(h["created"], &t); err == nil && t.After(latest) {
+					latest = t
+				}
+				var cb string
+				_ = json.Unmarshal(h["created_by"], &cb) // a missing created_by reads as ""
+				by = append(by, cb)
+				h = cloneEntry(h)
+				h["empty_layer"] = json.RawMessage("true")
+			}
+			out = append(out, h)
+		}
+	}
+	e := historyEntry{}
+	var err error
+	if !latest.IsZero() {
+		if e["created"], err = marshal(latest.UTC()); err != nil {
+			return nil, err
+		}
+	}
+	if e["created_by"], err = marshal(fmt.Sprintf("layerlint fix: squashed layers %s", textfmt.JoinInts(group))); err != nil {
+		return nil, err
+	}
+	if e["comment"], err = marshal("merged: " + strings.Join(by, " && ")); err != nil {
+		return nil, err
+	}
+	return append(out, e), nil
 }
 
 func isEmptyLayer(h historyEntry) bool {
