@@ -85,6 +85,7 @@ func checkDuplicates(f *Facts) []Finding {
 				Bytes:     fl.Size,
 				CreatedBy: f.createdBy(fl.Layer),
 				Fix:       fmt.Sprintf("make %s a symlink to %s (or a hard link in the same layer), or drop one copy", abs(fl.Path), abs(first.Path)),
+				Related:   abs(first.Path),
 			})
 		}
 	}

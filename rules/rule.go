@@ -73,6 +73,11 @@ type Finding struct {
 	CreatedBy string `json:"createdBy"`
 	// Fix says what to do instead.
 	Fix string `json:"fix"`
+	// Related is another path the message names, as written there (LL004's
+	// first copy). It may change from build to build while the problem
+	// stays, so it is no part of the finding's identity (its fingerprint
+	// and baseline key).
+	Related string `json:"-"`
 }
 
 // ImageWide is the Layer of a finding that concerns no single layer.

@@ -48,12 +48,25 @@ var numbers = regexp.MustCompile(`[0-9]+(\.[0-9]+)*`)
 // build to build.
 func Kind(message string) string { return numbers.ReplaceAllString(message, "#") }
 
+// identity is the kind a finding is known by: Kind of its message with
+// the related path (rules.Finding.Related) left out, so that a duplicate
+// whose first copy moved is the same finding.
+func identity(f rules.Finding) string {
+	m := f.Message
+	if f.Related != "" {
+		if i := strings.LastIndex(m, f.Related); i >= 0 {
+			m = m[:i] + "…" + m[i+len(f.Related):]
+		}
+	}
+	return Kind(m)
+}
+
 func baselineKey(rule, path, kind string) string { return rule + "\x00" + path + "\x00" + kind }
 
 // Fingerprint identifies a finding across rebuilds, from the same parts
 // the baseline matches on.
 func Fingerprint(f rules.Finding) string {
-	sum := sha256.Sum256([]byte(baselineKey(f.Rule, f.Path, Kind(f.Message))))
+	sum := sha256.Sum256([]byte(baselineKey(f.Rule, f.Path, identity(f))))
 	return hex.EncodeToString(sum[:8])
 }
 
@@ -63,7 +76,9 @@ func (b *Baseline) Has(f rules.Finding) bool {
 	if b == nil {
 		return false
 	}
-	return b.keys[baselineKey(f.Rule, f.Path, Kind(f.Message))]
+	// Baselines written before identity left the related path out
+	// recorded the whole message's kind.
+	return b.keys[baselineKey(f.Rule, f.Path, identity(f))] || b.keys[baselineKey(f.Rule, f.Path, Kind(f.Message))]
 }
 
 func (b *Baseline) index() {
@@ -103,7 +118,7 @@ func NewBaseline(results ...*Result) *Baseline {
 			if f.Suppressed != nil || isGateRule(f.Rule) {
 				continue
 			}
-			e := BaselineEntry{Rule: f.Rule, Path: displayPath(f.Path), Kind: Kind(f.Message), Message: f.Message}
+			e := BaselineEntry{Rule: f.Rule, Path: displayPath(f.Path), Kind: identity(f.Finding), Message: f.Message}
 			k := baselineKey(e.Rule, e.Path, e.Kind)
 			if seen[k] {
 				continue

@@ -3,6 +3,7 @@ package gate_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -520,5 +521,40 @@ func TestCatalog(t *testing.T) {
 		if r.Summary == "" || r.Doc == "" || r.Severity == 0 {
 			t.Errorf("%s lacks documentation", r.ID)
 		}
+	}
+}
+
+// TestDuplicateFingerprintStable: LL004 names the first copy of a
+// content, which a rebuild may move (a base update, a renamed file); the
+// copy a later step added is the same finding, so a diff lists it neither
+// as fixed nor as new, and a baseline written before still accepts it.
+func TestDuplicateFingerprintStable(t *testing.T) {
+	t.Parallel()
+	dup := func(first string) *fixtures.Image {
+		big := bytes.Repeat([]byte("licence "), 500)
+		return fixtures.NewImage().
+			Add(fixtures.NewLayer().Dir("opt").File(first, big)).
+			Add(fixtures.NewLayer().Dir("usr").Dir("usr/share").Dir("usr/share/doc").Dir("usr/share/doc/a").
+				File("usr/share/doc/a/copyright", big))
+	}
+	before := evaluate(t, analyzeImage(t, dup("opt/first")), gate.Options{})
+	after := evaluate(t, analyzeImage(t, dup("opt/renamed")), gate.Options{})
+	fb, fa := find(before, "LL004", "usr/share/doc/a/copyright"), find(after, "LL004", "usr/share/doc/a/copyright")
+	if fb == nil || fa == nil {
+		t.Fatalf("LL004 findings: %v / %v", briefs(before, nil), briefs(after, nil))
+	}
+	if fb.Message == fa.Message || fb.Fingerprint != fa.Fingerprint {
+		t.Errorf("fingerprints %s (%q) and %s (%q), want one", fb.Fingerprint, fb.Message, fa.Fingerprint, fa.Message)
+	}
+	// A baseline of an earlier version recorded the kind of the whole
+	// message, first copy included.
+	legacy := fmt.Sprintf(`{"version":%d,"findings":[{"rule":"LL004","path":"/usr/share/doc/a/copyright","kind":%q,"message":%q}]}`,
+		gate.BaselineVersion, gate.Kind(fb.Message), fb.Message)
+	b, err := gate.ReadBaseline(strings.NewReader(legacy), "old.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := find(evaluate(t, analyzeImage(t, dup("opt/first")), gate.Options{Baseline: b}), "LL004", "usr/share/doc/a/copyright"); f == nil || !f.Baselined {
+		t.Errorf("a baseline of the whole message no longer accepts %+v", f)
 	}
 }
