@@ -19,52 +19,8 @@ var packageManager = regexp.MustCompile(`\b(apt-get|apt|apk|yum|dnf|microdnf|zyp
 // other. It is a stable insertion sort on (volatility, -size): a group
 // moves down past its neighbour only if it sorts strictly before it.
 func (p *Plan) reorder(a *analyze.Analysis, previous []v1.Hash) {
-	prev := map[v1.Hash]bool{}
-	for _, h := range previous {
-		prev[h] = true
-	}
 	cm := newCommuter(a.Changesets)
-	// The history decides only when it lines up with the layers: a guess
-	// must not move layers.
-	history, aligned := analyze.HistoryByLayer(a.History(), len(a.Changesets))
-	createdBy := func(l int) string {
-		if !aligned {
-			return ""
-		}
-		return history[l].CreatedBy
-	}
-	type key struct {
-		volatile bool
-		size     int64
-		why      string
-	}
-	keyOf := func(g Group) key {
-		k := key{}
-		var whys []string
-		for _, l := range g.Layers {
-			k.size += a.Image.Layers[l].Size
-			switch {
-			case len(previous) > 0 && prev[a.Image.Layers[l].DiffID]:
-				whys = append(whys, fmt.Sprintf("layer %d is in a previous build", l))
-			case len(previous) > 0:
-				k.volatile = true
-				whys = append(whys, fmt.Sprintf("layer %d is new in this build", l))
-			case packageManager.MatchString(createdBy(l)):
-				whys = append(whys, fmt.Sprintf("layer %d installs packages", l))
-			default:
-				k.volatile = true
-				whys = append(whys, fmt.Sprintf("layer %d holds application files", l))
-			}
-		}
-		k.why = strings.Join(whys, ", ")
-		return k
-	}
-	less := func(x, y key) bool {
-		if x.volatile != y.volatile {
-			return !x.volatile
-		}
-		return x.size > y.size
-	}
+	st := newStability(a, previous)
 	moved := false
 	for i := 1; i < len(p.Groups); i++ {
 		for j := i; j > 0; j-- {
@@ -72,8 +28,8 @@ func (p *Plan) reorder(a *analyze.Analysis, previous []v1.Hash) {
 			if lo.Layers[0] < p.Base || hi.Layers[0] < p.Base {
 				break
 			}
-			kl, kh := keyOf(lo), keyOf(hi)
-			if !less(kh, kl) {
+			kl, kh := st.key(lo), st.key(hi)
+			if !kh.before(kl) {
 				break
 			}
 			ok, why := true, ""
@@ -98,4 +54,64 @@ func (p *Plan) reorder(a *analyze.Analysis, previous []v1.Hash) {
 	if !moved {
 		p.Notes = append(p.Notes, "reorder: the layers are already stable-first where they commute")
 	}
+}
+
+// stability judges how often a group's layers change: layers of a
+// previous build (or, without one, layers that install packages) are
+// stable; the others volatile.
+type stability struct {
+	a        *analyze.Analysis
+	previous []v1.Hash
+	prev     map[v1.Hash]bool
+	history  []analyze.HistoryEntry
+	// aligned: the history lines up with the layers. Only then does it
+	// decide: a guess must not move layers.
+	aligned bool
+}
+
+func newStability(a *analyze.Analysis, previous []v1.Hash) *stability {
+	s := &stability{a: a, previous: previous, prev: map[v1.Hash]bool{}}
+	for _, h := range previous {
+		s.prev[h] = true
+	}
+	s.history, s.aligned = analyze.HistoryByLayer(a.History(), len(a.Changesets))
+	return s
+}
+
+// reorderKey is what reorder sorts groups by.
+type reorderKey struct {
+	volatile bool
+	size     int64
+	why      string
+}
+
+// before reports whether x sorts strictly before y: stable first, then
+// larger first.
+func (x reorderKey) before(y reorderKey) bool {
+	if x.volatile != y.volatile {
+		return !x.volatile
+	}
+	return x.size > y.size
+}
+
+func (s *stability) key(g Group) reorderKey {
+	k := reorderKey{}
+	var whys []string
+	for _, l := range g.Layers {
+		k.size += s.a.Image.Layers[l].Size
+		switch {
+		case len(s.previous) > 0 && s.prev[s.a.Image.Layers[l].DiffID]:
+			whys = append(whys, fmt.Sprintf("layer %d is in a previous build", l))
+		case len(s.previous) > 0:
+			k.volatile = true
+			whys = append(whys, fmt.Sprintf("layer %d is new in this build", l))
+		case s.aligned && packageManager.MatchString(s.history[l].CreatedBy):
+			whys = append(whys, fmt.Sprintf("layer %d installs packages", l))
+		default:
+			k.volatile = true
+			whys = append(whys, fmt.Sprintf("layer %d holds application files", l))
+		}
+	}
+	k.why = strings.Join(whys, ", ")
+	return k
 }
