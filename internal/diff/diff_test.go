@@ -326,3 +326,32 @@ func stripCodeSpans(s string) string {
 	}
 	return b.String()
 }
+
+// TestLargestChangesSkipsZero: apt's logs rewritten at the same size
+// (history.log, term.log, aux-cache in two Debian builds) change no byte
+// of the image; the comment's one-line summary names only directories
+// whose size changed.
+func TestLargestChangesSkipsZero(t *testing.T) {
+	build := func(log string, lists bool) *fixtures.Image {
+		l := fixtures.NewLayer().Dir("var").Dir("var/log").Dir("var/lib").Dir("var/lib/apt").
+			File("var/log/dpkg.log", []byte(log))
+		if lists {
+			l.Dir("var/lib/apt/lists").File("var/lib/apt/lists/Packages", bytes.Repeat([]byte("Package: x\n"), 400))
+		}
+		return fixtures.NewImage().Add(l)
+	}
+	r := diff.Compare(side(t, build("install a\n", true), "old"), side(t, build("install b\n", false), "new"))
+	var buf bytes.Buffer
+	if err := diff.Write(&buf, diff.Markdown, r, diff.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	var line string
+	for l := range strings.Lines(buf.String()) {
+		if strings.HasPrefix(l, "**Largest changes**") {
+			line = l
+		}
+	}
+	if !strings.Contains(line, "/var/lib/apt/") || strings.Contains(line, "/var/log/") {
+		t.Errorf("largest changes %q: want /var/lib/apt/ and not /var/log/ (±0 B)", line)
+	}
+}

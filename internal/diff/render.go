@@ -361,16 +361,20 @@ func writeMarkdown(w io.Writer, r *Result, opts Options) error {
 		}
 	}
 	top := min(opts.Top, 5)
-	if len(r.Files.Dirs) > 0 {
-		ew.Printf("\n**Largest changes**: ")
-		var parts []string
-		for i, d := range r.Files.Dirs {
-			if i == top {
-				break
-			}
+	// Directories whose files changed at the same size (logs rewritten by
+	// every apt run) changed no byte: the details table lists them, the
+	// summary line does not.
+	var parts []string
+	for _, d := range r.Files.Dirs {
+		if len(parts) == top {
+			break
+		}
+		if d.Delta != 0 {
 			parts = append(parts, escape.MarkdownCode(d.Path)+" "+escape.Markdown(signedBytes(d.Delta)))
 		}
-		ew.Printf("%s\n", strings.Join(parts, " · "))
+	}
+	if len(parts) > 0 {
+		ew.Printf("\n**Largest changes**: %s\n", strings.Join(parts, " · "))
 	}
 	if fs := r.Findings; fs != nil && len(fs.New) > 0 {
 		ew.Printf("\n**New findings**: ")
