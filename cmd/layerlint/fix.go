@@ -40,7 +40,7 @@ func fixCommand() *cli.Command {
 			&cli.BoolFlag{Name: "force-compression", Usage: "recompress untouched layers too"},
 			&cli.Int64Flag{Name: "rewrite-timestamp", Usage: "clamp the mtimes of rewritten layers to `EPOCH` (Unix seconds)"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the plan and the exact savings (layers are produced, then dropped)"},
-			&cli.StringFlag{Name: "output", Usage: "write a new image to `PATH` (an OCI layout directory, or a file with --output-format docker-archive), or load it into an engine as docker-daemon:NAME[:TAG] or podman:NAME[:TAG]"},
+			&cli.StringFlag{Name: "output", Usage: "write a new image to `PATH` (an OCI layout directory or oci:DIR[:TAG], a file with --output-format docker-archive or docker-archive:FILE[:REPO:TAG]), or load it into an engine as docker-daemon:NAME[:TAG] or podman:NAME[:TAG]"},
 			&cli.StringFlag{Name: "push", Usage: "push the new image to a registry as `REF` ([registry:]HOST/REPO:TAG): blobs the registry has are not sent again, kept layers are mounted from a source in the same registry; the tag moves only after the pushed image is read back and verified"},
 			&cli.BoolFlag{Name: "load", Usage: "load the new image into the local engine (DOCKER_HOST, or Podman's socket for a podman: IMAGE) after verifying it, named as the source (or --tag)"},
 			&cli.StringFlag{Name: "output-format", Value: "oci", Usage: "`oci` layout or docker-archive (docker load)"},
@@ -160,13 +160,40 @@ func readFixFlags(c *cli.Context) (*fixFlags, error) {
 		}
 	default:
 		f.target.Path = c.String("output")
-		switch c.String("output-format") {
+		format := c.String("output-format")
+		// oci:DIR[:TAG] and docker-archive:FILE[:REPO:TAG] as an IMAGE is
+		// spelled: the transport picks the format and the name. Taken as a
+		// plain path, they made a folder named "oci:" in the working
+		// directory and the report said oci:DIR was written.
+		switch out.Format {
+		case source.FormatOCILayout, source.FormatDockerArchive:
+			want := "oci"
+			if out.Format == source.FormatDockerArchive {
+				want = "docker-archive"
+			}
+			if c.IsSet("output-format") && format != want {
+				return nil, bad("--output %s is a %s; --output-format %s says otherwise", c.String("output"), want, format)
+			}
+			if out.Digest != (v1.Hash{}) || out.Index >= 0 {
+				return nil, bad("--output %s: a digest or index selects an existing image; name the new one with :TAG", c.String("output"))
+			}
+			if out.Tag != "" {
+				if c.IsSet("tag") {
+					return nil, bad("--output %s names the image already; drop --tag", c.String("output"))
+				}
+				f.tags = []string{out.Tag}
+			}
+			f.target.Path, format = out.Path, want
+		case source.FormatOCIArchive:
+			return nil, bad("--output %s: fix writes an OCI layout (oci:DIR) or a docker archive (docker-archive:FILE), not an OCI archive", c.String("output"))
+		}
+		switch format {
 		case "oci":
 			f.target.Kind = squash.OutputLayout
 		case "docker-archive":
 			f.target.Kind = squash.OutputDockerArchive
 		default:
-			return nil, bad("--output-format %q: want oci or docker-archive", c.String("output-format"))
+			return nil, bad("--output-format %q: want oci or docker-archive", format)
 		}
 	}
 	if c.IsSet("tag") && f.target.Kind == squash.OutputRegistry {

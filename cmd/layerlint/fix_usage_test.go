@@ -30,6 +30,9 @@ func TestFixUsageErrorsFirst(t *testing.T) {
 		{"--tag with --output docker-daemon:", []string{"fix", "--squash", "all", "--tag", "a:1", "--output", "docker-daemon:a:2", sample}, "drop --tag"},
 		{"bad engine name", []string{"fix", "--squash", "all", "--output", "docker-daemon:Bad:Name!", sample}, "Bad:Name!"},
 		{"bad layout tag", []string{"fix", "--squash", "all", "--tag", "a b", "--output", filepath.Join(tmp, "layout"), sample}, `"a b"`},
+		{"oci: against --output-format", []string{"fix", "--squash", "all", "--output-format", "docker-archive", "--output", "oci:" + filepath.Join(tmp, "l"), sample}, "says otherwise"},
+		{"oci: with a tag and --tag", []string{"fix", "--squash", "all", "--tag", "a:1", "--output", "oci:" + filepath.Join(tmp, "l") + ":v2", sample}, "drop --tag"},
+		{"oci-archive:", []string{"fix", "--squash", "all", "--output", "oci-archive:" + filepath.Join(tmp, "a.tar"), sample}, "not an OCI archive"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, stdout, stderr := runCLI(t, tc.args...)
@@ -67,5 +70,28 @@ func TestFlagsFirst(t *testing.T) {
 		if got != tc.want {
 			t.Errorf("%q: got %q, want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+// TestFixOutputTransport: --output spelled as an IMAGE is (oci:DIR:TAG,
+// docker-archive:FILE:REPO:TAG) writes there, in that format, under that
+// name; it once made a folder named "oci:" in the working directory.
+func TestFixOutputTransport(t *testing.T) {
+	tmp := t.TempDir()
+	layout, archive := filepath.Join(tmp, "layout"), filepath.Join(tmp, "app.tar")
+	for _, tc := range []struct{ out, check string }{
+		{"oci:" + layout + ":v2", "oci:" + layout + ":v2"},
+		{"docker-archive:" + archive + ":app:2", "docker-archive:" + archive + ":app:2"},
+	} {
+		code, stdout, stderr := runCLI(t, "fix", "--squash", "all", "--output", tc.out, sample)
+		if code != ExitOK {
+			t.Fatalf("fix --output %s: exit %d\n%s\n%s", tc.out, code, stdout, stderr)
+		}
+		if code, stdout, stderr := runCLI(t, "ls", tc.check); code != ExitOK {
+			t.Errorf("ls %s: exit %d\n%s\n%s", tc.check, code, stdout, stderr)
+		}
+	}
+	if fi, err := filepath.Glob(filepath.Join(tmp, "*")); err != nil || len(fi) != 2 {
+		t.Errorf("written: %v, want the layout and the archive", fi)
 	}
 }
