@@ -143,7 +143,7 @@ func validateLayout(dir string, d v1.Hash, written map[v1.Hash]bool) error {
 	if err != nil {
 		return err
 	}
-	img, err := findImage(ii, d, 0)
+	img, err := findImage(ii, d, 0, map[v1.Hash]bool{})
 	if err != nil {
 		return err
 	}
@@ -197,7 +197,12 @@ func (r *Result) Written() map[v1.Hash]bool {
 	return m
 }
 
-func findImage(ii v1.ImageIndex, d v1.Hash, depth int) (v1.Image, error) {
+// findImage searches the indexes under ii for the manifest d. An in-place
+// output keeps the layout's other entries, written by the image's author,
+// and indexes form a DAG that can list one index hundreds of times per
+// level: each index is searched once (seen), so the search costs the
+// layout's size, not the number of its paths.
+func findImage(ii v1.ImageIndex, d v1.Hash, depth int, seen map[v1.Hash]bool) (v1.Image, error) {
 	im, err := ii.IndexManifest()
 	if err != nil {
 		return nil, err
@@ -209,12 +214,13 @@ func findImage(ii v1.ImageIndex, d v1.Hash, depth int) (v1.Image, error) {
 	}
 	if depth < 8 {
 		for _, m := range im.Manifests {
-			if m.MediaType.IsIndex() {
+			if m.MediaType.IsIndex() && !seen[m.Digest] {
+				seen[m.Digest] = true
 				child, err := ii.ImageIndex(m.Digest)
 				if err != nil {
 					continue
 				}
-				if img, err := findImage(child, d, depth+1); err == nil {
+				if img, err := findImage(child, d, depth+1, seen); err == nil {
 					return img, nil
 				}
 			}
