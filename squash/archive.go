@@ -46,57 +46,13 @@ func writeDockerArchive(fsys fsys, layoutDir, dst string, tags []string) (err er
 		return fmt.Errorf("reading staged layout: %w", err)
 	}
 	defer root.Close() //nolint:errcheck // read-only
-	rawIdx, err := root.ReadFile("index.json")
+	img, err := readStagedImage(root)
 	if err != nil {
-		return fmt.Errorf("reading staged layout: %w", err)
+		return err
 	}
-	var idx v1.IndexManifest
-	if err := json.Unmarshal(rawIdx, &idx); err != nil {
-		return fmt.Errorf("reading staged layout: %w", err)
-	}
-	if len(idx.Manifests) != 1 || !idx.Manifests[0].MediaType.IsImage() {
-		return planErrorf(OptionPlatform, "a docker archive holds one image per platform")
-	}
-	md := idx.Manifests[0]
-	rawM, err := root.ReadFile(path.Join("blobs", md.Digest.Algorithm, md.Digest.Hex))
+	entry, repos, ociEntries, err := archiveIndexes(img, tags)
 	if err != nil {
-		return fmt.Errorf("reading staged manifest: %w", err)
-	}
-	var m v1.Manifest
-	if err := json.Unmarshal(rawM, &m); err != nil {
-		return fmt.Errorf("reading staged manifest: %w", err)
-	}
-	rawCfg, err := root.ReadFile(path.Join("blobs", m.Config.Digest.Algorithm, m.Config.Digest.Hex))
-	if err != nil {
-		return fmt.Errorf("reading staged config: %w", err)
-	}
-	var cfg v1.ConfigFile
-	if err := json.Unmarshal(rawCfg, &cfg); err != nil {
-		return fmt.Errorf("reading staged config: %w", err)
-	}
-	if len(cfg.RootFS.DiffIDs) != len(m.Layers) {
-		return fmt.Errorf("staged image: %d layers, %d diff_ids", len(m.Layers), len(cfg.RootFS.DiffIDs))
-	}
-
-	entry := archiveManifest{Config: blobName(m.Config.Digest), RepoTags: tags}
-	repos := map[string]map[string]string{}
-	var ociEntries []v1.Descriptor
-	for _, t := range tags {
-		tag, err := name.NewTag(t)
-		if err != nil {
-			return fmt.Errorf("tag %q for the docker archive: %w: %w", t, err, ErrBadPlan)
-		}
-		repo := familiarRepo(tag)
-		if repos[repo] == nil {
-			repos[repo] = map[string]string{}
-		}
-		if len(m.Layers) > 0 {
-			repos[repo][tag.TagStr()] = m.Layers[len(m.Layers)-1].Digest.Hex
-		}
-		d := v1.Descriptor{MediaType: md.MediaType, Digest: md.Digest, Size: md.Size, Annotations: map[string]string{
-			annotationContainerdName: tag.Name(), specs.AnnotationRefName: tag.TagStr(),
-		}}
-		ociEntries = append(ociEntries, d)
+		return err
 	}
 
 	dir := filepath.Dir(dst)
@@ -112,47 +68,7 @@ func writeDockerArchive(fsys fsys, layoutDir, dst string, tags []string) (err er
 		}
 	}()
 	aw := &archiveWriter{tw: tar.NewWriter(f), root: root, seen: map[v1.Hash]bool{}}
-	werr := aw.dir("blobs/")
-	werr = errors.Join(werr, aw.dir("blobs/sha256/"))
-	for i, l := range m.Layers {
-		if werr != nil {
-			break
-		}
-		present, err := aw.blob(l.Digest, l.Size)
-		if err != nil {
-			werr = fmt.Errorf("layer %d (%s): %w", i, l.Digest, err)
-			break
-		}
-		if !present {
-			// A non-distributable layer the image never held: docker
-			// records where it comes from.
-			if entry.LayerSources == nil {
-				entry.LayerSources = map[v1.Hash]v1.Descriptor{}
-			}
-			entry.LayerSources[cfg.RootFS.DiffIDs[i]] = l
-		}
-		entry.Layers = append(entry.Layers, blobName(l.Digest))
-	}
-	if werr == nil {
-		_, werr = aw.blob(m.Config.Digest, m.Config.Size)
-	}
-	if werr == nil {
-		_, werr = aw.blob(md.Digest, md.Size)
-	}
-	for _, file := range []struct {
-		name string
-		v    any
-	}{
-		{"index.json", v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: ociEntries}},
-		{"manifest.json", []archiveManifest{entry}},
-		{"oci-layout", specs.ImageLayout{Version: specs.ImageLayoutVersion}},
-		{"repositories", repos},
-	} {
-		if werr != nil {
-			break
-		}
-		werr = aw.json(file.name, file.v)
-	}
+	werr := aw.entries(img, entry, repos, ociEntries)
 	if werr == nil {
 		werr = aw.tw.Close()
 	}
@@ -170,6 +86,123 @@ func writeDockerArchive(fsys fsys, layoutDir, dst string, tags []string) (err er
 	}
 	if err := fsys.SyncDir(dir); err != nil {
 		return fmt.Errorf("writing %s: %w: %w", dst, errCommitted, err)
+	}
+	return nil
+}
+
+// stagedImage is the one image of a staged layout: its index entry, its
+// manifest and its config.
+type stagedImage struct {
+	desc     v1.Descriptor
+	manifest v1.Manifest
+	config   v1.ConfigFile
+}
+
+// readStagedImage reads the one image of the staged layout under root.
+func readStagedImage(root *os.Root) (stagedImage, error) {
+	var img stagedImage
+	rawIdx, err := root.ReadFile("index.json")
+	if err != nil {
+		return img, fmt.Errorf("reading staged layout: %w", err)
+	}
+	var idx v1.IndexManifest
+	if err := json.Unmarshal(rawIdx, &idx); err != nil {
+		return img, fmt.Errorf("reading staged layout: %w", err)
+	}
+	if len(idx.Manifests) != 1 || !idx.Manifests[0].MediaType.IsImage() {
+		return img, planErrorf(OptionPlatform, "a docker archive holds one image per platform")
+	}
+	img.desc = idx.Manifests[0]
+	md := img.desc
+	rawM, err := root.ReadFile(path.Join("blobs", md.Digest.Algorithm, md.Digest.Hex))
+	if err != nil {
+		return img, fmt.Errorf("reading staged manifest: %w", err)
+	}
+	if err := json.Unmarshal(rawM, &img.manifest); err != nil {
+		return img, fmt.Errorf("reading staged manifest: %w", err)
+	}
+	m := &img.manifest
+	rawCfg, err := root.ReadFile(path.Join("blobs", m.Config.Digest.Algorithm, m.Config.Digest.Hex))
+	if err != nil {
+		return img, fmt.Errorf("reading staged config: %w", err)
+	}
+	if err := json.Unmarshal(rawCfg, &img.config); err != nil {
+		return img, fmt.Errorf("reading staged config: %w", err)
+	}
+	if len(img.config.RootFS.DiffIDs) != len(m.Layers) {
+		return img, fmt.Errorf("staged image: %d layers, %d diff_ids", len(m.Layers), len(img.config.RootFS.DiffIDs))
+	}
+	return img, nil
+}
+
+// archiveIndexes builds the archive's manifest.json entry (without its
+// layers), its repositories file and its index.json entries, one per tag.
+func archiveIndexes(img stagedImage, tags []string) (archiveManifest, map[string]map[string]string, []v1.Descriptor, error) {
+	m, md := img.manifest, img.desc
+	entry := archiveManifest{Config: blobName(m.Config.Digest), RepoTags: tags}
+	repos := map[string]map[string]string{}
+	var ociEntries []v1.Descriptor
+	for _, t := range tags {
+		tag, err := name.NewTag(t)
+		if err != nil {
+			return entry, nil, nil, fmt.Errorf("tag %q for the docker archive: %w: %w", t, err, ErrBadPlan)
+		}
+		repo := familiarRepo(tag)
+		if repos[repo] == nil {
+			repos[repo] = map[string]string{}
+		}
+		if len(m.Layers) > 0 {
+			repos[repo][tag.TagStr()] = m.Layers[len(m.Layers)-1].Digest.Hex
+		}
+		d := v1.Descriptor{MediaType: md.MediaType, Digest: md.Digest, Size: md.Size, Annotations: map[string]string{
+			annotationContainerdName: tag.Name(), specs.AnnotationRefName: tag.TagStr(),
+		}}
+		ociEntries = append(ociEntries, d)
+	}
+	return entry, repos, ociEntries, nil
+}
+
+// entries writes every entry of the archive in its fixed order: the
+// blobs (layers, config, manifest), then the index files. It completes
+// entry with the layers.
+func (a *archiveWriter) entries(img stagedImage, entry archiveManifest, repos map[string]map[string]string, ociEntries []v1.Descriptor) error {
+	m, md := img.manifest, img.desc
+	if err := errors.Join(a.dir("blobs/"), a.dir("blobs/sha256/")); err != nil {
+		return err
+	}
+	for i, l := range m.Layers {
+		present, err := a.blob(l.Digest, l.Size)
+		if err != nil {
+			return fmt.Errorf("layer %d (%s): %w", i, l.Digest, err)
+		}
+		if !present {
+			// A non-distributable layer the image never held: docker
+			// records where it comes from.
+			if entry.LayerSources == nil {
+				entry.LayerSources = map[v1.Hash]v1.Descriptor{}
+			}
+			entry.LayerSources[img.config.RootFS.DiffIDs[i]] = l
+		}
+		entry.Layers = append(entry.Layers, blobName(l.Digest))
+	}
+	if _, err := a.blob(m.Config.Digest, m.Config.Size); err != nil {
+		return err
+	}
+	if _, err := a.blob(md.Digest, md.Size); err != nil {
+		return err
+	}
+	for _, file := range []struct {
+		name string
+		v    any
+	}{
+		{"index.json", v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: ociEntries}},
+		{"manifest.json", []archiveManifest{entry}},
+		{"oci-layout", specs.ImageLayout{Version: specs.ImageLayoutVersion}},
+		{"repositories", repos},
+	} {
+		if err := a.json(file.name, file.v); err != nil {
+			return err
+		}
 	}
 	return nil
 }

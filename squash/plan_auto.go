@@ -15,18 +15,7 @@ import (
 // pass, and merged in otherwise.
 func (p *Plan) auto(a *analyze.Analysis) {
 	n := len(a.Changesets)
-	parent := make([]int, n)
-	for i := range parent {
-		parent[i] = i
-	}
-	find := func(x int) int {
-		for parent[x] != x {
-			parent[x] = parent[parent[x]]
-			x = parent[x]
-		}
-		return x
-	}
-	union := func(x, y int) { parent[find(x)] = find(y) }
+	uf := newUnionFind(n)
 	needs := make([]bool, n) // layers taking part in a merge or rewrite
 	var wasted int64
 	for _, w := range a.Model.Waste() {
@@ -34,7 +23,7 @@ func (p *Plan) auto(a *analyze.Analysis) {
 			continue // shipped by the base: stays shared
 		}
 		needs[w.Layer], needs[w.HiddenBy] = true, true
-		union(w.Layer, w.HiddenBy)
+		uf.union(w.Layer, w.HiddenBy)
 		wasted += w.Size
 	}
 	if wasted == 0 {
@@ -42,35 +31,8 @@ func (p *Plan) auto(a *analyze.Analysis) {
 		return
 	}
 	cm := newCommuter(a.Changesets)
-	// Components whose spans overlap are one merge: a merged layer must be
-	// contiguous, and two interleaved ones cannot both be.
-	for changed := true; changed; {
-		changed = false
-		span := map[int][2]int{}
-		for i := p.Base; i < n; i++ {
-			if !needs[i] {
-				continue
-			}
-			r := find(i)
-			s, ok := span[r]
-			if !ok {
-				s = [2]int{i, i}
-			}
-			s[0], s[1] = min(s[0], i), max(s[1], i)
-			span[r] = s
-		}
-		for i := p.Base; i < n && !changed; i++ {
-			if !needs[i] {
-				continue
-			}
-			for r, s := range span {
-				if s[0] < i && i < s[1] && find(i) != r {
-					union(i, r)
-					changed = true
-					break
-				}
-			}
-		}
+	for mergeOverlappingSpans(uf, needs, p.Base) {
+		// again, against the grown components
 	}
 	var groups []Group
 	for i := 0; i < n; {
@@ -79,37 +41,99 @@ func (p *Plan) auto(a *analyze.Analysis) {
 			i++
 			continue
 		}
-		r := find(i)
-		end := i
-		for j := i; j < n; j++ {
-			if needs[j] && find(j) == r {
-				end = j
-			}
-		}
-		var members, movers []int
-		for j := i; j <= end; j++ {
-			if needs[j] && find(j) == r {
-				members = append(members, j)
-			} else {
-				movers = append(movers, j)
-			}
-		}
-		below, above, members := p.placeMovers(cm, members, movers)
-		for _, m := range below {
-			groups = append(groups, Group{Layers: []int{m}})
-		}
-		groups = append(groups, Group{Layers: members, Rewrite: true})
-		for _, m := range above {
-			groups = append(groups, Group{Layers: []int{m}})
-		}
-		if len(members) == 1 {
-			p.Notes = append(p.Notes, fmt.Sprintf("rewrite layer %d: it hides bytes it ships itself", members[0]))
-		} else {
-			p.Notes = append(p.Notes, fmt.Sprintf("squash layers %s: each hides bytes another of them ships", textfmt.JoinInts(members)))
-		}
+		var end int
+		groups, end = p.mergeGroup(groups, cm, uf, needs, i)
 		i = end + 1
 	}
 	p.Groups = groups
+}
+
+// unionFind is a disjoint-set forest over layer indexes.
+type unionFind []int
+
+func newUnionFind(n int) unionFind {
+	parent := make(unionFind, n)
+	for i := range parent {
+		parent[i] = i
+	}
+	return parent
+}
+
+func (u unionFind) find(x int) int {
+	for u[x] != x {
+		u[x] = u[u[x]]
+		x = u[x]
+	}
+	return x
+}
+
+func (u unionFind) union(x, y int) { u[u.find(x)] = u.find(y) }
+
+// mergeOverlappingSpans joins one component into another whose span it
+// lies inside, and reports whether it did: a merged layer must be
+// contiguous, and two interleaved ones cannot both be. Call it until it
+// reports false.
+func mergeOverlappingSpans(uf unionFind, needs []bool, base int) bool {
+	span := map[int][2]int{}
+	for i := base; i < len(needs); i++ {
+		if !needs[i] {
+			continue
+		}
+		r := uf.find(i)
+		s, ok := span[r]
+		if !ok {
+			s = [2]int{i, i}
+		}
+		s[0], s[1] = min(s[0], i), max(s[1], i)
+		span[r] = s
+	}
+	for i := base; i < len(needs); i++ {
+		if !needs[i] {
+			continue
+		}
+		for r, s := range span {
+			if s[0] < i && i < s[1] && uf.find(i) != r {
+				uf.union(i, r)
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// mergeGroup appends the groups for the merge whose first layer is i: the
+// layers moved below it, the merged layer, the layers moved above it. It
+// returns the groups and the last layer of the merge's span.
+func (p *Plan) mergeGroup(groups []Group, cm *commuter, uf unionFind, needs []bool, i int) ([]Group, int) {
+	r := uf.find(i)
+	end := i
+	for j := i; j < len(needs); j++ {
+		if needs[j] && uf.find(j) == r {
+			end = j
+		}
+	}
+	var members, movers []int
+	for j := i; j <= end; j++ {
+		if needs[j] && uf.find(j) == r {
+			members = append(members, j)
+		} else {
+			movers = append(movers, j)
+		}
+	}
+	below, above, members := p.placeMovers(cm, members, movers)
+	for _, m := range below {
+		groups = append(groups, Group{Layers: []int{m}})
+	}
+	groups = append(groups, Group{Layers: members, Rewrite: true})
+	for _, m := range above {
+		groups = append(groups, Group{Layers: []int{m}})
+	}
+	if len(members) == 1 {
+		p.Notes = append(p.Notes, fmt.Sprintf("rewrite layer %d: it hides bytes it ships itself", members[0]))
+	} else {
+		p.Notes = append(p.Notes, fmt.Sprintf("squash layers %s: each hides bytes another of them ships", textfmt.JoinInts(members)))
+	}
+	return groups, end
 }
 
 // placeMovers decides, for each layer inside a merge's span that is not
