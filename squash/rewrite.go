@@ -28,6 +28,11 @@ type rewriter struct {
 	sink    *layoutSink
 	replace map[v1.Hash]v1.Descriptor
 	copyAll bool
+	// done holds each index already rewritten: its new descriptor, or nil
+	// when it is unchanged. Indexes form a DAG that the image's author may
+	// make list one index hundreds of times per level; each is rewritten
+	// once, so a rewrite costs the layout's size, not its paths.
+	done map[v1.Hash]*v1.Descriptor
 }
 
 func (rw *rewriter) readJSON(d v1.Descriptor) ([]byte, error) {
@@ -65,6 +70,12 @@ func (rw *rewriter) rewrite(d map[string]json.RawMessage, depth int) (map[string
 	if !desc.MediaType.IsIndex() || depth > 8 {
 		return d, false, rw.copyTree(desc, depth)
 	}
+	if nd, ok := rw.done[desc.Digest]; ok {
+		if nd == nil {
+			return d, false, nil
+		}
+		return withDigest(d, *nd)
+	}
 	b, err := rw.readJSON(desc)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) && !rw.copyAll {
@@ -95,7 +106,11 @@ func (rw *rewriter) rewrite(d map[string]json.RawMessage, depth int) (map[string
 		kids = slices.DeleteFunc(kids, rw.attestsReplaced)
 	}
 	if !changed {
-		return d, false, rw.putRaw(desc.Digest, b)
+		if err := rw.putRaw(desc.Digest, b); err != nil {
+			return nil, false, err
+		}
+		rw.remember(desc.Digest, nil)
+		return d, false, nil
 	}
 	if idx["manifests"], err = marshal(kids); err != nil {
 		return nil, false, err
@@ -108,7 +123,16 @@ func (rw *rewriter) rewrite(d map[string]json.RawMessage, depth int) (map[string
 	if err != nil {
 		return nil, false, fmt.Errorf("writing index: %w", err)
 	}
-	return withDigest(d, v1.Descriptor{MediaType: desc.MediaType, Digest: h, Size: int64(len(nb))})
+	nd := v1.Descriptor{MediaType: desc.MediaType, Digest: h, Size: int64(len(nb))}
+	rw.remember(desc.Digest, &nd)
+	return withDigest(d, nd)
+}
+
+func (rw *rewriter) remember(h v1.Hash, nd *v1.Descriptor) {
+	if rw.done == nil {
+		rw.done = map[v1.Hash]*v1.Descriptor{}
+	}
+	rw.done[h] = nd
 }
 
 func (rw *rewriter) putRaw(h v1.Hash, b []byte) error {
