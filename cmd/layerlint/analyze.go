@@ -78,6 +78,18 @@ func runAnalyze(c *cli.Context) error {
 			failed = failed || !ok
 		}
 	}
+	if err := writeAnalyzeReport(c, format, reports, pages); err != nil {
+		return err
+	}
+	if failed {
+		return withCode(ExitFailed, errSilent)
+	}
+	return nil
+}
+
+// writeAnalyzeReport writes the json or html report of every image (the
+// text report is written image by image, as each is analyzed).
+func writeAnalyzeReport(c *cli.Context, format string, reports []*analyze.Report, pages []htmlreport.Image) error {
 	if format == "json" {
 		var v any = reports[0]
 		if len(reports) > 1 {
@@ -91,9 +103,6 @@ func runAnalyze(c *cli.Context) error {
 		if err := htmlreport.Write(c.App.Writer, htmlreport.KindAnalyze, pages, htmlreport.Options{Version: version}); err != nil {
 			return err
 		}
-	}
-	if failed {
-		return withCode(ExitFailed, errSilent)
 	}
 	return nil
 }

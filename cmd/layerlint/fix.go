@@ -67,30 +67,8 @@ type fixFlags struct {
 
 func readFixFlags(c *cli.Context) (*fixFlags, error) {
 	f := &fixFlags{verify: !c.Bool("no-verify")}
-	bad := func(format string, a ...any) error {
-		return withCode(ExitInput, fmt.Errorf("fix: "+format, a...))
-	}
-	for _, s := range c.StringSlice("squash") {
-		switch s {
-		case "all", "auto":
-			if f.opts.Mode != squash.SquashNone {
-				return nil, bad("--squash %s cannot be combined with another --squash", s)
-			}
-			f.opts.Mode = squash.SquashAll
-			if s == "auto" {
-				f.opts.Mode = squash.SquashAuto
-			}
-		default:
-			r, err := squash.ParseRange(s)
-			if err != nil {
-				return nil, withCode(ExitInput, err)
-			}
-			if f.opts.Mode != squash.SquashNone && f.opts.Mode != squash.SquashRanges {
-				return nil, bad("--squash %s cannot be combined with all or auto", s)
-			}
-			f.opts.Mode = squash.SquashRanges
-			f.opts.Ranges = append(f.opts.Ranges, r)
-		}
+	if err := readSquashFlag(c, f); err != nil {
+		return nil, err
 	}
 	f.opts.Reorder = c.Bool("reorder")
 	for _, s := range c.StringSlice("strip") {
@@ -106,7 +84,7 @@ func readFixFlags(c *cli.Context) (*fixFlags, error) {
 	}
 	f.opts.Compression, f.opts.Level, f.opts.ForceCompression = comp, c.Int("level"), c.Bool("force-compression")
 	if f.opts.ForceCompression && comp == squash.CompressionSource {
-		return nil, bad("--force-compression needs --compression")
+		return nil, fixUsage("--force-compression needs --compression")
 	}
 	if c.IsSet("rewrite-timestamp") {
 		ts := c.Int64("rewrite-timestamp")
@@ -119,13 +97,59 @@ func readFixFlags(c *cli.Context) (*fixFlags, error) {
 		}
 	}
 	if modes != 1 {
-		return nil, bad("say where the result goes: exactly one of --dry-run, --output PATH, --in-place, --push REF or --load")
+		return nil, fixUsage("say where the result goes: exactly one of --dry-run, --output PATH, --in-place, --push REF or --load")
 	}
+	if err := readTarget(c, f); err != nil {
+		return nil, err
+	}
+	if c.IsSet("tag") && f.target.Kind == squash.OutputRegistry {
+		return nil, fixUsage("--push REF names the image; drop --tag")
+	}
+	if c.Bool("gc") && f.target.Kind != squash.OutputInPlace {
+		return nil, fixUsage("--gc only applies to --in-place")
+	}
+	f.target.Tags, f.target.GC, f.target.KeepMediaTypes = c.StringSlice("tag"), c.Bool("gc"), c.Bool("keep-media-types")
+	if f.tags != nil {
+		f.target.Tags = f.tags
+	}
+	return f, nil
+}
+
+// readSquashFlag reads the --squash values: all, auto, or ranges.
+func readSquashFlag(c *cli.Context, f *fixFlags) error {
+	for _, s := range c.StringSlice("squash") {
+		switch s {
+		case "all", "auto":
+			if f.opts.Mode != squash.SquashNone {
+				return fixUsage("--squash %s cannot be combined with another --squash", s)
+			}
+			f.opts.Mode = squash.SquashAll
+			if s == "auto" {
+				f.opts.Mode = squash.SquashAuto
+			}
+		default:
+			r, err := squash.ParseRange(s)
+			if err != nil {
+				return withCode(ExitInput, err)
+			}
+			if f.opts.Mode != squash.SquashNone && f.opts.Mode != squash.SquashRanges {
+				return fixUsage("--squash %s cannot be combined with all or auto", s)
+			}
+			f.opts.Mode = squash.SquashRanges
+			f.opts.Ranges = append(f.opts.Ranges, r)
+		}
+	}
+	return nil
+}
+
+// readTarget reads where the result goes: --dry-run, --in-place, --push,
+// --load or --output.
+func readTarget(c *cli.Context, f *fixFlags) error {
 	f.target.Registry = source.RegistryOptions{Insecure: c.Bool("insecure")}
 	out, err := source.ParseReference(c.String("output"))
 	if err != nil {
 		if o := c.String("output"); strings.HasPrefix(o, "docker-daemon:") || strings.HasPrefix(o, "podman:") {
-			return nil, withCode(ExitInput, fmt.Errorf("fix: --output: %w", err))
+			return withCode(ExitInput, fmt.Errorf("fix: --output: %w", err))
 		}
 		out = source.Reference{}
 	}
@@ -148,65 +172,126 @@ func readFixFlags(c *cli.Context) (*fixFlags, error) {
 		if out.Format == source.FormatPodman || c.Bool("load") && in.Format == source.FormatPodman {
 			f.target.Engine = source.EngineHost(source.FormatPodman)
 		}
-		if c.IsSet("output") {
-			if c.IsSet("tag") {
-				return nil, bad("--output %s names the image already; drop --tag", c.String("output"))
-			}
-			name, err := source.EngineImageName(out.Path)
-			if err != nil {
-				return nil, withCode(ExitInput, fmt.Errorf("fix: --output: %w", err))
-			}
-			f.tags = []string{name}
+		if err := readEngineOutput(c, f, out); err != nil {
+			return err
 		}
 	default:
-		f.target.Path = c.String("output")
-		format := c.String("output-format")
-		// oci:DIR[:TAG] and docker-archive:FILE[:REPO:TAG] as an IMAGE is
-		// spelled: the transport picks the format and the name. Taken as a
-		// plain path, they made a folder named "oci:" in the working
-		// directory and the report said oci:DIR was written.
-		switch out.Format {
-		case source.FormatOCILayout, source.FormatDockerArchive:
-			want := "oci"
-			if out.Format == source.FormatDockerArchive {
-				want = "docker-archive"
-			}
-			if c.IsSet("output-format") && format != want {
-				return nil, bad("--output %s is a %s; --output-format %s says otherwise", c.String("output"), want, format)
-			}
-			if out.Digest != (v1.Hash{}) || out.Index >= 0 {
-				return nil, bad("--output %s: a digest or index selects an existing image; name the new one with :TAG", c.String("output"))
-			}
-			if out.Tag != "" {
-				if c.IsSet("tag") {
-					return nil, bad("--output %s names the image already; drop --tag", c.String("output"))
-				}
-				f.tags = []string{out.Tag}
-			}
-			f.target.Path, format = out.Path, want
-		case source.FormatOCIArchive:
-			return nil, bad("--output %s: fix writes an OCI layout (oci:DIR) or a docker archive (docker-archive:FILE), not an OCI archive", c.String("output"))
-		}
-		switch format {
-		case "oci":
-			f.target.Kind = squash.OutputLayout
-		case "docker-archive":
-			f.target.Kind = squash.OutputDockerArchive
-		default:
-			return nil, bad("--output-format %q: want oci or docker-archive", format)
+		if err := readFileOutput(c, f, out); err != nil {
+			return err
 		}
 	}
-	if c.IsSet("tag") && f.target.Kind == squash.OutputRegistry {
-		return nil, bad("--push REF names the image; drop --tag")
+	return nil
+}
+
+// readEngineOutput reads the image name of --output docker-daemon:NAME
+// or podman:NAME.
+func readEngineOutput(c *cli.Context, f *fixFlags, out source.Reference) error {
+	if !c.IsSet("output") {
+		return nil
 	}
-	if c.Bool("gc") && f.target.Kind != squash.OutputInPlace {
-		return nil, bad("--gc only applies to --in-place")
+	if c.IsSet("tag") {
+		return fixUsage("--output %s names the image already; drop --tag", c.String("output"))
 	}
-	f.target.Tags, f.target.GC, f.target.KeepMediaTypes = c.StringSlice("tag"), c.Bool("gc"), c.Bool("keep-media-types")
-	if f.tags != nil {
-		f.target.Tags = f.tags
+	name, err := source.EngineImageName(out.Path)
+	if err != nil {
+		return withCode(ExitInput, fmt.Errorf("fix: --output: %w", err))
 	}
-	return f, nil
+	f.tags = []string{name}
+	return nil
+}
+
+// readFileOutput reads --output PATH and --output-format: a plain path,
+// or oci:DIR[:TAG] or docker-archive:FILE[:REPO:TAG].
+func readFileOutput(c *cli.Context, f *fixFlags, out source.Reference) error {
+	f.target.Path = c.String("output")
+	format := c.String("output-format")
+	// oci:DIR[:TAG] and docker-archive:FILE[:REPO:TAG] as an IMAGE is
+	// spelled: the transport picks the format and the name. Taken as a
+	// plain path, they made a folder named "oci:" in the working
+	// directory and the report said oci:DIR was written.
+	switch out.Format {
+	case source.FormatOCILayout, source.FormatDockerArchive:
+		want := "oci"
+		if out.Format == source.FormatDockerArchive {
+			want = "docker-archive"
+		}
+		if c.IsSet("output-format") && format != want {
+			return fixUsage("--output %s is a %s; --output-format %s says otherwise", c.String("output"), want, format)
+		}
+		if out.Digest != (v1.Hash{}) || out.Index >= 0 {
+			return fixUsage("--output %s: a digest or index selects an existing image; name the new one with :TAG", c.String("output"))
+		}
+		if out.Tag != "" {
+			if c.IsSet("tag") {
+				return fixUsage("--output %s names the image already; drop --tag", c.String("output"))
+			}
+			f.tags = []string{out.Tag}
+		}
+		f.target.Path, format = out.Path, want
+	case source.FormatAuto, source.FormatRegistry, source.FormatDockerDaemon, source.FormatPodman:
+		// A plain path, with --output-format saying the format.
+	case source.FormatOCIArchive:
+		return fixUsage("--output %s: fix writes an OCI layout (oci:DIR) or a docker archive (docker-archive:FILE), not an OCI archive", c.String("output"))
+	}
+	switch format {
+	case "oci":
+		f.target.Kind = squash.OutputLayout
+	case "docker-archive":
+		f.target.Kind = squash.OutputDockerArchive
+	default:
+		return fixUsage("--output-format %q: want oci or docker-archive", format)
+	}
+	return nil
+}
+
+// fixUsage is a usage error of fix.
+func fixUsage(format string, a ...any) error {
+	return withCode(ExitInput, fmt.Errorf("fix: "+format, a...))
+}
+
+// planImages analyzes each image of src and plans its fix, printing the
+// plan.
+func planImages(c *cli.Context, src *source.Source, imgs []*source.Image, f *fixFlags) ([]squash.Image, error) {
+	var work []squash.Image
+	for _, img := range imgs {
+		name := referenceName(c, img, len(imgs) > 1)
+		ao := analyzeOptions(c, src, img)
+		a, err := analyzeImage(c, img, name, ao)
+		if err != nil {
+			return nil, fmt.Errorf("analyzing %s: %w", name, err)
+		}
+		opts := f.opts
+		byRules, idle := stripByRules(a, f.stripRules)
+		for _, id := range idle {
+			// Not an error: an image without the problem is what the
+			// strip is for. But say so: the user may have meant another rule.
+			fmt.Fprintf(c.App.ErrWriter, "layerlint: %s: no finding of %s names a path: --strip %s removes nothing\n", escape.Text(name), id, id)
+		}
+		opts.StripPaths = append(slices.Clone(opts.StripPaths), byRules...)
+		opts.BaseLayers = a.Report.Image.Base.Layers
+		plan, err := squash.NewPlan(a, opts)
+		if err != nil {
+			return nil, withCode(ExitInput, fmt.Errorf("planning %s: %w", name, err))
+		}
+		writePlan(c.App.Writer, name, a, plan)
+		work = append(work, squash.Image{Analysis: a, Plan: plan})
+	}
+	return work, nil
+}
+
+// verifyOptions is how fix verifies its result, or nil when it does not.
+func verifyOptions(c *cli.Context, f *fixFlags) *squash.VerifyOptions {
+	if !f.verify || f.target.Kind == squash.OutputNone {
+		return nil
+	}
+	return &squash.VerifyOptions{
+		Analyze: analyze.Options{
+			MaxLayerBytes: c.Int64("max-layer-bytes"), MaxImageBytes: c.Int64("max-image-bytes"), MaxLayerEntries: c.Int("max-layer-entries"),
+			MaxPathBytes: c.Int("max-path-bytes"), MaxPathDepth: c.Int("max-path-depth"),
+		},
+		RequireNoWaste: f.opts.Mode == squash.SquashAll || f.opts.Mode == squash.SquashAuto,
+		ModTime:        f.opts.RewriteTimestamp == nil,
+	}
 }
 
 func runFix(c *cli.Context) error {
@@ -242,41 +327,11 @@ func runFix(c *cli.Context) error {
 		return err
 	}
 	imgs := src.Images()
-	var work []squash.Image
-	for _, img := range imgs {
-		name := referenceName(c, img, len(imgs) > 1)
-		ao := analyzeOptions(c, src, img)
-		a, err := analyzeImage(c, img, name, ao)
-		if err != nil {
-			return fmt.Errorf("analyzing %s: %w", name, err)
-		}
-		opts := f.opts
-		byRules, idle := stripByRules(a, f.stripRules)
-		for _, id := range idle {
-			// Not an error: an image without the problem is what the
-			// strip is for. But say so: the user may have meant another rule.
-			fmt.Fprintf(c.App.ErrWriter, "layerlint: %s: no finding of %s names a path: --strip %s removes nothing\n", escape.Text(name), id, id)
-		}
-		opts.StripPaths = append(slices.Clone(opts.StripPaths), byRules...)
-		opts.BaseLayers = a.Report.Image.Base.Layers
-		plan, err := squash.NewPlan(a, opts)
-		if err != nil {
-			return withCode(ExitInput, fmt.Errorf("planning %s: %w", name, err))
-		}
-		writePlan(c.App.Writer, name, a, plan)
-		work = append(work, squash.Image{Analysis: a, Plan: plan})
+	work, err := planImages(c, src, imgs, f)
+	if err != nil {
+		return err
 	}
-	var vo *squash.VerifyOptions
-	if f.verify && f.target.Kind != squash.OutputNone {
-		vo = &squash.VerifyOptions{
-			Analyze: analyze.Options{
-				MaxLayerBytes: c.Int64("max-layer-bytes"), MaxImageBytes: c.Int64("max-image-bytes"), MaxLayerEntries: c.Int("max-layer-entries"),
-				MaxPathBytes: c.Int("max-path-bytes"), MaxPathDepth: c.Int("max-path-depth"),
-			},
-			RequireNoWaste: f.opts.Mode == squash.SquashAll || f.opts.Mode == squash.SquashAuto,
-			ModTime:        f.opts.RewriteTimestamp == nil,
-		}
-	}
+	vo := verifyOptions(c, f)
 	var vp *verifyProgress
 	if vo != nil {
 		vp = startVerifyProgress(c, f.target.Path)

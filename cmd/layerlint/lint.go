@@ -13,6 +13,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/layerlint/layerlint/analyze/source"
 	"github.com/layerlint/layerlint/internal/escape"
 	"github.com/layerlint/layerlint/internal/htmlreport"
 	"github.com/layerlint/layerlint/rules"
@@ -106,27 +107,11 @@ func runLint(c *cli.Context) error {
 			return withCode(ExitInput, err)
 		}
 	}
-	var facts []*rules.Facts
 	ruleOpts := g.RuleOptions()
 	ruleOpts.EstimateCompression = ruleOpts.EstimateCompression || c.Bool("estimate-compression")
-	for _, img := range imgs {
-		name := referenceName(c, img, len(imgs) > 1)
-		// Secrets are looked for in file content in the same single read
-		// of each layer that analysis makes.
-		scan := rules.NewContentScan()
-		aopts := analyzeOptions(c, src, img)
-		aopts.Inspect = scan.Inspect
-		a, err := analyzeImage(c, img, name, aopts)
-		if err != nil {
-			return fmt.Errorf("analyzing %s: %w", name, err)
-		}
-		a.Report.Image.Reference = name
-		f, err := rules.Gather(c.Context, a, ruleOpts, scan)
-		if err != nil {
-			return fmt.Errorf("estimating compression of %s: %w", name, err)
-		}
-		f.CopyUp = copyUp
-		facts = append(facts, f)
+	facts, err := gatherFacts(c, src, imgs, ruleOpts, copyUp)
+	if err != nil {
+		return err
 	}
 	results := evaluate(g, facts)
 	if lf.writeBaseline != "" {
@@ -172,6 +157,32 @@ func runLint(c *cli.Context) error {
 		return withCode(ExitFailed, errSilent)
 	}
 	return nil
+}
+
+// gatherFacts analyzes each image of src and gathers what the rules
+// read about it.
+func gatherFacts(c *cli.Context, src *source.Source, imgs []*source.Image, ruleOpts rules.Options, copyUp map[string]rules.CopyUpMeasure) ([]*rules.Facts, error) {
+	var facts []*rules.Facts
+	for _, img := range imgs {
+		name := referenceName(c, img, len(imgs) > 1)
+		// Secrets are looked for in file content in the same single read
+		// of each layer that analysis makes.
+		scan := rules.NewContentScan()
+		aopts := analyzeOptions(c, src, img)
+		aopts.Inspect = scan.Inspect
+		a, err := analyzeImage(c, img, name, aopts)
+		if err != nil {
+			return nil, fmt.Errorf("analyzing %s: %w", name, err)
+		}
+		a.Report.Image.Reference = name
+		f, err := rules.Gather(c.Context, a, ruleOpts, scan)
+		if err != nil {
+			return nil, fmt.Errorf("estimating compression of %s: %w", name, err)
+		}
+		f.CopyUp = copyUp
+		facts = append(facts, f)
+	}
+	return facts, nil
 }
 
 // lintPages pairs each result with the merged view its map draws.
