@@ -229,7 +229,14 @@ func (dr *dockerReader) fromLayout(cfgDigest v1.Hash) (*Image, error) {
 			return nil, err
 		}
 	}
+	tried := map[v1.Hash]bool{}
 	for _, n := range all {
+		// The side layout is the archive author's: it may list one
+		// manifest thousands of times, each read once.
+		if tried[n.desc.Digest] {
+			continue
+		}
+		tried[n.desc.Digest] = true
 		// Blobs of other platforms are often absent from a docker save.
 		img, err := lr.load(n, false)
 		if err != nil || img.ConfigDigest != cfgDigest {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -342,5 +343,34 @@ func TestDiveData(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDockerSideLayoutRepeats: the OCI layout beside manifest.json is the
+// archive author's. Its index.json may list a large manifest of another
+// image 40,000 times; finding the manifest.json image reads it once, not
+// 40,000 times (40 GB of JSON).
+func TestDockerSideLayoutRepeats(t *testing.T) {
+	t.Parallel()
+	l1, l2 := layerTar(t, "a", "1"), layerTar(t, "b", "2")
+	fs, d := docker25(t, l1, l2)
+	var m map[string]any
+	if err := json.Unmarshal(fs["blobs/sha256/"+d.Digest.Hex], &m); err != nil {
+		t.Fatal(err)
+	}
+	// Another image: the same layers, another config, a 1 MB annotation.
+	cfg := []byte(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}`)
+	o := &ociLayout{files: fs}
+	m["config"] = o.blob(types.OCIConfigJSON, cfg)
+	m["annotations"] = map[string]string{"pad": strings.Repeat("x", 1<<20)}
+	other := o.blob(types.OCIManifestSchema1, mustJSON(t, m))
+	o.top(t, append(slices.Repeat([]v1.Descriptor{other}, 40000), tagged(d, "app:1"))...)
+	src, err := Open(fs.writeTar(t), Options{Verify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeT(t, src)
+	if img := src.Images()[0]; img.ManifestDigest != d.Digest {
+		t.Fatalf("manifest %s, want %s", img.ManifestDigest, d.Digest)
 	}
 }
