@@ -430,12 +430,21 @@ func shortDigest(h v1.Hash) string {
 	return h.Hex
 }
 
+// saving words a size change: a docker archive holds its layers
+// uncompressed, so its blobs grow, which "saves -196743889" said badly.
+func saving(before, after int64) string {
+	if after > before {
+		return fmt.Sprintf("grows by %d", after-before)
+	}
+	return fmt.Sprintf("saves %d", before-after)
+}
+
 func writeSavings(w io.Writer, name string, r *squash.Result) {
 	b, a := r.Before, r.After
 	fmt.Fprintf(w, "result for %s:\n", escape.Text(name))
 	fmt.Fprintf(w, "  layers:            %d → %d\n", b.Layers, a.Layers)
-	fmt.Fprintf(w, "  content bytes:     %d → %d (saves %d)\n", b.ContentBytes, a.ContentBytes, b.ContentBytes-a.ContentBytes)
-	fmt.Fprintf(w, "  compressed bytes:  %d → %d (saves %d)\n", b.CompressedBytes, a.CompressedBytes, b.CompressedBytes-a.CompressedBytes)
+	fmt.Fprintf(w, "  content bytes:     %d → %d (%s)\n", b.ContentBytes, a.ContentBytes, saving(b.ContentBytes, a.ContentBytes))
+	fmt.Fprintf(w, "  compressed bytes:  %d → %d (%s)\n", b.CompressedBytes, a.CompressedBytes, saving(b.CompressedBytes, a.CompressedBytes))
 	for i, l := range r.Layers {
 		state := "kept"
 		if !l.Kept {

@@ -95,3 +95,20 @@ func TestFixOutputTransport(t *testing.T) {
 		t.Errorf("written: %v, want the layout and the archive", fi)
 	}
 }
+
+// TestSavingWords: a fix to a docker archive (uncompressed layers) grows
+// the blobs; the result says so instead of a negative saving.
+func TestSavingWords(t *testing.T) {
+	for _, tc := range []struct {
+		before, after int64
+		want          string
+	}{
+		{155972911, 352716800, "grows by 196743889"},
+		{155972911, 136365955, "saves 19606956"},
+		{10, 10, "saves 0"},
+	} {
+		if got := saving(tc.before, tc.after); got != tc.want {
+			t.Errorf("saving(%d, %d) = %q, want %q", tc.before, tc.after, got, tc.want)
+		}
+	}
+}
