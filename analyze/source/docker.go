@@ -76,6 +76,10 @@ func (dr *dockerReader) selectEntry(m tarball.Manifest, ref Reference) (tarball.
 	choices := func() string {
 		var parts []string
 		for i, e := range m {
+			if i == maxListed {
+				parts = append(parts, fmt.Sprintf("and %d more", len(m)-i))
+				break
+			}
 			tags := strings.Join(e.RepoTags, " ")
 			if tags == "" {
 				tags = "<untagged>"

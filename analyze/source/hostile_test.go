@@ -7,6 +7,7 @@ package source
 import (
 	"archive/tar"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -199,6 +200,18 @@ func TestHostileSources(t *testing.T) {
 				o.top(t, d)
 				// A digest found nowhere: find walks the whole graph.
 				return "oci:" + o.files.writeDir(t) + "@sha256:" + strings.Repeat("0", 64)
+			}},
+		// 5,000 tags and a tag that is none of them: the error lists a
+		// few, not a line of hundreds of kilobytes.
+		{name: "tag not found among thousands", err: ErrNotFound, has: []string{`tag "nope"`, "and 4980 more"},
+			build: func(t *testing.T) string {
+				o, d := layout(t)
+				var ds []v1.Descriptor
+				for i := range 5000 {
+					ds = append(ds, tagged(d, fmt.Sprintf("t%d", i)))
+				}
+				o.top(t, ds...)
+				return "oci:" + o.files.writeDir(t) + ":nope"
 			}},
 		{name: "layer media type gzip, content bzip2", err: ErrInvalid, has: []string{"layer 0", "bzip2"},
 			build: func(t *testing.T) string {

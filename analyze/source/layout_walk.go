@@ -165,10 +165,19 @@ func refName(ann map[string]string) string {
 	return ann[annotationContainerdName]
 }
 
+// maxListed bounds the entries an error lists: an index.json of 8 MiB
+// can name 60,000 images, which would make the message one line of
+// megabytes in a CI log.
+const maxListed = 20
+
 // describe lists entries for ambiguity and not-found messages.
 func describe(nodes []node) string {
 	var parts []string
-	for _, n := range nodes {
+	for i, n := range nodes {
+		if i == maxListed {
+			parts = append(parts, fmt.Sprintf("and %d more", len(nodes)-i))
+			break
+		}
 		s := n.desc.Digest.String()
 		if name := refName(n.desc.Annotations); name != "" {
 			s = name + " (" + s + ")"
