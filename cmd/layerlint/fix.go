@@ -228,7 +228,9 @@ func readFileOutput(c *cli.Context, f *fixFlags, out source.Reference) error {
 			f.tags = []string{out.Tag}
 		}
 		f.target.Path, format = out.Path, want
-	case source.FormatAuto, source.FormatRegistry, source.FormatDockerDaemon, source.FormatPodman:
+	case source.FormatRegistry:
+		return fixUsage("--output %s: push to a registry with --push REF", c.String("output"))
+	case source.FormatAuto, source.FormatDockerDaemon, source.FormatPodman:
 		// A plain path, with --output-format saying the format.
 	case source.FormatOCIArchive:
 		return fixUsage("--output %s: fix writes an OCI layout (oci:DIR) or a docker archive (docker-archive:FILE), not an OCI archive", c.String("output"))
