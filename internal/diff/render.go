@@ -360,7 +360,17 @@ func writeMarkdown(w io.Writer, r *Result, opts Options) error {
 			ew.Printf("%s **%s**: %s; limit %s  \n", mark, c.Name, escape.Markdown(c.Measured), escape.Markdown(c.Limit))
 		}
 	}
-	top := min(opts.Top, 5)
+	writeMarkdownHighlights(ew, r, min(opts.Top, 5))
+
+	ew.Printf("\n<details><summary>Details: layers, files, waste, findings</summary>\n\n")
+	writeMarkdownDetails(ew, r)
+	ew.Printf("\n</details>\n")
+	return ew.Err
+}
+
+// writeMarkdownHighlights writes the one-line summaries under the table:
+// the largest directory changes and the new findings, top of each.
+func writeMarkdownHighlights(ew *textfmt.Writer, r *Result, top int) {
 	// Directories whose files changed at the same size (logs rewritten by
 	// every apt run) changed no byte: the details table lists them, the
 	// summary line does not.
@@ -392,8 +402,10 @@ func writeMarkdown(w io.Writer, r *Result, opts Options) error {
 		}
 		ew.Printf("%s\n", strings.Join(parts, " · "))
 	}
+}
 
-	ew.Printf("\n<details><summary>Details: layers, files, waste, findings</summary>\n\n")
+// writeMarkdownDetails writes the full tables of the collapsed section.
+func writeMarkdownDetails(ew *textfmt.Writer, r *Result) {
 	ew.Printf("#### Layers (%s)\n\n| | old | new | content | download | created by |\n| --- | --: | --: | --: | --: | --- |\n", layerStatusCounts(r))
 	for _, l := range r.Layers {
 		ew.Printf("| %s | %s | %s | %s | %s | %s |\n", l.Status, indexLabel(l.OldIndex, l.Base), indexLabel(l.NewIndex, l.Base),
@@ -441,6 +453,4 @@ func writeMarkdown(w io.Writer, r *Result, opts Options) error {
 			}
 		}
 	}
-	ew.Printf("\n</details>\n")
-	return ew.Err
 }

@@ -59,34 +59,7 @@ func writeJUnit(w io.Writer, results []*gate.Result) error {
 			byRule[f.Rule] = append(byRule[f.Rule], f)
 		}
 		for _, rr := range r.Rules {
-			c := junitCase{Name: rr.ID + " " + rr.Name, Classname: "layerlint." + suite.Name}
-			var failing, other []string
-			for _, f := range byRule[rr.ID] {
-				line := findingLine(f)
-				if f.Failing {
-					failing = append(failing, line)
-				} else {
-					other = append(other, line)
-				}
-			}
-			switch rr.Status {
-			case gate.Disabled:
-				c.Skipped = &junitSkipped{Message: "disabled by the configuration"}
-			case gate.NotConfigured:
-				c.Skipped = &junitSkipped{Message: "no threshold configured"}
-			case gate.Enabled:
-				if len(failing) > 0 {
-					c.Failure = &junitFailure{
-						Message: fmt.Sprintf("%s at %s severity", textfmt.Plural(len(failing), "failing finding", "failing findings"), rr.Severity),
-						Type:    rr.Severity.String(),
-						Text:    strings.Join(failing, "\n"),
-					}
-				}
-			}
-			if rr.Measured != "" {
-				other = append([]string{escape.XML(rr.Measured)}, other...)
-			}
-			c.SystemOut = strings.Join(other, "\n")
+			c := junitRuleCase(rr, suite.Name, byRule[rr.ID])
 			suite.Tests++
 			if c.Failure != nil {
 				suite.Failures++
@@ -111,6 +84,40 @@ func writeJUnit(w io.Writer, results []*gate.Result) error {
 	}
 	_, err := io.WriteString(w, "\n")
 	return err
+}
+
+// junitRuleCase is the test case of one rule: skipped, failed by its
+// failing findings, or passed; every other finding goes to its output.
+func junitRuleCase(rr gate.RuleResult, suiteName string, findings []gate.Finding) junitCase {
+	c := junitCase{Name: rr.ID + " " + rr.Name, Classname: "layerlint." + suiteName}
+	var failing, other []string
+	for _, f := range findings {
+		line := findingLine(f)
+		if f.Failing {
+			failing = append(failing, line)
+		} else {
+			other = append(other, line)
+		}
+	}
+	switch rr.Status {
+	case gate.Disabled:
+		c.Skipped = &junitSkipped{Message: "disabled by the configuration"}
+	case gate.NotConfigured:
+		c.Skipped = &junitSkipped{Message: "no threshold configured"}
+	case gate.Enabled:
+		if len(failing) > 0 {
+			c.Failure = &junitFailure{
+				Message: fmt.Sprintf("%s at %s severity", textfmt.Plural(len(failing), "failing finding", "failing findings"), rr.Severity),
+				Type:    rr.Severity.String(),
+				Text:    strings.Join(failing, "\n"),
+			}
+		}
+	}
+	if rr.Measured != "" {
+		other = append([]string{escape.XML(rr.Measured)}, other...)
+	}
+	c.SystemOut = strings.Join(other, "\n")
+	return c
 }
 
 // findingLine is one finding on one line, for JUnit bodies, escaped for

@@ -60,26 +60,31 @@ func writeMarkdown(w io.Writer, results []*gate.Result, opts Options) error {
 			ew.Printf("\nNo findings.\n")
 			continue
 		}
-		ew.Printf("\n| | rule | where | files | bytes | finding |\n| --- | --- | --- | --: | --: | --- |\n")
-		for j, g := range gs {
-			if j == limit {
-				break
-			}
-			where := g.Path
-			if where == "" {
-				where = layerLabel(g.Layer)
-			}
-			if g.Location != nil {
-				where += " (" + g.Location.Dockerfile + ":" + itoa(g.Location.Line) + ")"
-			}
-			ew.Printf("| %s | %s | %s | %d | %s | %s |\n", groupMarkMD(g), escape.Markdown(g.Rule+" "+g.Name), escape.MarkdownCode(where),
-				g.Findings, bytesLabel(g.Bytes), escape.Markdown(oneLine(g.Message, 200)))
-		}
+		writeMarkdownGroups(ew, gs, limit)
 		if rest := len(gs) - limit; rest > 0 {
 			ew.Printf("\n… and %s (see the full report: `layerlint lint --format json`).\n", textfmt.Plural(rest, "more group", "more groups"))
 		}
 	}
 	return ew.Err
+}
+
+// writeMarkdownGroups writes the table of the first limit groups.
+func writeMarkdownGroups(ew *textfmt.Writer, gs []*gate.Group, limit int) {
+	ew.Printf("\n| | rule | where | files | bytes | finding |\n| --- | --- | --- | --: | --: | --- |\n")
+	for j, g := range gs {
+		if j == limit {
+			break
+		}
+		where := g.Path
+		if where == "" {
+			where = layerLabel(g.Layer)
+		}
+		if g.Location != nil {
+			where += " (" + g.Location.Dockerfile + ":" + itoa(g.Location.Line) + ")"
+		}
+		ew.Printf("| %s | %s | %s | %d | %s | %s |\n", groupMarkMD(g), escape.Markdown(g.Rule+" "+g.Name), escape.MarkdownCode(where),
+			g.Findings, bytesLabel(g.Bytes), escape.Markdown(oneLine(g.Message, 200)))
+	}
 }
 
 func groupMarkMD(g *gate.Group) string {

@@ -63,11 +63,7 @@ func ParseDockerfile(r io.Reader, name string) (*Dockerfile, error) {
 			t = strings.TrimSuffix(t, escape)
 		}
 		if cur == nil {
-			cmd, args, _ := strings.Cut(t, " ")
-			if i := strings.IndexAny(cmd, "\t"); i >= 0 {
-				cmd, args = cmd[:i], cmd[i+1:]+" "+args
-			}
-			cur = &Instruction{Line: lineNo, Cmd: strings.ToUpper(cmd), Args: args}
+			cur = newInstruction(t, lineNo)
 		} else {
 			cur.Args += " " + t
 		}
@@ -84,6 +80,21 @@ func ParseDockerfile(r io.Reader, name string) (*Dockerfile, error) {
 		cur.Args = collapse(cur.Args)
 		all = append(all, *cur)
 	}
+	return lastStage(all, name)
+}
+
+// newInstruction starts the instruction whose first line is t.
+func newInstruction(t string, lineNo int) *Instruction {
+	cmd, args, _ := strings.Cut(t, " ")
+	if i := strings.IndexAny(cmd, "\t"); i >= 0 {
+		cmd, args = cmd[:i], cmd[i+1:]+" "+args
+	}
+	return &Instruction{Line: lineNo, Cmd: strings.ToUpper(cmd), Args: args}
+}
+
+// lastStage is the Dockerfile of the instructions after the last FROM:
+// the stage that built the image.
+func lastStage(all []Instruction, name string) (*Dockerfile, error) {
 	last := -1
 	for i, in := range all {
 		if in.Cmd == "FROM" {
