@@ -62,7 +62,11 @@ type Calculator struct {
 	// sizing whiteouts: a copy of layer 0 with layers 0..n-1 grafted on;
 	// nil before the first layer.
 	stacked *node
-	stats   map[string]*pathStat
+	// top is the tree of the last layer added, not yet stacked: only a
+	// whiteout of a later layer needs it in stacked, so the top layer of
+	// the image (and the copy of layer 0) is never stacked at all.
+	top   *node
+	stats map[string]*pathStat
 	// inefficient holds paths in the order they were first seen twice: it
 	// is the input order of dive's sort, which decides ties.
 	inefficient []*pathStat
@@ -76,6 +80,13 @@ func NewCalculator() *Calculator {
 
 // AddLayer adds the next layer, bottom first.
 func (c *Calculator) AddLayer(cs *overlay.Changeset) {
+	if c.top != nil {
+		if c.stacked == nil {
+			c.stacked = c.top.clone()
+		}
+		c.stacked.stack(c.top)
+		c.top = nil // its names now live in stacked; let it go before the next tree
+	}
 	tree, size := layerTree(cs)
 	// dive sizes a whiteout in layer n against layers 0..n-1 stacked; for
 	// layer 0 that range is empty and it uses layer 0's own tree.
@@ -84,10 +95,7 @@ func (c *Calculator) AddLayer(cs *overlay.Changeset) {
 		lookup = tree
 	}
 	c.score(tree, lookup)
-	if c.stacked == nil {
-		c.stacked = tree.clone()
-	}
-	c.stacked.stack(tree)
+	c.top = tree
 	c.layerSizes = append(c.layerSizes, size)
 }
 
