@@ -213,9 +213,9 @@ func (a *applier) entry(e *Entry) {
 	dirPath, name := splitPath(e.Path)
 	parent := a.dirAt(dirPath)
 	n := &node{
-		name: name, parent: parent, linkname: e.Linkname, xattrs: e.Xattrs,
+		name: name, parent: parent, extra: newExtra(e.Linkname, e.Xattrs, e.Devmajor, e.Devminor),
 		mtime: e.ModTime, mode: e.Mode, uid: clampID(e.UID), gid: clampID(e.GID),
-		devmajor: e.Devmajor, devminor: e.Devminor, layer: a.layer,
+		layer: a.layer,
 	}
 	switch e.Kind {
 	case EntryFile:
@@ -261,13 +261,14 @@ func (a *applier) dirEntry(e *Entry) {
 		if old.layer < a.layer {
 			a.stats.Modified++
 		}
-		old.mode, old.uid, old.gid, old.mtime, old.xattrs = e.Mode, clampID(e.UID), clampID(e.GID), e.ModTime, e.Xattrs
+		old.mode, old.uid, old.gid, old.mtime = e.Mode, clampID(e.UID), clampID(e.GID), e.ModTime
+		old.extra = newExtra("", e.Xattrs, 0, 0) // a directory has only xattrs out of line
 		old.layer, old.implicit = a.layer, false
 		return
 	}
 	a.place(parent, &node{
 		name: name, parent: parent, children: map[string]*node{}, typ: TypeDir,
-		mode: e.Mode, uid: clampID(e.UID), gid: clampID(e.GID), mtime: e.ModTime, xattrs: e.Xattrs,
+		mode: e.Mode, uid: clampID(e.UID), gid: clampID(e.GID), mtime: e.ModTime, extra: newExtra("", e.Xattrs, 0, 0),
 		layer: a.layer,
 	})
 }
@@ -284,9 +285,9 @@ func (a *applier) hardlink(e *Entry) {
 		return // a link to itself changes nothing
 	}
 	n := &node{
-		name: name, parent: parent, ver: t.ver, linkname: t.linkname, xattrs: t.xattrs,
+		name: name, parent: parent, ver: t.ver, extra: t.extra,
 		mtime: t.mtime, mode: t.mode, uid: t.uid, gid: t.gid,
-		devmajor: t.devmajor, devminor: t.devminor, layer: a.layer, typ: t.typ,
+		layer: a.layer, typ: t.typ,
 	}
 	if t.ver != nil {
 		// Take the new reference first so that replacing another name of

@@ -30,18 +30,35 @@ type node struct {
 	parent   *node
 	children map[string]*node // directories only
 	ver      *version         // regular files only; shared by hard links
-	linkname string
-	xattrs   map[string]string
+	// extra holds the attributes that most paths lack (a link target,
+	// device numbers, xattrs); nil when all are zero. It is never
+	// modified once set, so hard links share it.
+	extra    *nodeExtra
 	mtime    int64
 	mode     uint32
 	uid, gid uint32
-	devmajor uint32
-	devminor uint32
 	layer    int32
 	typ      Type
 	// implicit marks a directory that no entry of its layer described: it
 	// was created to hold a child.
 	implicit bool
+}
+
+// nodeExtra is the rarely set part of a node, kept out of line so that the
+// common node (a file or directory with none of it) stays in a smaller size
+// class.
+type nodeExtra struct {
+	linkname           string
+	xattrs             map[string]string
+	devmajor, devminor uint32
+}
+
+// newExtra returns the out-of-line attributes, nil when all are zero.
+func newExtra(linkname string, xattrs map[string]string, devmajor, devminor uint32) *nodeExtra {
+	if linkname == "" && xattrs == nil && devmajor == 0 && devminor == 0 {
+		return nil
+	}
+	return &nodeExtra{linkname: linkname, xattrs: xattrs, devmajor: devmajor, devminor: devminor}
 }
 
 // version is the content written by one regular-file entry.

@@ -136,8 +136,10 @@ func (m *Model) linkGroups() map[*version]uint64 {
 func (n *node) file(p string) File {
 	f := File{
 		Path: p, Type: n.typ, Mode: n.mode, UID: int(n.uid), GID: int(n.gid),
-		Linkname: n.linkname, Devmajor: n.devmajor, Devminor: n.devminor,
-		ModTime: n.mtime, Xattrs: n.xattrs, Layer: int(n.layer),
+		ModTime: n.mtime, Layer: int(n.layer),
+	}
+	if x := n.extra; x != nil {
+		f.Linkname, f.Xattrs, f.Devmajor, f.Devminor = x.linkname, x.xattrs, x.devmajor, x.devminor
 	}
 	if n.ver != nil {
 		f.Size, f.Hash = n.ver.size, n.ver.hash
