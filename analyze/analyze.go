@@ -229,7 +229,7 @@ func Analyze(ctx context.Context, img *source.Image, opts Options) (*Analysis, e
 
 	a := &Analysis{Image: img, Model: overlay.NewModel(), Changesets: make([]*overlay.Changeset, len(layers)), Stats: make([]source.Stats, len(layers))}
 	b := newBuilder(img, opts)
-	dc := dive.NewCalculator()
+	dc := dive.NewCalculatorFor(len(layers))
 	var imageBytes int64
 	for i, l := range layers {
 		r := <-results[i]
@@ -253,8 +253,10 @@ func Analyze(ctx context.Context, img *source.Image, opts Options) (*Analysis, e
 		if r.decoded {
 			a.Decoded = append(a.Decoded, i)
 		}
-		st := a.Model.Apply(r.cs)
+		// dive first: its tree of the last layer is gone before the
+		// model grows, so the two never peak together.
 		dc.AddLayer(r.cs)
+		st := a.Model.Apply(r.cs)
 		b.layer(l, r.cs, r.stats, st)
 	}
 	a.Dive = dc.Result()

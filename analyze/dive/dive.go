@@ -65,7 +65,10 @@ type Calculator struct {
 	// top is the tree of the last layer added, not yet stacked: only a
 	// whiteout of a later layer needs it in stacked, so the top layer of
 	// the image (and the copy of layer 0) is never stacked at all.
-	top   *node
+	top *node
+	// last, when positive, is the number of layers the image has: the
+	// tree of the last one is dropped once scored.
+	last  int
 	stats map[string]*pathStat
 	// inefficient holds paths in the order they were first seen twice: it
 	// is the input order of dive's sort, which decides ties.
@@ -76,6 +79,16 @@ type Calculator struct {
 // NewCalculator returns a Calculator with no layers.
 func NewCalculator() *Calculator {
 	return &Calculator{stats: make(map[string]*pathStat)}
+}
+
+// NewCalculatorFor returns a Calculator for an image of the given number of
+// layers: it lets the last layer's tree go as soon as it is scored, since no
+// layer above needs it for sizing whiteouts. Adding more layers than that
+// sizes their whiteouts without the last announced layer.
+func NewCalculatorFor(layers int) *Calculator {
+	c := NewCalculator()
+	c.last = layers
+	return c
 }
 
 // AddLayer adds the next layer, bottom first.
@@ -95,8 +108,10 @@ func (c *Calculator) AddLayer(cs *overlay.Changeset) {
 		lookup = tree
 	}
 	c.score(tree, lookup)
-	c.top = tree
 	c.layerSizes = append(c.layerSizes, size)
+	if len(c.layerSizes) != c.last {
+		c.top = tree
+	}
 }
 
 // score records every leaf of one layer tree, as dive's Efficiency visitor

@@ -427,6 +427,13 @@ func TestCalculator(t *testing.T) {
 			checkMetrics(t, c.Result(), tt.want)
 			// Result must not disturb the calculator.
 			checkMetrics(t, c.Result(), tt.want)
+			// Knowing the layer count (which drops the top tree) changes
+			// nothing.
+			c = NewCalculatorFor(len(tt.layers))
+			for _, l := range tt.layers {
+				c.AddLayer(l)
+			}
+			checkMetrics(t, c.Result(), tt.want)
 		})
 	}
 }
