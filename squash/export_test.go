@@ -1,6 +1,7 @@
 package squash
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -144,4 +145,10 @@ func WithFaults(t Target, failAt int, budget int64) (_ Target, ops func() int) {
 		defer f.mu.Unlock()
 		return f.ops
 	}
+}
+
+// VerifyLayout runs the verification of a layout output that Fix ran
+// without it, so that a test can tamper with what was written first.
+func VerifyLayout(ctx context.Context, imgs []Image, out *Outcome, dir string, vo *VerifyOptions) error {
+	return verifyAll(ctx, imgs, out, "oci:"+dir+"@"+out.Root.Digest.String(), vo, dir)
 }

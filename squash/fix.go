@@ -139,13 +139,14 @@ func verifyAllFrom(ctx context.Context, imgs []Image, out *Outcome, ref string, 
 		vo := *opts
 		vo.Strip, vo.StripPaths = im.Plan.Strip, im.Plan.StripPaths
 		vo.NoAnnotations = strings.HasPrefix(ref, "docker-archive:")
+		vo.dockerArchive = vo.NoAnnotations
 		c := &Check{}
 		if g := got[out.Results[i].ManifestDigest]; g != nil {
 			if c, err = verifyImage(ctx, im.Analysis, g, out.Results[i], vo); err != nil {
 				return err
 			}
 			if layoutDir != "" {
-				if err := validateLayout(layoutDir, out.Results[i].ManifestDigest, out.Results[i].Written()); err != nil {
+				if err := validateLayout(layoutDir, out.Results[i].ManifestDigest, out.Results[i]); err != nil {
 					c.Problems = append(c.Problems, err.Error())
 				}
 			}

@@ -89,7 +89,7 @@ func (t *archiveTarget) verify(ctx context.Context, w *written, opts *VerifyOpti
 	if err := verifyAll(ctx, w.imgs, w.out, "docker-archive:"+t.path, opts, ""); err != nil {
 		return err
 	}
-	if err := validateDockerArchive(t.path, w.out.Results[0].Written()); err != nil {
+	if err := validateDockerArchive(t.path, w.out.Results[0]); err != nil {
 		w.out.Checks[0].Problems = append(w.out.Checks[0].Problems, err.Error())
 	}
 	return nil
