@@ -108,6 +108,13 @@ func readFixFlags(c *cli.Context) (*fixFlags, error) {
 	if c.Bool("gc") && f.target.Kind != squash.OutputInPlace {
 		return nil, fixUsage("--gc only applies to --in-place")
 	}
+	// A docker archive's readers take gzip or uncompressed layers only:
+	// go-containerregistry's tarball (crane validate, crane push) reads
+	// the first layer's compression for all, and docker save never writes
+	// zstd. Refuse it here rather than write an archive they misread.
+	if comp == squash.CompressionZstd && (f.target.Kind == squash.OutputDockerArchive || f.target.Kind == squash.OutputEngine) {
+		return nil, fixUsage("--compression zstd: a docker archive (and an engine's load) takes gzip or none; write an OCI layout for zstd")
+	}
 	f.target.Tags, f.target.GC, f.target.KeepMediaTypes = c.StringSlice("tag"), c.Bool("gc"), c.Bool("keep-media-types")
 	if f.tags != nil {
 		f.target.Tags = f.tags

@@ -33,6 +33,8 @@ func TestFixUsageErrorsFirst(t *testing.T) {
 		{"oci: against --output-format", []string{"fix", "--squash", "all", "--output-format", "docker-archive", "--output", "oci:" + filepath.Join(tmp, "l"), sample}, "says otherwise"},
 		{"oci: with a tag and --tag", []string{"fix", "--squash", "all", "--tag", "a:1", "--output", "oci:" + filepath.Join(tmp, "l") + ":v2", sample}, "drop --tag"},
 		{"registry:", []string{"fix", "--squash", "all", "--output", "registry:127.0.0.1:1/a:1", sample}, "--push REF"},
+		{"zstd docker archive", []string{"fix", "--squash", "all", "--compression", "zstd", "--output", "docker-archive:" + out + ":a:1", sample}, "--compression zstd"},
+		{"zstd engine load", []string{"fix", "--squash", "all", "--compression", "zstd", "--output", "docker-daemon:a:1", sample}, "--compression zstd"},
 		{"oci-archive:", []string{"fix", "--squash", "all", "--output", "oci-archive:" + filepath.Join(tmp, "a.tar"), sample}, "not an OCI archive"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
