@@ -30,6 +30,48 @@ type TextOptions struct {
 	Color bool
 }
 
+// writeSummary writes the summary table of the text report.
+func writeSummary(ew *textfmt.Writer, r *Report, p textfmt.Painter) error {
+	img := r.Image
+	s := r.Summary
+	ew.Printf("\n%s\n", p.Bold("Summary"))
+	kv := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
+	row := func(k, v string) { _, _ = fmt.Fprintf(kv, "  %s\t%s\n", k, v) }
+	row("layers", fmt.Sprintf("%d (%d base)", s.Layers, img.Base.Layers))
+	row("download size", Bytes(s.CompressedSize))
+	row("content", fmt.Sprintf("%s in %d layers", Bytes(s.ContentBytes), s.Layers-s.NotAnalyzed))
+	row("merged view", fmt.Sprintf("%d paths, %d files, %s", s.MergedEntries, s.MergedFiles, Bytes(s.MergedBytes)))
+	wasted := fmt.Sprintf("%s (overwritten %s, deleted %s, opaque %s, replaced %s)", Bytes(s.WastedBytes),
+		Bytes(s.WastedByCause.Overwritten), Bytes(s.WastedByCause.Deleted), Bytes(s.WastedByCause.Opaque), Bytes(s.WastedByCause.Replaced))
+	if s.WastedBytes > 0 {
+		wasted = p.Warn(wasted)
+	}
+	row("wasted", wasted)
+	if s.MetadataOnlyBytes > 0 {
+		row("  metadata-only", Bytes(s.MetadataOnlyBytes)+" re-added unchanged for a mode, owner or time change")
+	}
+	wire := "~" + Bytes(s.WastedWireBytes) + " (by each layer's compression ratio)"
+	if s.WastedWireBytesExact != nil {
+		wire = Bytes(*s.WastedWireBytesExact) + " (measured)"
+	}
+	row("wasted download", wire)
+	row("efficiency", textfmt.Percent(s.Efficiency))
+	above := fmt.Sprintf("%s wasted of %s added", Bytes(s.UserWastedBytes), Bytes(s.UserContentBytes))
+	if s.UserWastedRatio != nil {
+		above += " (" + textfmt.Percent(*s.UserWastedRatio) + ")"
+	}
+	row("above the base", above)
+	row("dive", fmt.Sprintf("efficiency %s, wastedBytes %d, userWastedPercent %s",
+		floatOrNull(r.Dive.Efficiency), r.Dive.WastedBytes, floatOrNull(r.Dive.UserWastedPercent)))
+	if len(r.Anomalies) > 0 {
+		row("anomalies", strconv.Itoa(len(r.Anomalies)))
+	}
+	if err := kv.Flush(); err != nil {
+		return err
+	}
+	return nil
+}
+
 // WriteText writes the report for a person reading a terminal.
 func WriteText(w io.Writer, r *Report, opts TextOptions) error {
 	ew := textfmt.NewWriter(w)
@@ -78,40 +120,7 @@ func WriteText(w io.Writer, r *Report, opts TextOptions) error {
 		}
 	}
 
-	s := r.Summary
-	ew.Printf("\n%s\n", p.Bold("Summary"))
-	kv := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
-	row := func(k, v string) { _, _ = fmt.Fprintf(kv, "  %s\t%s\n", k, v) }
-	row("layers", fmt.Sprintf("%d (%d base)", s.Layers, img.Base.Layers))
-	row("download size", Bytes(s.CompressedSize))
-	row("content", fmt.Sprintf("%s in %d layers", Bytes(s.ContentBytes), s.Layers-s.NotAnalyzed))
-	row("merged view", fmt.Sprintf("%d paths, %d files, %s", s.MergedEntries, s.MergedFiles, Bytes(s.MergedBytes)))
-	wasted := fmt.Sprintf("%s (overwritten %s, deleted %s, opaque %s, replaced %s)", Bytes(s.WastedBytes),
-		Bytes(s.WastedByCause.Overwritten), Bytes(s.WastedByCause.Deleted), Bytes(s.WastedByCause.Opaque), Bytes(s.WastedByCause.Replaced))
-	if s.WastedBytes > 0 {
-		wasted = p.Warn(wasted)
-	}
-	row("wasted", wasted)
-	if s.MetadataOnlyBytes > 0 {
-		row("  metadata-only", Bytes(s.MetadataOnlyBytes)+" re-added unchanged for a mode, owner or time change")
-	}
-	wire := "~" + Bytes(s.WastedWireBytes) + " (by each layer's compression ratio)"
-	if s.WastedWireBytesExact != nil {
-		wire = Bytes(*s.WastedWireBytesExact) + " (measured)"
-	}
-	row("wasted download", wire)
-	row("efficiency", textfmt.Percent(s.Efficiency))
-	above := fmt.Sprintf("%s wasted of %s added", Bytes(s.UserWastedBytes), Bytes(s.UserContentBytes))
-	if s.UserWastedRatio != nil {
-		above += " (" + textfmt.Percent(*s.UserWastedRatio) + ")"
-	}
-	row("above the base", above)
-	row("dive", fmt.Sprintf("efficiency %s, wastedBytes %d, userWastedPercent %s",
-		floatOrNull(r.Dive.Efficiency), r.Dive.WastedBytes, floatOrNull(r.Dive.UserWastedPercent)))
-	if len(r.Anomalies) > 0 {
-		row("anomalies", strconv.Itoa(len(r.Anomalies)))
-	}
-	if err := kv.Flush(); err != nil {
+	if err := writeSummary(ew, r, p); err != nil {
 		return err
 	}
 

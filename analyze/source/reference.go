@@ -128,22 +128,9 @@ func ParseReference(s string) (Reference, error) {
 		if !hasSel {
 			break
 		}
-		if sel == "" {
-			return ref, fmt.Errorf("parsing reference %q: empty image selector: %w", s, ErrInvalid)
+		if err := parseArchiveSelector(&ref, s, sel); err != nil {
+			return ref, err
 		}
-		digits := strings.TrimPrefix(sel, "@")
-		if digits != "" && strings.Trim(digits, "0123456789") == "" {
-			n, err := strconv.Atoi(digits)
-			if err != nil || n > maxArchiveIndex {
-				return ref, fmt.Errorf("parsing reference %q: image index %q out of range: %w", s, digits, ErrInvalid)
-			}
-			ref.Index = n
-			break
-		}
-		if strings.HasPrefix(sel, "@") {
-			return ref, fmt.Errorf("parsing reference %q: image index %q is not a number: %w", s, sel, ErrInvalid)
-		}
-		ref.Tag = sel
 	case "registry", "docker", "docker-daemon", "podman":
 		ref.Format = map[string]Format{
 			"registry": FormatRegistry, "docker": FormatRegistry,
@@ -170,6 +157,28 @@ func ParseReference(s string) (Reference, error) {
 		return ref, fmt.Errorf("parsing reference %q: empty path: %w", s, ErrInvalid)
 	}
 	return ref, nil
+}
+
+// parseArchiveSelector reads what follows docker-archive:FILE: an image
+// index (N or @N) or a REPO:TAG.
+func parseArchiveSelector(ref *Reference, s, sel string) error {
+	if sel == "" {
+		return fmt.Errorf("parsing reference %q: empty image selector: %w", s, ErrInvalid)
+	}
+	digits := strings.TrimPrefix(sel, "@")
+	if digits != "" && strings.Trim(digits, "0123456789") == "" {
+		n, err := strconv.Atoi(digits)
+		if err != nil || n > maxArchiveIndex {
+			return fmt.Errorf("parsing reference %q: image index %q out of range: %w", s, digits, ErrInvalid)
+		}
+		ref.Index = n
+		return nil
+	}
+	if strings.HasPrefix(sel, "@") {
+		return fmt.Errorf("parsing reference %q: image index %q is not a number: %w", s, sel, ErrInvalid)
+	}
+	ref.Tag = sel
+	return nil
 }
 
 // String formats the reference so that ParseReference returns it unchanged.

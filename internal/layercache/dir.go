@@ -154,6 +154,30 @@ type dirEntry struct {
 	mtime time.Time
 }
 
+// scanShard lists the entries of one shard directory with their total
+// size, removing temp files older than stale.
+func (d *Dir) scanShard(shard string, files []fs.DirEntry, stale time.Time) (entries []dirEntry, total int64) {
+	for _, de := range files {
+		if !de.Type().IsRegular() {
+			continue
+		}
+		p := path.Join(shard, de.Name())
+		fi, err := de.Info()
+		if err != nil {
+			continue // removed by another process meanwhile
+		}
+		if strings.HasPrefix(de.Name(), ".tmp-") {
+			if fi.ModTime().Before(stale) {
+				_ = d.root.Remove(p) // best effort
+			}
+			continue
+		}
+		entries = append(entries, dirEntry{path: p, size: fi.Size(), mtime: fi.ModTime()})
+		total += fi.Size()
+	}
+	return entries, total
+}
+
 // evict removes the least recently used entries until what remains is at
 // most 80% of the limit, and temp files an hour old (left by a killed
 // process). It returns the bytes that remain.
@@ -173,24 +197,9 @@ func (d *Dir) evict() (int64, error) {
 		if err != nil {
 			continue // removed, or not ours
 		}
-		for _, de := range files {
-			if !de.Type().IsRegular() {
-				continue
-			}
-			p := path.Join(sub.Name(), de.Name())
-			fi, err := de.Info()
-			if err != nil {
-				continue // removed by another process meanwhile
-			}
-			if strings.HasPrefix(de.Name(), ".tmp-") {
-				if fi.ModTime().Before(stale) {
-					_ = d.root.Remove(p) // best effort
-				}
-				continue
-			}
-			entries = append(entries, dirEntry{path: p, size: fi.Size(), mtime: fi.ModTime()})
-			total += fi.Size()
-		}
+		es, size := d.scanShard(sub.Name(), files, stale)
+		entries = append(entries, es...)
+		total += size
 	}
 	if total <= d.maxBytes {
 		return total, nil
