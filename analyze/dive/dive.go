@@ -42,9 +42,10 @@ type Inefficiency struct {
 	CumulativeSize int64
 }
 
-// pathStat is dive's per-path record.
+// pathStat is dive's per-path record, held by value in a map keyed by the
+// path: one record per path of the image, so no pointer and no second copy
+// of the path.
 type pathStat struct {
-	path       string
 	cumulative int64
 	// min starts at -1, and stays there when dive gave up on the path's
 	// only occurrence (a whiteout of nothing), which then lowers the
@@ -69,16 +70,16 @@ type Calculator struct {
 	// last, when positive, is the number of layers the image has: the
 	// tree of the last one is dropped once scored.
 	last  int
-	stats map[string]*pathStat
+	stats map[string]pathStat
 	// inefficient holds paths in the order they were first seen twice: it
 	// is the input order of dive's sort, which decides ties.
-	inefficient []*pathStat
+	inefficient []string
 	layerSizes  []int64
 }
 
 // NewCalculator returns a Calculator with no layers.
 func NewCalculator() *Calculator {
-	return &Calculator{stats: make(map[string]*pathStat)}
+	return &Calculator{stats: make(map[string]pathStat)}
 }
 
 // NewCalculatorFor returns a Calculator for an image of the given number of
@@ -124,10 +125,9 @@ func (c *Calculator) score(tree, lookup *node) {
 		kind, rest := overlay.ClassifyName(name)
 		whiteout := kind != overlay.NamePlain // as dive: any ".wh." name
 		p := joinPath(string(dir), rest)
-		st := c.stats[p]
-		if st == nil {
-			st = &pathStat{path: p, min: -1}
-			c.stats[p] = st
+		st, ok := c.stats[p]
+		if !ok {
+			st = pathStat{min: -1}
 		}
 		size := n.data.size
 		if whiteout {
@@ -137,6 +137,7 @@ func (c *Calculator) score(tree, lookup *node) {
 			if prev == nil {
 				// dive's lookup fails, its visitor returns the error and the
 				// rest of this layer is never visited.
+				c.stats[p] = st
 				return false
 			}
 			size = 0
@@ -149,19 +150,20 @@ func (c *Calculator) score(tree, lookup *node) {
 			st.min = size
 		}
 		st.count++
+		c.stats[p] = st
 		if st.count == 2 {
-			c.inefficient = append(c.inefficient, st)
+			c.inefficient = append(c.inefficient, p)
 		}
 		return true
 	})
 }
 
 // bySize is dive's EfficiencySlice order: cumulative size only.
-type bySize []*pathStat
+type bySize []Inefficiency
 
 func (s bySize) Len() int           { return len(s) }
 func (s bySize) Swap(i, j int)      { s[i], s[j] = s[j], s[i] }
-func (s bySize) Less(i, j int) bool { return s[i].cumulative < s[j].cumulative }
+func (s bySize) Less(i, j int) bool { return s[i].CumulativeSize < s[j].CumulativeSize }
 
 // Result returns the metrics of the layers added so far. It can be called
 // more than once.
@@ -182,12 +184,15 @@ func (c *Calculator) Result() Metrics {
 		m.Efficiency = float64(minSum) / float64(cumSum)
 	}
 
-	order := slices.Clone(c.inefficient)
+	order := make([]Inefficiency, len(c.inefficient))
+	for i, p := range c.inefficient {
+		st := c.stats[p]
+		order[i] = Inefficiency{Path: p, Count: st.count, CumulativeSize: st.cumulative}
+	}
 	sort.Sort(bySize(order))
 	for i := len(order) - 1; i >= 0; i-- {
-		st := order[i]
-		m.Inefficiencies = append(m.Inefficiencies, Inefficiency{Path: st.path, Count: st.count, CumulativeSize: st.cumulative})
-		m.WastedBytes += uint64(st.cumulative) //nolint:gosec // sizes are never negative
+		m.Inefficiencies = append(m.Inefficiencies, order[i])
+		m.WastedBytes += uint64(order[i].CumulativeSize) //nolint:gosec // sizes are never negative
 	}
 
 	var user uint64
