@@ -235,11 +235,20 @@ func (b *builder) write(ctx context.Context, jobs []job) error {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
+			b.progress(WriteProgress{Layer: j.i, Jobs: len(jobs)})
 			errs[ji] = b.writeJob(ctx, j, topts)
+			b.progress(WriteProgress{Layer: j.i, Jobs: len(jobs), Done: true, Err: errs[ji]})
 		})
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// progress tells Options.Progress, when set.
+func (b *builder) progress(p WriteProgress) {
+	if b.opts.Progress != nil {
+		b.opts.Progress(p)
+	}
 }
 
 func (b *builder) writeJob(ctx context.Context, j job, topts tarOptions) error {

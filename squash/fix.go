@@ -74,8 +74,12 @@ func Fix(ctx context.Context, imgs []Image, opts Options, t Target, verify *Veri
 	// One bound on the compressors of the whole fix, however many layers
 	// are written at once.
 	pool := newCompressPool(0)
-	for _, im := range imgs {
-		r, err := build(ctx, im.Analysis, im.Plan, opts, sink, pool, verify != nil)
+	for i, im := range imgs {
+		o := opts
+		if progress := opts.Progress; progress != nil {
+			o.Progress = func(p WriteProgress) { p.Image = i; progress(p) }
+		}
+		r, err := build(ctx, im.Analysis, im.Plan, o, sink, pool, verify != nil)
 		if err != nil {
 			return fail(err)
 		}

@@ -93,10 +93,27 @@ type Options struct {
 	// RewriteTimestamp, when set, clamps the mtimes of the entries of the
 	// layers written to at most this Unix time.
 	RewriteTimestamp *int64
+	// Progress, when set, is told as each layer that fix writes (a
+	// rewritten group or a recompressed layer) starts and ends. It is
+	// called from several goroutines at once and must return quickly;
+	// only cmd/ shows it.
+	Progress func(WriteProgress)
 
 	// ociTypes converts Docker media types (manifest, config, layers) to
 	// their OCI equivalents; set by the targets that want them.
 	ociTypes bool
+}
+
+// WriteProgress is one step of writing an image's layers.
+type WriteProgress struct {
+	// Image is the index of the image among those Fix was given.
+	Image int
+	// Layer is the output layer's index; Jobs how many layers of the
+	// image are written (kept layers copied as they are do not count).
+	Layer, Jobs int
+	// Done is set when the layer is written (or failed, with Err).
+	Done bool
+	Err  error
 }
 
 // Group is one layer of the output.

@@ -346,7 +346,19 @@ func runFix(c *cli.Context) error {
 		vp = startVerifyProgress(c, f.target.Path)
 		vo.Analyze.Progress = vp.observe()
 	}
+	// The writing display ends when the first verify line appears, or
+	// when Fix returns: the two never share the terminal.
+	wp := startWriteProgress(c, f.target.Path)
+	f.opts.Progress = wp.observe()
+	if vo != nil && vp != nil {
+		observe := vp.observe()
+		vo.Analyze.Progress = func(p analyze.LayerProgress) {
+			wp.close()
+			observe(p)
+		}
+	}
 	out, err := squash.Fix(c.Context, work, f.opts, f.target, vo)
+	wp.close()
 	vp.close()
 	if err != nil {
 		if errors.Is(err, squash.ErrBadPlan) {

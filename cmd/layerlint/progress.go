@@ -15,6 +15,7 @@ import (
 	"github.com/layerlint/layerlint/analyze"
 	"github.com/layerlint/layerlint/analyze/source"
 	"github.com/layerlint/layerlint/internal/escape"
+	"github.com/layerlint/layerlint/squash"
 )
 
 // progress shows, on standard error, one line per layer of the image being
@@ -238,4 +239,70 @@ func (vp *verifyProgress) close() {
 	}
 	vp.mu.Unlock()
 	vp.p.Wait()
+}
+
+// writeProgress shows fix writing the layers it builds: per image, a line
+// counting the layers written. How many there are is known only when the
+// first one starts, so a line appears then.
+type writeProgress struct {
+	p    *mpb.Progress
+	name string
+
+	mu     sync.Mutex
+	bars   map[int]*mpb.Bar
+	closed sync.Once
+}
+
+// startWriteProgress returns the display for writing the output called
+// name; nil when progress is off.
+func startWriteProgress(c *cli.Context, name string) *writeProgress {
+	if c.Bool("quiet") || !isTerminal(c.App.ErrWriter) {
+		return nil
+	}
+	return &writeProgress{p: mpb.New(mpb.WithOutput(c.App.ErrWriter), mpb.WithWidth(30)), name: name, bars: map[int]*mpb.Bar{}}
+}
+
+// observe is the squash.Options.Progress of the display (nil when off).
+func (wp *writeProgress) observe() func(squash.WriteProgress) {
+	if wp == nil {
+		return nil
+	}
+	return func(p squash.WriteProgress) {
+		wp.mu.Lock()
+		defer wp.mu.Unlock()
+		b := wp.bars[p.Image]
+		if b == nil {
+			b = wp.p.AddBar(int64(p.Jobs),
+				mpb.PrependDecorators(
+					decor.Name(fmt.Sprintf("write %s %d", progressLabel(wp.name, 40), p.Image), decor.WCSyncSpaceR),
+					decor.CountersNoUnit("%d/%d layers", decor.WCSyncSpace),
+				),
+				mpb.AppendDecorators(decor.OnComplete(decor.Percentage(decor.WC{W: 5}), " done")),
+			)
+			wp.bars[p.Image] = b
+		}
+		switch {
+		case p.Done && p.Err != nil:
+			b.Abort(false)
+		case p.Done:
+			b.Increment()
+		}
+	}
+}
+
+// close ends the display; later calls do nothing.
+func (wp *writeProgress) close() {
+	if wp == nil {
+		return
+	}
+	wp.closed.Do(func() {
+		wp.mu.Lock()
+		for _, b := range wp.bars {
+			if !b.AbortedOrCompleted() {
+				b.Abort(false)
+			}
+		}
+		wp.mu.Unlock()
+		wp.p.Wait()
+	})
 }

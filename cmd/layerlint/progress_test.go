@@ -229,3 +229,22 @@ func TestFixProgress(t *testing.T) {
 		}
 	}
 }
+
+// TestFixProgressOnTerminal: fix shows the layers it writes, then the
+// re-read of what it wrote; counted, not timed.
+func TestFixProgressOnTerminal(t *testing.T) {
+	img := hostileHistoryImage(t)
+	out := t.TempDir() + "/out"
+	code, stdout, term := runOnTerminal(t, "fix", "--squash", "all", "--base-layers", "0", "--output", out, img)
+	if code != ExitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, term)
+	}
+	for _, want := range []string{"write ", "1/1 layers", "verify "} {
+		if !strings.Contains(term, want) {
+			t.Errorf("terminal lacks %q:\n%q", want, term)
+		}
+	}
+	if strings.Contains(term, "\x1b]") || strings.Contains(term, "\a") {
+		t.Errorf("raw control sequence from the image reached the terminal:\n%q", term)
+	}
+}
