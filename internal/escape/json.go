@@ -73,82 +73,102 @@ func validUTF8(v reflect.Value) (reflect.Value, bool) {
 		n.SetString(invalidBytes(s))
 		return n, true
 	case reflect.Pointer, reflect.Interface:
-		if v.IsNil() {
-			return v, false
-		}
-		e, changed := validUTF8(v.Elem())
-		if !changed {
-			return v, false
-		}
-		if t.Kind() == reflect.Pointer {
-			n := reflect.New(t.Elem())
-			n.Elem().Set(e)
-			return n, true
-		}
-		n := reflect.New(t).Elem()
-		n.Set(e)
-		return n, true
+		return validUTF8Ref(v, t)
 	case reflect.Struct:
-		var n reflect.Value
-		for i := range t.NumField() {
-			if !t.Field(i).IsExported() {
-				// encoding/json skips them, except the fields of an
-				// embedded struct of unexported type, which this
-				// cannot set: embed exported types in reports.
-				continue
-			}
-			g, changed := validUTF8(v.Field(i))
-			if !changed {
-				continue
-			}
-			if !n.IsValid() {
-				n = reflect.New(t).Elem()
-				n.Set(v)
-			}
-			n.Field(i).Set(g)
-		}
-		return orig(v, n)
+		return validUTF8Struct(v, t)
 	case reflect.Slice, reflect.Array:
-		if t.Kind() == reflect.Slice && (v.IsNil() || t.Elem().Kind() == reflect.Uint8) {
-			return v, false // nil, or []byte written as base64
-		}
-		var n reflect.Value
-		for i := range v.Len() {
-			g, changed := validUTF8(v.Index(i))
-			if !changed {
-				continue
-			}
-			if !n.IsValid() {
-				if t.Kind() == reflect.Slice {
-					n = reflect.MakeSlice(t, v.Len(), v.Len())
-					reflect.Copy(n, v)
-				} else {
-					n = reflect.New(t).Elem()
-					n.Set(v)
-				}
-			}
-			n.Index(i).Set(g)
-		}
-		return orig(v, n)
+		return validUTF8Seq(v, t)
 	case reflect.Map:
-		if v.IsNil() {
-			return v, false
-		}
-		dirty := false
-		n := reflect.MakeMapWithSize(t, v.Len())
-		for it := v.MapRange(); it.Next(); {
-			k, kc := validUTF8(it.Key())
-			e, ec := validUTF8(it.Value())
-			dirty = dirty || kc || ec
-			n.SetMapIndex(k, e)
-		}
-		if !dirty {
-			return v, false
-		}
-		return n, true
+		return validUTF8Map(v, t)
 	default:
 		return v, false // numbers, booleans: nothing to escape
 	}
+}
+
+// validUTF8Ref is validUTF8 of a pointer or an interface.
+func validUTF8Ref(v reflect.Value, t reflect.Type) (reflect.Value, bool) {
+	if v.IsNil() {
+		return v, false
+	}
+	e, changed := validUTF8(v.Elem())
+	if !changed {
+		return v, false
+	}
+	if t.Kind() == reflect.Pointer {
+		n := reflect.New(t.Elem())
+		n.Elem().Set(e)
+		return n, true
+	}
+	n := reflect.New(t).Elem()
+	n.Set(e)
+	return n, true
+}
+
+// validUTF8Struct is validUTF8 of a struct: its exported fields.
+func validUTF8Struct(v reflect.Value, t reflect.Type) (reflect.Value, bool) {
+	var n reflect.Value
+	for i := range t.NumField() {
+		if !t.Field(i).IsExported() {
+			// encoding/json skips them, except the fields of an
+			// embedded struct of unexported type, which this
+			// cannot set: embed exported types in reports.
+			continue
+		}
+		g, changed := validUTF8(v.Field(i))
+		if !changed {
+			continue
+		}
+		if !n.IsValid() {
+			n = reflect.New(t).Elem()
+			n.Set(v)
+		}
+		n.Field(i).Set(g)
+	}
+	return orig(v, n)
+}
+
+// validUTF8Seq is validUTF8 of a slice or an array.
+func validUTF8Seq(v reflect.Value, t reflect.Type) (reflect.Value, bool) {
+	if t.Kind() == reflect.Slice && (v.IsNil() || t.Elem().Kind() == reflect.Uint8) {
+		return v, false // nil, or []byte written as base64
+	}
+	var n reflect.Value
+	for i := range v.Len() {
+		g, changed := validUTF8(v.Index(i))
+		if !changed {
+			continue
+		}
+		if !n.IsValid() {
+			if t.Kind() == reflect.Slice {
+				n = reflect.MakeSlice(t, v.Len(), v.Len())
+				reflect.Copy(n, v)
+			} else {
+				n = reflect.New(t).Elem()
+				n.Set(v)
+			}
+		}
+		n.Index(i).Set(g)
+	}
+	return orig(v, n)
+}
+
+// validUTF8Map is validUTF8 of a map: its keys and values.
+func validUTF8Map(v reflect.Value, t reflect.Type) (reflect.Value, bool) {
+	if v.IsNil() {
+		return v, false
+	}
+	dirty := false
+	n := reflect.MakeMapWithSize(t, v.Len())
+	for it := v.MapRange(); it.Next(); {
+		k, kc := validUTF8(it.Key())
+		e, ec := validUTF8(it.Value())
+		dirty = dirty || kc || ec
+		n.SetMapIndex(k, e)
+	}
+	if !dirty {
+		return v, false
+	}
+	return n, true
 }
 
 // orig returns the copy n when one was made, else v unchanged.
