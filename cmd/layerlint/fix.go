@@ -253,6 +253,29 @@ func readFileOutput(c *cli.Context, f *fixFlags, out source.Reference) error {
 	return nil
 }
 
+// startFixProgress wires fix's displays, when progress is on: the layers
+// written, then the re-read of the output (vo, when verifying). The
+// writing display ends when the first verify line appears, so the two
+// never share the terminal. The returned function ends both.
+func startFixProgress(c *cli.Context, f *fixFlags, vo *squash.VerifyOptions) func() {
+	wp := startWriteProgress(c, f.target.Path)
+	f.opts.Progress = wp.observe()
+	var vp *verifyProgress
+	if vo != nil {
+		vp = startVerifyProgress(c, f.target.Path)
+		if observe := vp.observe(); observe != nil {
+			vo.Analyze.Progress = func(p analyze.LayerProgress) {
+				wp.close()
+				observe(p)
+			}
+		}
+	}
+	return func() {
+		wp.close()
+		vp.close()
+	}
+}
+
 // fixUsage is a usage error of fix.
 func fixUsage(format string, a ...any) error {
 	return withCode(ExitInput, fmt.Errorf("fix: "+format, a...))
@@ -341,25 +364,9 @@ func runFix(c *cli.Context) error {
 		return err
 	}
 	vo := verifyOptions(c, f)
-	var vp *verifyProgress
-	if vo != nil {
-		vp = startVerifyProgress(c, f.target.Path)
-		vo.Analyze.Progress = vp.observe()
-	}
-	// The writing display ends when the first verify line appears, or
-	// when Fix returns: the two never share the terminal.
-	wp := startWriteProgress(c, f.target.Path)
-	f.opts.Progress = wp.observe()
-	if vo != nil && vp != nil {
-		observe := vp.observe()
-		vo.Analyze.Progress = func(p analyze.LayerProgress) {
-			wp.close()
-			observe(p)
-		}
-	}
+	endProgress := startFixProgress(c, f, vo)
 	out, err := squash.Fix(c.Context, work, f.opts, f.target, vo)
-	wp.close()
-	vp.close()
+	endProgress()
 	if err != nil {
 		if errors.Is(err, squash.ErrBadPlan) {
 			return withCode(ExitInput, err)
