@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"path"
 	"strconv"
@@ -191,11 +192,8 @@ func ReadChangeset(r io.Reader, opts ReadOptions) (*Changeset, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: after %d entries: %w", ErrBadTar, n, err)
 		}
-		if opts.MaxEntries > 0 && n >= opts.MaxEntries {
-			return nil, fmt.Errorf("%w: more than %d entries (cap)", ErrTooManyEntries, opts.MaxEntries)
-		}
-		if hdr.Size < 0 {
-			return nil, fmt.Errorf("%w: %s: negative size", ErrBadTar, quoteName(hdr.Name))
+		if err := opts.checkHeader(n, hdr); err != nil {
+			return nil, err
 		}
 		other += headerBytes(hdr)
 		e, ok, err := entryFromHeader(cs, hdr)
@@ -214,13 +212,8 @@ func ReadChangeset(r io.Reader, opts ReadOptions) (*Changeset, error) {
 		if !ok {
 			continue
 		}
-		if err := opts.CheckPath(e.Path); err != nil {
+		if err := opts.checkEntryPaths(&e); err != nil {
 			return nil, err
-		}
-		if e.Kind == EntryHardlink {
-			if err := opts.CheckPath(e.Linkname); err != nil {
-				return nil, fmt.Errorf("hard link %s: %w", quoteName(e.Path), err)
-			}
 		}
 		paths += newPaths(&e, &prevDir)
 		if opts.MaxEntries > 0 && paths > opts.MaxEntries {
@@ -228,25 +221,61 @@ func ReadChangeset(r io.Reader, opts ReadOptions) (*Changeset, error) {
 		}
 		if e.Kind == EntryFile {
 			cs.ContentBytes += hdr.Size
-			if opts.MaxContentBytes > 0 && cs.ContentBytes+other > opts.MaxContentBytes {
-				return nil, fmt.Errorf("%w: %s: more than %d bytes of content (cap)", ErrTooLarge, quoteName(hdr.Name), opts.MaxContentBytes)
+			if err := opts.readContent(&e, hdr, tr, h, buf, cs.ContentBytes+other); err != nil {
+				return nil, err
 			}
-			h.Reset()
-			var w io.Writer = h
-			if opts.Inspect != nil {
-				if iw := opts.Inspect(&e, hdr); iw != nil {
-					w = io.MultiWriter(h, iw)
-				}
-			}
-			n, err := io.CopyBuffer(w, onlyReader{tr}, buf)
-			if err != nil {
-				return nil, fmt.Errorf("%w: reading %s: %w", ErrBadTar, quoteName(hdr.Name), err)
-			}
-			e.Size = n
-			h.Sum(e.Hash[:0])
 		}
 		cs.Entries = append(cs.Entries, e)
 	}
+}
+
+// checkHeader rejects the n-th header (from 0) past the entry cap or
+// with a negative size.
+func (opts ReadOptions) checkHeader(n int, hdr *tar.Header) error {
+	if opts.MaxEntries > 0 && n >= opts.MaxEntries {
+		return fmt.Errorf("%w: more than %d entries (cap)", ErrTooManyEntries, opts.MaxEntries)
+	}
+	if hdr.Size < 0 {
+		return fmt.Errorf("%w: %s: negative size", ErrBadTar, quoteName(hdr.Name))
+	}
+	return nil
+}
+
+// checkEntryPaths applies the path caps of opts to the path of e and,
+// for a hard link, to its target.
+func (opts ReadOptions) checkEntryPaths(e *Entry) error {
+	if err := opts.CheckPath(e.Path); err != nil {
+		return err
+	}
+	if e.Kind == EntryHardlink {
+		if err := opts.CheckPath(e.Linkname); err != nil {
+			return fmt.Errorf("hard link %s: %w", quoteName(e.Path), err)
+		}
+	}
+	return nil
+}
+
+// readContent reads the content of the file e from tr, through buf, into
+// its size and hash (h, reset first) and whatever opts.Inspect asks for,
+// once total, the bytes read with it, is known to be within the cap.
+func (opts ReadOptions) readContent(e *Entry, hdr *tar.Header, tr *tar.Reader, h hash.Hash, buf []byte, total int64) error {
+	if opts.MaxContentBytes > 0 && total > opts.MaxContentBytes {
+		return fmt.Errorf("%w: %s: more than %d bytes of content (cap)", ErrTooLarge, quoteName(hdr.Name), opts.MaxContentBytes)
+	}
+	h.Reset()
+	var w io.Writer = h
+	if opts.Inspect != nil {
+		if iw := opts.Inspect(e, hdr); iw != nil {
+			w = io.MultiWriter(h, iw)
+		}
+	}
+	n, err := io.CopyBuffer(w, onlyReader{tr}, buf)
+	if err != nil {
+		return fmt.Errorf("%w: reading %s: %w", ErrBadTar, quoteName(hdr.Name), err)
+	}
+	e.Size = n
+	h.Sum(e.Hash[:0])
+	return nil
 }
 
 // CheckPath applies the path caps of opts to p (a cleaned path), before
