@@ -68,9 +68,11 @@ type Calculator struct {
 	// the image (and the copy of layer 0) is never stacked at all.
 	top *node
 	// last, when positive, is the number of layers the image has: the
-	// tree of the last one is dropped once scored.
-	last  int
-	stats map[string]pathStat
+	// tree of the last one is dropped once scored, and the records become
+	// frozen.
+	last   int
+	frozen *frozen
+	stats  map[string]pathStat
 	// inefficient holds paths in the order they were first seen twice: it
 	// is the input order of dive's sort, which decides ties.
 	inefficient []string
@@ -84,8 +86,10 @@ func NewCalculator() *Calculator {
 
 // NewCalculatorFor returns a Calculator for an image of the given number of
 // layers: it lets the last layer's tree go as soon as it is scored, since no
-// layer above needs it for sizing whiteouts. Adding more layers than that
-// sizes their whiteouts without the last announced layer.
+// layer above needs it for sizing whiteouts, and once that layer is scored
+// it keeps only the sums and the inefficient paths, dropping its per-path
+// records and its stacked tree. Layers added beyond the announced number
+// are ignored.
 func NewCalculatorFor(layers int) *Calculator {
 	c := NewCalculator()
 	c.last = layers
@@ -94,6 +98,9 @@ func NewCalculatorFor(layers int) *Calculator {
 
 // AddLayer adds the next layer, bottom first.
 func (c *Calculator) AddLayer(cs *overlay.Changeset) {
+	if c.frozen != nil {
+		return // beyond the layers announced to NewCalculatorFor
+	}
 	if c.top != nil {
 		if c.stacked == nil {
 			c.stacked = c.top.clone()
@@ -112,7 +119,39 @@ func (c *Calculator) AddLayer(cs *overlay.Changeset) {
 	c.layerSizes = append(c.layerSizes, size)
 	if len(c.layerSizes) != c.last {
 		c.top = tree
+		return
 	}
+	// The last layer: freeze what Result needs and let the per-path records
+	// and the stacked tree go before the caller builds its own model.
+	c.frozen = &frozen{order: c.order()}
+	c.frozen.minSum, c.frozen.cumSum = c.sums()
+	c.stats, c.inefficient, c.stacked = nil, nil, nil
+}
+
+// frozen is what Result needs once the last announced layer is added.
+type frozen struct {
+	minSum, cumSum int64
+	order          []Inefficiency
+}
+
+// sums returns Σ smallest size and Σ cumulative size over every path.
+func (c *Calculator) sums() (minSum, cumSum int64) {
+	for _, st := range c.stats {
+		minSum += st.min
+		cumSum += st.cumulative
+	}
+	return minSum, cumSum
+}
+
+// order returns the inefficient paths in the order they were first seen
+// twice.
+func (c *Calculator) order() []Inefficiency {
+	order := make([]Inefficiency, len(c.inefficient))
+	for i, p := range c.inefficient {
+		st := c.stats[p]
+		order[i] = Inefficiency{Path: p, Count: st.count, CumulativeSize: st.cumulative}
+	}
+	return order
 }
 
 // score records every leaf of one layer tree, as dive's Efficiency visitor
@@ -175,20 +214,18 @@ func (s bySize) Less(i, j int) bool { return s[i].CumulativeSize < s[j].Cumulati
 // the same input so they fall in the same place.
 func (c *Calculator) Result() Metrics {
 	var minSum, cumSum int64
-	for _, st := range c.stats {
-		minSum += st.min
-		cumSum += st.cumulative
+	var order []Inefficiency
+	if c.frozen != nil {
+		minSum, cumSum, order = c.frozen.minSum, c.frozen.cumSum, slices.Clone(c.frozen.order)
+	} else {
+		minSum, cumSum = c.sums()
+		order = c.order()
 	}
 	m := Metrics{Efficiency: 1, LayerSizes: slices.Clone(c.layerSizes)}
 	if cumSum != 0 {
 		m.Efficiency = float64(minSum) / float64(cumSum)
 	}
 
-	order := make([]Inefficiency, len(c.inefficient))
-	for i, p := range c.inefficient {
-		st := c.stats[p]
-		order[i] = Inefficiency{Path: p, Count: st.count, CumulativeSize: st.cumulative}
-	}
 	sort.Sort(bySize(order))
 	for i := len(order) - 1; i >= 0; i-- {
 		m.Inefficiencies = append(m.Inefficiencies, order[i])

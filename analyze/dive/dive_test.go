@@ -434,6 +434,12 @@ func TestCalculator(t *testing.T) {
 				c.AddLayer(l)
 			}
 			checkMetrics(t, c.Result(), tt.want)
+			checkMetrics(t, c.Result(), tt.want)
+			if len(tt.layers) > 0 {
+				// A layer beyond the announced count is ignored.
+				c.AddLayer(tt.layers[0])
+				checkMetrics(t, c.Result(), tt.want)
+			}
 		})
 	}
 }
