@@ -146,6 +146,47 @@ func unpackOne(ctx context.Context, open func() (io.ReadCloser, error), dir stri
 	return nil
 }
 
+// mountTarget is target made absolute, once it is known to be a
+// directory and not a symlink.
+func mountTarget(target string) (string, error) {
+	abs, err := filepath.Abs(target)
+	if err != nil {
+		return "", fmt.Errorf("resolving %s: %w", target, err)
+	}
+	if fi, err := os.Lstat(abs); err != nil || !fi.IsDir() {
+		if err == nil {
+			err = fmt.Errorf("mode %v: not a directory, or a symlink: refusing to mount where it points", fi.Mode().Type())
+		}
+		return "", fmt.Errorf("mounting at %s: %w", abs, err)
+	}
+	return abs, nil
+}
+
+// makeUpper makes the writable layer of a mount: the given upper
+// directory, or one inside work, and overlayfs's work folder. It records
+// them in st.
+func makeUpper(wd *safefs.Dir, work, given string, st *mountState) (upper, workdir string, err error) {
+	upper = given
+	if upper == "" {
+		if err := wd.Mkdir("upper", 0o755); err != nil {
+			return "", "", fmt.Errorf("making upper folder: %w", err)
+		}
+		upper, st.OwnUpper = filepath.Join(work, "upper"), true
+	}
+	if upper, err = filepath.Abs(upper); err != nil {
+		return "", "", fmt.Errorf("resolving %s: %w", upper, err)
+	}
+	if err := os.MkdirAll(upper, 0o755); err != nil {
+		return "", "", fmt.Errorf("making %s: %w", upper, err)
+	}
+	if err := wd.Mkdir("ovlwork", 0o700); err != nil {
+		return "", "", fmt.Errorf("making overlayfs work folder: %w", err)
+	}
+	workdir = filepath.Join(work, "ovlwork")
+	st.Upper = upper
+	return upper, workdir, nil
+}
+
 // Mount unpacks the layers into work and mounts their stack at target
 // until Unmount(target). Unless opts.ReadOnly, writes go to opts.Upper (or
 // to an upper directory inside work). The work folder must not exist yet:
@@ -159,18 +200,12 @@ func Mount(ctx context.Context, layers []func() (io.ReadCloser, error), work, ta
 	if len(layers) == 0 {
 		return fmt.Errorf("mounting at %s: no layers", target)
 	}
-	abs, err := filepath.Abs(target)
+	abs, err := mountTarget(target)
 	if err != nil {
-		return fmt.Errorf("resolving %s: %w", target, err)
+		return err
 	}
 	if work, err = filepath.Abs(work); err != nil {
 		return fmt.Errorf("resolving %s: %w", work, err)
-	}
-	if fi, err := os.Lstat(abs); err != nil || !fi.IsDir() {
-		if err == nil {
-			err = fmt.Errorf("mode %v: not a directory, or a symlink: refusing to mount where it points", fi.Mode().Type())
-		}
-		return fmt.Errorf("mounting at %s: %w", abs, err)
 	}
 	sd, err := openStateDir(opts.StateDir, true)
 	if err != nil {
@@ -221,24 +256,9 @@ func Mount(ctx context.Context, layers []func() (io.ReadCloser, error), work, ta
 	}
 	var upper, workdir string
 	if !opts.ReadOnly {
-		upper = opts.Upper
-		if upper == "" {
-			if err := wd.Mkdir("upper", 0o755); err != nil {
-				return fmt.Errorf("making upper folder: %w", err)
-			}
-			upper, st.OwnUpper = filepath.Join(work, "upper"), true
+		if upper, workdir, err = makeUpper(wd, work, opts.Upper, &st); err != nil {
+			return err
 		}
-		if upper, err = filepath.Abs(upper); err != nil {
-			return fmt.Errorf("resolving %s: %w", upper, err)
-		}
-		if err := os.MkdirAll(upper, 0o755); err != nil {
-			return fmt.Errorf("making %s: %w", upper, err)
-		}
-		if err := wd.Mkdir("ovlwork", 0o700); err != nil {
-			return fmt.Errorf("making overlayfs work folder: %w", err)
-		}
-		workdir = filepath.Join(work, "ovlwork")
-		st.Upper = upper
 	}
 	// The state is written before mounting: a mount that Unmount cannot
 	// find would leak, a state without a mount is cleaned up by Unmount.

@@ -146,11 +146,47 @@ func (u *unpacker) finish() error {
 	if err != nil {
 		return err
 	}
-	removed := func(p string) bool { return u.underMarker(p) || inSetUpward(effSet, p, true) }
-
 	// Step 1: a marker directory, and the implicit parents step 1 gave
 	// it, are directories of this layer unless step 2 removed them (then
 	// only the parents above the whiteout stay) or an entry replaced them.
+	if err := u.applyMarkers(effSet); err != nil {
+		return err
+	}
+
+	// Directories the layer copied from below whose lower copy steps 1 and
+	// 2 removed are new directories: defaults, and opaque.
+	if err := u.resetRemovedDirs(effSet); err != nil {
+		return err
+	}
+
+	// Step 2: whiteout devices where lower content must disappear and the
+	// layer has nothing of its own. An opaque marker on the root is the
+	// whiteout of every lower child of the root: overlayfs ignores the
+	// opaque xattr on a layer's root.
+	if err := u.whiteoutDevices(eff, effSet); err != nil {
+		return err
+	}
+
+	// Opaque xattrs and directory mtimes last: every change above touched
+	// the mtimes, and nothing below changes them.
+	return u.walkDirs(func(pfd int, name, p string, n *unode) error {
+		if n.hidesLower {
+			if err := unix.Lsetxattr(procPath(pfd, name), "trusted.overlay.opaque", []byte("y"), 0); err != nil {
+				return fmt.Errorf("marking %s opaque: %w", p, err)
+			}
+			u.stats.Opaque++
+		}
+		if err := setMtime(pfd, name, n.mtime); err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+		return nil
+	})
+}
+
+// applyMarkers makes the directories of step 1: each marker directory,
+// and the parents step 1 gave it, unless step 2 removed them or an entry
+// replaced them.
+func (u *unpacker) applyMarkers(effSet map[string]bool) error {
 	for _, d := range u.markers {
 		keep := d
 		if top, ok := topmostIn(effSet, d); ok {
@@ -175,11 +211,15 @@ func (u *unpacker) finish() error {
 			n.hidesLower = true
 		}
 	}
+	return nil
+}
 
-	// Directories the layer copied from below whose lower copy steps 1 and
-	// 2 removed are new directories: defaults, and opaque.
-	err = u.walkDirs(func(pfd int, name, p string, n *unode) error {
-		if !removed(p) {
+// resetRemovedDirs turns the directories the layer copied from below,
+// whose lower copy steps 1 and 2 removed, into new directories: defaults,
+// and opaque.
+func (u *unpacker) resetRemovedDirs(effSet map[string]bool) error {
+	return u.walkDirs(func(pfd int, name, p string, n *unode) error {
+		if !u.underMarker(p) && !inSetUpward(effSet, p, true) {
 			return nil
 		}
 		n.hidesLower = true
@@ -195,14 +235,12 @@ func (u *unpacker) finish() error {
 		}
 		return nil
 	})
-	if err != nil {
-		return err
-	}
+}
 
-	// Step 2: whiteout devices where lower content must disappear and the
-	// layer has nothing of its own. An opaque marker on the root is the
-	// whiteout of every lower child of the root: overlayfs ignores the
-	// opaque xattr on a layer's root.
+// whiteoutDevices makes the whiteout devices of step 2 for the effective
+// whiteouts eff (and effSet), and for every lower child of the root under
+// an opaque marker on the root.
+func (u *unpacker) whiteoutDevices(eff []string, effSet map[string]bool) error {
 	if u.markerSet[""] && u.lower >= 0 {
 		names, err := u.lowerRootNames()
 		if err != nil {
@@ -223,21 +261,7 @@ func (u *unpacker) finish() error {
 			return err
 		}
 	}
-
-	// Opaque xattrs and directory mtimes last: every change above touched
-	// the mtimes, and nothing below changes them.
-	return u.walkDirs(func(pfd int, name, p string, n *unode) error {
-		if n.hidesLower {
-			if err := unix.Lsetxattr(procPath(pfd, name), "trusted.overlay.opaque", []byte("y"), 0); err != nil {
-				return fmt.Errorf("marking %s opaque: %w", p, err)
-			}
-			u.stats.Opaque++
-		}
-		if err := setMtime(pfd, name, n.mtime); err != nil {
-			return fmt.Errorf("%s: %w", p, err)
-		}
-		return nil
-	})
+	return nil
 }
 
 // whiteoutDevice hides the lower object at x unless the layer already
