@@ -13,27 +13,15 @@ import (
 )
 
 // writeMerged writes a rewritten layer.
-func writeMerged(ctx context.Context, sink blobSink, pool *compressPool, lr *LayerResult, spec *layerSpec, layers []*source.Layer, c Compression, level int, topts tarOptions) (err error) {
-	bw, err := sink.Create()
-	if err != nil {
+func writeMerged(ctx context.Context, sink blobSink, pool *compressPool, lr *LayerResult, spec *layerSpec, layers []*source.Layer, c Compression, level int, topts tarOptions) error {
+	what := fmt.Sprintf("writing layer %s", lr.Group)
+	return writeLayerBlob(sink, pool, lr, c, level, what, func(p io.Writer) (err error) {
+		lr.ContentBytes, err = writeTar(ctx, p, spec, layers, topts)
 		return err
-	}
-	defer func() {
-		if err != nil {
-			err = errors.Join(err, bw.Abort())
-		}
-	}()
-	p, err := newPipeline(bw, c, level, pool)
-	if err != nil {
-		return err
-	}
-	if lr.ContentBytes, err = writeTar(ctx, p, spec, layers, topts); err != nil {
-		return fmt.Errorf("writing layer %s: %w", lr.Group, err)
-	}
-	if lr.DiffID, lr.TarSize, lr.Digest, lr.Size, err = p.finish(); err != nil {
-		return fmt.Errorf("writing layer %s: %w", lr.Group, err)
-	}
-	return bw.Commit(lr.Digest)
+	}, func(diffID v1.Hash) error {
+		lr.DiffID = diffID
+		return nil
+	})
 }
 
 // recompress re-encodes a kept layer; its diff_id does not change.
@@ -50,6 +38,25 @@ func recompress(ctx context.Context, sink blobSink, pool *compressPool, lr *Laye
 			err = cerr
 		}
 	}()
+	what := fmt.Sprintf("recompressing layer %d (%s)", l.Index, l.Digest)
+	return writeLayerBlob(sink, pool, lr, c, level, what, func(p io.Writer) error {
+		_, err := io.Copy(p, s)
+		return err
+	}, func(diffID v1.Hash) error {
+		if diffID != l.DiffID {
+			return fmt.Errorf("%s: diff_id %s, config says %s: %w", what, diffID, l.DiffID, source.ErrDigestMismatch)
+		}
+		return nil
+	})
+}
+
+// writeLayerBlob writes a layer blob to sink: fill writes the layer's tar
+// through the compression pipeline, lr gets the sizes and digest, accept
+// gets the diff_id (and may refuse it), and the blob is committed under
+// its digest or aborted. Errors of fill and of the pipeline are prefixed
+// with what.
+func writeLayerBlob(sink blobSink, pool *compressPool, lr *LayerResult, c Compression, level int, what string,
+	fill func(io.Writer) error, accept func(diffID v1.Hash) error) (err error) {
 	bw, err := sink.Create()
 	if err != nil {
 		return err
@@ -63,15 +70,15 @@ func recompress(ctx context.Context, sink blobSink, pool *compressPool, lr *Laye
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(p, s); err != nil {
-		return fmt.Errorf("recompressing layer %d (%s): %w", l.Index, l.Digest, err)
+	if err := fill(p); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	var diffID v1.Hash
 	if diffID, lr.TarSize, lr.Digest, lr.Size, err = p.finish(); err != nil {
-		return fmt.Errorf("recompressing layer %d (%s): %w", l.Index, l.Digest, err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
-	if diffID != l.DiffID {
-		return fmt.Errorf("recompressing layer %d (%s): diff_id %s, config says %s: %w", l.Index, l.Digest, diffID, l.DiffID, source.ErrDigestMismatch)
+	if err := accept(diffID); err != nil {
+		return err
 	}
 	return bw.Commit(lr.Digest)
 }
