@@ -206,37 +206,32 @@ func (d *Dir) Mkdir(name string, perm fs.FileMode) error {
 // Rename renames oldname to newname, both below d; a symlink at newname is
 // replaced, never followed.
 func (d *Dir) Rename(oldname, newname string) error {
-	p1, b1, r1, err := d.parent("rename", oldname)
-	if err != nil {
-		return err
-	}
-	defer r1()
-	p2, b2, r2, err := d.parent("rename", newname)
-	if err != nil {
-		return err
-	}
-	defer r2()
-	if err := unix.Renameat(p1, b1, p2, b2); err != nil {
-		return &os.LinkError{Op: "rename", Old: d.full(oldname), New: d.full(newname), Err: err}
-	}
-	return nil
+	return d.twoNames("rename", oldname, newname, unix.Renameat)
 }
 
 // Link makes newname a hard link to oldname (a symlink is linked as
 // itself, not followed).
 func (d *Dir) Link(oldname, newname string) error {
-	p1, b1, r1, err := d.parent("link", oldname)
+	return d.twoNames("link", oldname, newname, func(p1 int, b1 string, p2 int, b2 string) error {
+		return unix.Linkat(p1, b1, p2, b2, 0)
+	})
+}
+
+// twoNames runs the *at call of op on oldname and newname, each resolved
+// to its parent directory below d.
+func (d *Dir) twoNames(op, oldname, newname string, call func(p1 int, b1 string, p2 int, b2 string) error) error {
+	p1, b1, r1, err := d.parent(op, oldname)
 	if err != nil {
 		return err
 	}
 	defer r1()
-	p2, b2, r2, err := d.parent("link", newname)
+	p2, b2, r2, err := d.parent(op, newname)
 	if err != nil {
 		return err
 	}
 	defer r2()
-	if err := unix.Linkat(p1, b1, p2, b2, 0); err != nil {
-		return &os.LinkError{Op: "link", Old: d.full(oldname), New: d.full(newname), Err: err}
+	if err := call(p1, b1, p2, b2); err != nil {
+		return &os.LinkError{Op: op, Old: d.full(oldname), New: d.full(newname), Err: err}
 	}
 	return nil
 }

@@ -105,28 +105,26 @@ func (d *Dir) Mkdir(name string, perm fs.FileMode) error {
 
 // Rename renames oldname to newname, both below d.
 func (d *Dir) Rename(oldname, newname string) error {
-	o, err := d.name("rename", oldname)
-	if err != nil {
-		return err
-	}
-	n, err := d.name("rename", newname)
-	if err != nil {
-		return err
-	}
-	return d.root.Rename(o, n)
+	return d.twoNames("rename", oldname, newname, d.root.Rename)
 }
 
 // Link makes newname a hard link to oldname.
 func (d *Dir) Link(oldname, newname string) error {
-	o, err := d.name("link", oldname)
+	return d.twoNames("link", oldname, newname, d.root.Link)
+}
+
+// twoNames runs call of op on oldname and newname, each checked to stay
+// below d.
+func (d *Dir) twoNames(op, oldname, newname string, call func(o, n string) error) error {
+	o, err := d.name(op, oldname)
 	if err != nil {
 		return err
 	}
-	n, err := d.name("link", newname)
+	n, err := d.name(op, newname)
 	if err != nil {
 		return err
 	}
-	return d.root.Link(o, n)
+	return call(o, n)
 }
 
 // Remove removes the file or empty directory name.
