@@ -76,3 +76,18 @@ func JoinInts(xs []int) string {
 	}
 	return strings.Join(parts, ",")
 }
+
+// ParseName returns the value of all whose String is s, or an error
+// naming what was read and listing the names: how a command-line flag
+// picks one of an enum's values.
+func ParseName[T fmt.Stringer](what, s string, all []T) (T, error) {
+	names := make([]string, 0, len(all))
+	for _, v := range all {
+		if v.String() == s {
+			return v, nil
+		}
+		names = append(names, v.String())
+	}
+	var zero T
+	return zero, fmt.Errorf("%s %q: want one of %s", what, s, strings.Join(names, ", "))
+}

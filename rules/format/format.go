@@ -54,16 +54,7 @@ func (f Format) String() string {
 }
 
 // Parse reads a format name.
-func Parse(s string) (Format, error) {
-	var names []string
-	for _, f := range Formats() {
-		if f.String() == s {
-			return f, nil
-		}
-		names = append(names, f.String())
-	}
-	return 0, fmt.Errorf("format %q: want one of %s", s, strings.Join(names, ", "))
-}
+func Parse(s string) (Format, error) { return textfmt.ParseName("format", s, Formats()) }
 
 // Options tune the writers.
 type Options struct {
