@@ -61,6 +61,7 @@ type archiveEntry struct {
 // compression for all is right); RepoTags; repositories; and the same tar
 // is an OCI layout (Docker 25+).
 func TestDockerArchiveOutput(t *testing.T) {
+	t.Parallel()
 	img := fixtures.NewImage()
 	for _, l := range wasteful() {
 		img.Add(l)
@@ -116,6 +117,7 @@ func TestDockerArchiveOutput(t *testing.T) {
 // TestArchiveTags: the RepoTags come from the image's repository and tag,
 // never from a layout's bare tag ("latest:latest").
 func TestArchiveTags(t *testing.T) {
+	t.Parallel()
 	layout := func(t *testing.T, ann map[string]string) string {
 		dir := stack(t, wasteful()...)
 		if err := testsupport.EditIndexJSON(dir, func(ix *ocispec.Index) {
@@ -174,6 +176,7 @@ func TestArchiveTags(t *testing.T) {
 
 // TestArchiveDeterministic: the same run twice, the same bytes.
 func TestArchiveDeterministic(t *testing.T) {
+	t.Parallel()
 	ref := stack(t, wasteful()...)
 	var got [][]byte
 	for range 2 {

@@ -54,6 +54,7 @@ var squashAll = squash.Options{Mode: squash.SquashAll, BaseLayers: 1}
 // A symlink at LAYOUT/.layerlint.lock made root truncate and write the
 // file it named.
 func TestInPlaceLockSymlink(t *testing.T) {
+	t.Parallel()
 	ref := stack(t, confinedLayers()...)
 	_, file, intact := precious(t)
 	if err := os.Symlink(file, filepath.Join(ref, squash.LockName)); err != nil {
@@ -69,6 +70,7 @@ func TestInPlaceLockSymlink(t *testing.T) {
 // Symlinks planted at the names fix writes in a layout (the blobs it will
 // add, index.json) are replaced by the rename, never written through.
 func TestInPlacePlantedBlobLinks(t *testing.T) {
+	t.Parallel()
 	ref := stack(t, confinedLayers()...)
 	// A first run to a new layout names the blobs the in-place run adds.
 	probe := fix(t, ref, squashAll, squash.Target{Kind: squash.OutputLayout})
@@ -99,6 +101,7 @@ func TestInPlacePlantedBlobLinks(t *testing.T) {
 // refused: the new layout or archive does not land in the folder the link
 // names.
 func TestOutputThroughSymlink(t *testing.T) {
+	t.Parallel()
 	for _, kind := range []squash.OutputKind{squash.OutputLayout, squash.OutputDockerArchive} {
 		for _, where := range []string{"parent", "output"} {
 			t.Run(kind.String()+"/"+where, func(t *testing.T) {
@@ -145,6 +148,7 @@ func TestOutputThroughSymlink(t *testing.T) {
 
 // --output inside the source layout would change the source: refused.
 func TestOutputInsideSource(t *testing.T) {
+	t.Parallel()
 	ref := stack(t, confinedLayers()...)
 	for _, out := range []string{ref, filepath.Join(ref, "out"), filepath.Join(ref, "blobs", "x.tar")} {
 		kind := squash.OutputLayout
@@ -164,6 +168,7 @@ func TestOutputInsideSource(t *testing.T) {
 // A symlink that another user planted higher up the output path (in a
 // shared folder) is refused; root's own links are followed.
 func TestOutputPathForeignLink(t *testing.T) {
+	t.Parallel()
 	testenv.NeedRoot(t)
 	ref := stack(t, confinedLayers()...)
 	dir, _, intact := precious(t)

@@ -22,6 +22,7 @@ import (
 
 // TestAutoAndReorder covers the minimal squash and its moves.
 func TestAutoAndReorder(t *testing.T) {
+	t.Parallel()
 	base := fixtures.NewLayer().Dir("usr").File("usr/lib", bytesOf("L", 100))
 	tests := []struct {
 		name   string
@@ -106,6 +107,7 @@ func TestAutoAndReorder(t *testing.T) {
 }
 
 func TestBadPlans(t *testing.T) {
+	t.Parallel()
 	ref := stack(t, fixtures.NewLayer().File("a", nil), fixtures.NewLayer().File("b", nil), fixtures.NewLayer().File("c", nil))
 	a := analyzeAll(t, ref, "", 1)[0]
 	for _, opts := range []squash.Options{
@@ -128,6 +130,7 @@ func TestBadPlans(t *testing.T) {
 
 // TestKeptMetadata: config, history, annotations and media types survive.
 func TestKeptMetadata(t *testing.T) {
+	t.Parallel()
 	ref := stack(t,
 		fixtures.NewLayer().File("a", bytesOf("a", 100)),
 		fixtures.NewLayer().File("b", bytesOf("b", 100)),
@@ -169,6 +172,7 @@ func TestKeptMetadata(t *testing.T) {
 // TestStrip drops a directory from the final view; the proof accounts for
 // exactly the stripped paths.
 func TestStrip(t *testing.T) {
+	t.Parallel()
 	ref := stack(t,
 		fixtures.NewLayer().Dir("var").Dir("var/cache").File("var/cache/base", bytesOf("c", 100)),
 		fixtures.NewLayer().File("var/cache/apt", bytesOf("a", 1000)).File("app", []byte("a")),
@@ -184,6 +188,7 @@ func TestStrip(t *testing.T) {
 
 // TestRecompress: gzip → zstd → gzip, every layer forced; diff_ids stay.
 func TestRecompress(t *testing.T) {
+	t.Parallel()
 	ref := stack(t, fixtures.NewLayer().File("a", bytesOf("a", 1000)), fixtures.NewLayer().File("b", bytesOf("b", 1000)))
 	in := analyzeAll(t, ref, "", 1)[0]
 	z := fix(t, ref, squash.Options{Compression: squash.CompressionZstd, ForceCompression: true, BaseLayers: 1}, squash.Target{Kind: squash.OutputLayout})
@@ -206,6 +211,7 @@ func TestRecompress(t *testing.T) {
 }
 
 func TestDockerFamily(t *testing.T) {
+	t.Parallel()
 	img := fixtures.NewImage()
 	img.Family = fixtures.Docker
 	img.Add(fixtures.NewLayer().File("a", []byte("a"))).Add(fixtures.NewLayer().File("b", bytesOf("b", 200))).Add(fixtures.NewLayer().Whiteout("b"))
@@ -239,6 +245,7 @@ func TestDockerFamily(t *testing.T) {
 // TestDockerArchive writes a docker save tarball and reads it back with
 // layerlint's reader and with ggcr's.
 func TestDockerArchive(t *testing.T) {
+	t.Parallel()
 	ref := stack(t, fixtures.NewLayer().File("a", []byte("a")), fixtures.NewLayer().File("b", bytesOf("b", 300)), fixtures.NewLayer().Whiteout("b"))
 	out := filepath.Join(t.TempDir(), "img.tar")
 	fix(t, ref, squash.Options{Mode: squash.SquashAll, BaseLayers: 1}, squash.Target{Kind: squash.OutputDockerArchive, Path: out, Tags: []string{"example.com/app:fixed"}})
@@ -263,6 +270,7 @@ func TestDockerArchive(t *testing.T) {
 // TestMultiPlatform fixes every platform of an index and keeps the
 // index's annotations.
 func TestMultiPlatform(t *testing.T) {
+	t.Parallel()
 	mk := func(arch string) *fixtures.Image {
 		img := fixtures.NewImage()
 		img.Platform.Architecture = arch
@@ -326,6 +334,7 @@ func snapshot(t *testing.T, dir string) map[string][]byte {
 }
 
 func TestInPlace(t *testing.T) {
+	t.Parallel()
 	layers := func() []*fixtures.Layer {
 		return []*fixtures.Layer{fixtures.NewLayer().File("a", []byte("a")), fixtures.NewLayer().File("b", bytesOf("b", 300)), fixtures.NewLayer().Whiteout("b")}
 	}
@@ -394,6 +403,7 @@ func TestInPlace(t *testing.T) {
 
 // TestDeterministic: same input and flags, byte-identical output.
 func TestDeterministic(t *testing.T) {
+	t.Parallel()
 	for _, c := range []squash.Compression{squash.CompressionGzip, squash.CompressionZstd} {
 		ref := stack(t,
 			fixtures.NewLayer().File("a", bytesOf("abc", 50000)),

@@ -104,6 +104,7 @@ func missingBlobs(layout string, names []string) []string {
 // limit, keeps its blobs: a walk that can reach them does, and one that
 // cannot aborts the collection, saying so.
 func TestGCKeepsDeeplyNestedImages(t *testing.T) {
+	t.Parallel()
 	for _, levels := range []int{10, 40} {
 		t.Run(fmt.Sprintf("%d levels", levels), func(t *testing.T) {
 			ref := stack(t, confinedLayers()...)
@@ -133,6 +134,7 @@ func TestGCKeepsDeeplyNestedImages(t *testing.T) {
 // after an in-place fix, with or without gc, every such name still
 // resolves in the layout.
 func TestGCAttestations(t *testing.T) {
+	t.Parallel()
 	for _, gc := range []bool{false, true} {
 		t.Run(map[bool]string{false: "kept", true: "gc"}[gc], func(t *testing.T) {
 			ref := stack(t, confinedLayers()...)

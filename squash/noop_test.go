@@ -45,6 +45,7 @@ func indexEntry(t *testing.T, dir string) v1.Descriptor {
 // TestIndexEntryKept: the output's index.json entry keeps the source
 // entry's platform and annotations.
 func TestIndexEntryKept(t *testing.T) {
+	t.Parallel()
 	for _, opts := range []squash.Options{{Mode: squash.SquashAll, BaseLayers: 1}, {BaseLayers: 1}} {
 		r := fix(t, annotated(t), opts, squash.Target{Kind: squash.OutputLayout})
 		d := indexEntry(t, r.out)
@@ -57,6 +58,7 @@ func TestIndexEntryKept(t *testing.T) {
 // TestNothingToDo: a fix that changes nothing writes the source's image
 // byte for byte and says so; in place, the layout is left as it was.
 func TestNothingToDo(t *testing.T) {
+	t.Parallel()
 	t.Run("layout", func(t *testing.T) {
 		src := annotated(t)
 		r := fix(t, src, squash.Options{BaseLayers: 1}, squash.Target{Kind: squash.OutputLayout})

@@ -15,6 +15,7 @@ func bytesOf(s string, n int) []byte { return []byte(strings.Repeat(s, n)) }
 // runs (same merged view, digests, validate.Image), how the merged layer
 // encodes what it does to the layers below it.
 func TestSquashRange(t *testing.T) {
+	t.Parallel()
 	base := func() *fixtures.Layer {
 		return fixtures.NewLayer().Dir("etc").File("etc/keep", []byte("k")).File("etc/gone", []byte("g")).
 			Dir("opt").Dir("opt/app").File("opt/app/a", []byte("a")).File("opt/app/b", []byte("b")).File("opt/app/c", []byte("c")).

@@ -14,6 +14,7 @@ import (
 // a pattern without "/" matches at any depth, "**" any number of
 // segments, a leading "/" is the root; exact paths drop what they name.
 func TestStripDialect(t *testing.T) {
+	t.Parallel()
 	ref := stack(t,
 		fixtures.NewLayer().Dir("var").Dir("var/log").File("var/log/a.log", bytesOf("a", 10)).File("top.log", bytesOf("t", 10)),
 		fixtures.NewLayer().File("app", []byte("a")).File("var/log/keep.txt", []byte("k")))
@@ -46,6 +47,7 @@ func TestStripDialect(t *testing.T) {
 // TestStripMatchingNothing: a strip that removes nothing is a mistake the
 // plan reports, not a silent no-op.
 func TestStripMatchingNothing(t *testing.T) {
+	t.Parallel()
 	ref := stack(t, fixtures.NewLayer().File("a", nil), fixtures.NewLayer().File("b", nil))
 	a := analyzeAll(t, ref, "", 0)[0]
 	for _, opts := range []squash.Options{

@@ -21,6 +21,7 @@ import (
 // ...: a few kilobytes naming 200^5 paths. Finding the written image
 // under a later entry must read each index once, not walk every path.
 func TestValidateLayoutIndexDAG(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	w, err := fixtures.NewImage().Add(fixtures.NewLayer().File("a", []byte("x"))).WriteOCILayout(dir)
 	if err != nil {
@@ -50,6 +51,7 @@ func TestValidateLayoutIndexDAG(t *testing.T) {
 // entry (a replaced manifest may be listed anywhere); an entry that lists
 // one index 200 times per level is rewritten with each index read once.
 func TestInPlaceRewriteIndexDAG(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if _, err := fixtures.NewImage().Add(fixtures.NewLayer().File("a", []byte("x"))).WriteOCILayout(dir); err != nil {
 		t.Fatal(err)

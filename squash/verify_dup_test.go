@@ -9,6 +9,7 @@ import (
 // TestDuplicateEntry: the duplicate-path check that replaced ggcr's
 // validate.Layer decode of each written layer.
 func TestDuplicateEntry(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		entries []overlay.Entry

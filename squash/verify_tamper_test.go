@@ -18,6 +18,7 @@ import (
 // written blobs (size, digest, diff_id, entries; ggcr's descriptors) has a
 // case here.
 func TestVerifyCatchesTampering(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		tamper func(t *testing.T, dir string, out *squash.Outcome, written int)
