@@ -36,7 +36,9 @@ const (
 )
 
 // ErrCapExceeded reports that an image passed one of the caps of Options.
-var ErrCapExceeded = errors.New("cap exceeded")
+// It is source's sentinel, so that one errors.Is covers the caps of both
+// (source caps the save stream of an engine).
+var ErrCapExceeded = source.ErrCapExceeded
 
 // BaseFrom says where the size of the base image comes from.
 type BaseFrom uint8

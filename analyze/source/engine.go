@@ -37,7 +37,11 @@ func EngineImageName(n string) (string, error) {
 // layers are and in which order, comes after them. The file lives in a
 // private (0700) directory and is unlinked as soon as it is open, so
 // nothing stays behind, even when layerlint is killed; it is gone at Close.
-func openEngineStore(ctx context.Context, ref Reference, host string) (_ store, err error) {
+// At most maxBytes (DefaultMaxSaveBytes when 0) are spooled.
+func openEngineStore(ctx context.Context, ref Reference, host string, maxBytes int64) (_ store, err error) {
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxSaveBytes
+	}
 	if host == "" {
 		host = EngineHost(ref.Format)
 	}
@@ -73,8 +77,13 @@ func openEngineStore(ctx context.Context, ref Reference, host string) (_ store, 
 		return nil, fmt.Errorf("opening %s: spooling the save stream: %w", ref, err)
 	}
 	fail := func(err error) (store, error) { return nil, errors.Join(err, f.Close()) }
-	if _, err := io.Copy(f, rc); err != nil {
+	// One byte past the cap tells a stream over it from one exactly at it.
+	n, err := io.Copy(f, io.LimitReader(rc, maxBytes+1))
+	if err != nil {
 		return fail(fmt.Errorf("opening %s: %w", ref, mapEngineErr(err)))
+	}
+	if n > maxBytes {
+		return fail(fmt.Errorf("opening %s: spooling the save stream: more than %d bytes (cap): %w", ref, maxBytes, ErrSaveTooLarge))
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return fail(fmt.Errorf("opening %s: %w", ref, err))

@@ -4,7 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"math/rand"
+	"net/http"
+	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -81,5 +86,74 @@ func TestEngineUnreachable(t *testing.T) {
 	_, err := Open("docker-daemon:app:1", Options{EngineHost: sock})
 	if !errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), "none.sock") {
 		t.Errorf("error %v, want ErrUnreachable naming the socket", err)
+	}
+}
+
+// fakeEngine serves GET /images/{name}/get with body, on loopback: only
+// what openEngineStore asks of the Docker API.
+func fakeEngine(t *testing.T, body func(w io.Writer)) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet || !strings.HasSuffix(r.URL.Path, "/get") {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/x-tar")
+		body(w)
+	}))
+	t.Cleanup(srv.Close)
+	return "tcp://" + srv.Listener.Addr().String()
+}
+
+// TestEngineSaveCap: the save stream is spooled up to MaxSaveBytes and no
+// further, whether the engine sends an archive one byte too long or never
+// stops; the error names the image and wraps ErrCapExceeded, and nothing
+// is left in the temporary folder.
+func TestEngineSaveCap(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	d := newDockerArchive()
+	d.image(t, []string{"app:1"}, testLayer{tar: layerTar(t, "a", "hello")})
+	archive, err := os.ReadFile(d.write(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := int64(len(archive))
+	exact := fakeEngine(t, func(w io.Writer) { _, _ = w.Write(archive) })
+	endless := fakeEngine(t, func(w io.Writer) {
+		zeros := make([]byte, 64<<10)
+		for {
+			if _, err := w.Write(zeros); err != nil {
+				return // the client hung up: what the cap is for
+			}
+		}
+	})
+	for _, tc := range []struct {
+		name string
+		host string
+		max  int64
+		ok   bool
+	}{
+		{"at the cap", exact, size, true},
+		{"one byte over", exact, size - 1, false},
+		{"endless", endless, 1 << 20, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src, err := Open("docker-daemon:app:1", Options{EngineHost: tc.host, MaxSaveBytes: tc.max})
+			if tc.ok {
+				if err != nil {
+					t.Fatal(err)
+				}
+				closeT(t, src)
+				return
+			}
+			wantErr(t, err, ErrSaveTooLarge, "app:1", fmt.Sprintf("more than %d bytes", tc.max))
+			if !errors.Is(err, ErrCapExceeded) {
+				t.Errorf("%v does not wrap ErrCapExceeded", err)
+			}
+			if left, _ := os.ReadDir(tmp); len(left) != 0 {
+				t.Errorf("left behind in TMPDIR: %v", left)
+			}
+		})
 	}
 }

@@ -1,6 +1,9 @@
 package source
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Sentinel errors. Every error returned by this package that concerns one of
 // these conditions wraps the matching sentinel, so callers can branch with
@@ -22,6 +25,12 @@ var (
 	// ErrAmbiguous reports several candidate images and no selector; the
 	// message lists the choices.
 	ErrAmbiguous = errors.New("ambiguous image selection")
+	// ErrCapExceeded reports input over a cap. analyze's caps wrap the
+	// same sentinel.
+	ErrCapExceeded = errors.New("cap exceeded")
+	// ErrSaveTooLarge reports an engine's save stream longer than
+	// Options.MaxSaveBytes; it wraps ErrCapExceeded.
+	ErrSaveTooLarge = fmt.Errorf("save stream too large: %w", ErrCapExceeded)
 )
 
 // Sentinels of the sources reached over a network or a socket.

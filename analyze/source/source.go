@@ -30,7 +30,17 @@ type Options struct {
 	// means DOCKER_HOST or Docker's socket for docker-daemon:, and
 	// Podman's socket for podman:.
 	EngineHost string
+	// MaxSaveBytes caps the `docker save` stream of a docker-daemon: or
+	// podman: image, which is spooled to a temporary file before it is
+	// read: an engine (or an image in it) must not fill the disk. Zero
+	// means DefaultMaxSaveBytes.
+	MaxSaveBytes int64
 }
+
+// DefaultMaxSaveBytes is the default of Options.MaxSaveBytes: the same
+// 256 GiB as analyze's default cap on an image's content, since a save
+// stream holds the image's layers uncompressed.
+const DefaultMaxSaveBytes int64 = 256 << 30
 
 // Source is an opened image source. It holds the archive file or layout
 // directory open until Close; its layers stream from it.
@@ -142,7 +152,7 @@ func OpenReferenceContext(ctx context.Context, ref Reference, opts Options) (src
 	case FormatDockerDaemon, FormatPodman:
 		origin = ref.String()
 		format = FormatDockerArchive
-		st, err = openEngineStore(ctx, ref, opts.EngineHost)
+		st, err = openEngineStore(ctx, ref, opts.EngineHost, opts.MaxSaveBytes)
 	case FormatAuto, FormatOCILayout, FormatOCIArchive, FormatDockerArchive:
 		format, st, err = openStore(ref)
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/layerlint/layerlint/analyze"
+	"github.com/layerlint/layerlint/analyze/source"
 	"github.com/layerlint/layerlint/squash"
 )
 
@@ -11,6 +12,9 @@ import (
 // changes the outcome: the libraries return typed errors that name no
 // flag, and only the CLI knows its flags.
 func advice(err error) string {
+	if errors.Is(err, source.ErrSaveTooLarge) {
+		return " (raise it with --max-save-bytes)"
+	}
 	var ce *analyze.CapError
 	if errors.As(err, &ce) {
 		switch ce.Limit {

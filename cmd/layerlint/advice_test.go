@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/layerlint/layerlint/analyze"
+	"github.com/layerlint/layerlint/analyze/source"
 	"github.com/layerlint/layerlint/squash"
 )
 
@@ -20,6 +21,7 @@ func TestAdvice(t *testing.T) {
 		{&analyze.CapError{Limit: analyze.LimitLayerBytes, Err: analyze.ErrCapExceeded}, "--max-layer-bytes"},
 		{&analyze.CapError{Limit: analyze.LimitImageBytes, Err: analyze.ErrCapExceeded}, "--max-image-bytes"},
 		{&analyze.CapError{Limit: analyze.LimitLayerEntries, Err: analyze.ErrCapExceeded}, "--max-layer-entries"},
+		{source.ErrSaveTooLarge, "--max-save-bytes"},
 		{&squash.PlanError{Option: squash.OptionPlatform}, "--platform"},
 		{&squash.PlanError{Option: squash.OptionTags}, "--tag"},
 		{&squash.PlanError{Option: squash.OptionBaseLayers}, "--base-layers"},

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -69,5 +71,30 @@ func TestEngineRoundTrip(t *testing.T) {
 	}
 	if got := p.Run(t, "images", "--format", "{{.Repository}}:{{.Tag}}"); !strings.Contains(got, "localhost/app:2") {
 		t.Errorf("podman images: %s", got)
+	}
+}
+
+// TestEngineSaveCap: an engine whose save stream never ends fills no
+// disk: past --max-save-bytes the read stops with exit 2, naming the
+// image and the flag.
+func TestEngineSaveCap(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		zeros := make([]byte, 64<<10)
+		for {
+			if _, err := w.Write(zeros); err != nil {
+				return // the client hung up
+			}
+		}
+	}))
+	defer srv.Close()
+	t.Setenv("DOCKER_HOST", "tcp://"+srv.Listener.Addr().String())
+	code, _, errs := runCLI(t, "analyze", "--max-save-bytes", "1000000", "docker-daemon:app:1")
+	if code != ExitInput {
+		t.Fatalf("exit %d, want %d\n%s", code, ExitInput, errs)
+	}
+	for _, want := range []string{"app:1", "more than 1000000 bytes", "--max-save-bytes"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("error does not name %q:\n%s", want, errs)
+		}
 	}
 }

@@ -52,6 +52,12 @@ func imageFlags() []cli.Flag {
 			Value:  analyze.DefaultMaxLayerEntries,
 			Action: positiveInt("max-layer-entries"),
 		},
+		&cli.Int64Flag{
+			Name:   "max-save-bytes",
+			Usage:  "cap on the docker save stream of a docker-daemon: or podman: IMAGE, spooled to a temporary file",
+			Value:  source.DefaultMaxSaveBytes,
+			Action: positiveInt64("max-save-bytes"),
+		},
 		&cli.IntFlag{
 			Name:   "max-path-bytes",
 			Usage:  "cap on the length of one path (or hard-link target) in a layer",
@@ -118,6 +124,8 @@ func sourceOptions(c *cli.Context, platform string) source.Options {
 		Platform: platform,
 		Verify:   !c.Bool("no-verify"),
 		Registry: source.RegistryOptions{Insecure: c.Bool("insecure")},
+		// Commands without the flag (it is in imageFlags) get 0, the default.
+		MaxSaveBytes: c.Int64("max-save-bytes"),
 	}
 }
 
