@@ -181,6 +181,12 @@ func runFix(c *cli.Context) error {
 	if out.Unchanged {
 		fmt.Fprintln(c.App.Writer, "nothing to change: every image is the source's, byte for byte (same manifest, config and layers)")
 	}
+	writeWhere(c, f, out)
+	return nil
+}
+
+// writeWhere says where the result of fix went.
+func writeWhere(c *cli.Context, f *fixFlags, out *squash.Outcome) {
 	switch f.target.Kind {
 	case squash.OutputNone:
 		fmt.Fprintln(c.App.Writer, "dry run: nothing written")
@@ -201,7 +207,6 @@ func runFix(c *cli.Context) error {
 		}
 		fmt.Fprintln(c.App.Writer)
 	}
-	return nil
 }
 
 // previousDiffIDs collects the diff_ids of the --previous images.
