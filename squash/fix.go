@@ -28,6 +28,10 @@ type Outcome struct {
 	Kept []string
 	// Loaded names what an engine reported loading (OutputEngine).
 	Loaded []string
+	// LoadSkipped (OutputEngine): the image is unchanged and was read
+	// from the same engine under the same name, so it was not loaded
+	// again; Loaded is empty.
+	LoadSkipped bool
 	// Unchanged: nothing needed changing; every image written is the
 	// source's, byte for byte (same manifest, config and layer digests),
 	// and in place, the layout was left as it was.

@@ -3,8 +3,13 @@ package squash_test
 import (
 	"bytes"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -112,4 +117,51 @@ func TestNothingToDo(t *testing.T) {
 			t.Error("--keep-media-types and nothing to do, yet changed")
 		}
 	})
+}
+
+// TestLoadUnchanged: an image that fix left unchanged is not loaded back
+// into the engine it was read from under the name it had (the load would
+// send the whole image for nothing); to another engine, or under another
+// name, it is.
+func TestLoadUnchanged(t *testing.T) {
+	t.Parallel()
+	var loads atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/images/load") {
+			http.NotFound(w, r)
+			return
+		}
+		loads.Add(1)
+		_, _ = io.Copy(io.Discard, r.Body)
+		_, _ = io.WriteString(w, `{"stream":"Loaded image: localhost/app:1\n"}`)
+	}))
+	defer srv.Close()
+	host := "tcp://" + srv.Listener.Addr().String()
+	for _, forms := range []fixtures.DockerForm{fixtures.DockerClassic, fixtures.DockerOCI} {
+		archive := filepath.Join(t.TempDir(), "in.tar")
+		if err := fixtures.Sample().WriteDockerArchive(archive, forms, "localhost/app:1"); err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			name         string
+			sourceEngine string
+			tags         []string
+			load         bool
+		}{
+			{"same engine, same name", host, nil, false},
+			{"same engine, the name given again", host, []string{"localhost/app:1"}, false},
+			{"same engine, another name", host, []string{"localhost/app:2"}, true},
+			{"another engine", "unix:///elsewhere.sock", nil, true},
+			{"not from an engine", "", nil, true},
+		} {
+			before := loads.Load()
+			r := fix(t, "docker-archive:"+archive, squash.Options{BaseLayers: 1}, squash.Target{Kind: squash.OutputEngine, Engine: host, SourceEngine: tc.sourceEngine, Tags: tc.tags})
+			if !r.outcome.Unchanged {
+				t.Fatalf("%v %s: the sample changed", forms, tc.name)
+			}
+			if loaded := loads.Load() - before; loaded != map[bool]int32{true: 1}[tc.load] || r.outcome.LoadSkipped == tc.load {
+				t.Errorf("%v %s: %d loads, LoadSkipped %v; want a load: %v", forms, tc.name, loaded, r.outcome.LoadSkipped, tc.load)
+			}
+		}
+	}
 }

@@ -82,6 +82,12 @@ type Target struct {
 	// Engine is the API address of the engine OutputEngine loads into
 	// (unix:///… or tcp://…).
 	Engine string
+	// SourceEngine is the API address of the engine the images were read
+	// from (a docker-daemon: or podman: source), empty otherwise. When it
+	// is Engine, the image is unchanged and it would go back under the
+	// name it came from, OutputEngine loads nothing: the engine has that
+	// image already (Outcome.LoadSkipped).
+	SourceEngine string
 
 	// wrap, when set, wraps the filesystem every write goes through
 	// (tests inject faults).
@@ -196,7 +202,7 @@ func newTarget(t Target) (target, error) {
 		if t.Engine == "" {
 			return nil, fmt.Errorf("loading into an engine: no engine address: %w", ErrBadPlan)
 		}
-		return &engineTarget{host: t.Engine, archive: archiveTarget{wrap: t.wrap, asked: t.Tags}}, nil
+		return &engineTarget{host: t.Engine, sourceHost: t.SourceEngine, archive: archiveTarget{wrap: t.wrap, asked: t.Tags}}, nil
 	}
 	return nil, fmt.Errorf("output kind %s: %w", t.Kind, ErrBadPlan)
 }

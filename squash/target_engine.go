@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/google/go-containerregistry/pkg/name"
+
 	"github.com/layerlint/layerlint/internal/engine"
 )
 
@@ -16,10 +18,12 @@ import (
 // engine's POST /images/load. The engine never sees an image that failed
 // its proof.
 type engineTarget struct {
-	host    string
-	archive archiveTarget
-	dir     string
-	ctx     context.Context
+	host string
+	// sourceHost is Target.SourceEngine.
+	sourceHost string
+	archive    archiveTarget
+	dir        string
+	ctx        context.Context
 	// loaded are the names the engine reported; set by commit.
 	loaded []string
 }
@@ -49,6 +53,10 @@ func (t *engineTarget) verify(ctx context.Context, w *written, opts *VerifyOptio
 
 // commit sends the verified archive to the engine.
 func (t *engineTarget) commit(w *written) (err error) {
+	if t.alreadyThere(w) {
+		w.out.LoadSkipped = true
+		return nil
+	}
 	c, err := engine.New(t.host)
 	if err != nil {
 		return fmt.Errorf("loading into %s: %w: %w", t.host, err, ErrBadPlan)
@@ -64,6 +72,26 @@ func (t *engineTarget) commit(w *written) (err error) {
 	}
 	w.out.Loaded = t.loaded
 	return nil
+}
+
+// alreadyThere reports that loading would give the engine nothing new:
+// the image is the source's byte for byte, the source is this engine, and
+// every name the archive carries is the one the image was read under. A
+// load would only spend the time of sending the whole image again.
+func (t *engineTarget) alreadyThere(w *written) bool {
+	if !w.out.Unchanged || t.sourceHost == "" || t.sourceHost != t.host || len(w.imgs) != 1 {
+		return false
+	}
+	from, err := name.NewTag(w.imgs[0].Analysis.Image.Name)
+	if err != nil {
+		return false
+	}
+	for _, tag := range t.archive.tags {
+		if tag != familiar(from) {
+			return false
+		}
+	}
+	return len(t.archive.tags) > 0
 }
 
 func (t *engineTarget) rollback() error { return t.archive.rollback() }

@@ -52,7 +52,12 @@ func TestEngineRoundTrip(t *testing.T) {
 	}
 	const ref = "docker-daemon:localhost/app:1"
 	before := mergedView(t, ref)
-	code, out, errs := runCLI(t, "fix", "--squash", "all", "--load", ref)
+	// Nothing to change: nothing is sent back to the engine.
+	code, out, errs := runCLI(t, "fix", "--load", ref)
+	if code != ExitOK || !strings.Contains(out, "nothing loaded: "+p.Host+" holds "+ref+" already, unchanged") || strings.Contains(out, "loaded localhost") {
+		t.Fatalf("no-op fix --load: exit %d\n%s\n%s", code, out, errs)
+	}
+	code, out, errs = runCLI(t, "fix", "--squash", "all", "--load", ref)
 	if code != ExitOK || !strings.Contains(out, "loaded ") || !strings.Contains(out, "verified:") {
 		t.Fatalf("fix --load: exit %d\n%s\n%s", code, out, errs)
 	}

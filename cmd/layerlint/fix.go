@@ -195,6 +195,10 @@ func writeWhere(c *cli.Context, f *fixFlags, out *squash.Outcome) {
 	case squash.OutputRegistry:
 		fmt.Fprintf(c.App.Writer, "pushed %s (%s)\n", escape.Text(f.target.Path), out.Root.Digest)
 	case squash.OutputEngine:
+		if out.LoadSkipped {
+			fmt.Fprintf(c.App.Writer, "nothing loaded: %s holds %s already, unchanged (%s)\n", escape.Text(f.target.Engine), escape.Text(c.Args().First()), out.Root.Digest)
+			break
+		}
 		fmt.Fprintf(c.App.Writer, "loaded %s into %s (%s)\n", escape.Text(strings.Join(out.Loaded, ", ")), escape.Text(f.target.Engine), out.Root.Digest)
 	case squash.OutputInPlace:
 		if out.Unchanged {

@@ -137,6 +137,11 @@ func readTarget(c *cli.Context, f *fixFlags) error {
 		if out.Format == source.FormatPodman || c.Bool("load") && in.Format == source.FormatPodman {
 			f.target.Engine = source.EngineHost(source.FormatPodman)
 		}
+		if in.Format == source.FormatDockerDaemon || in.Format == source.FormatPodman {
+			// The address the source is opened at (sourceOptions sets no
+			// EngineHost): an unchanged image is not loaded back into it.
+			f.target.SourceEngine = source.EngineHost(in.Format)
+		}
 		if err := readEngineOutput(c, f, out); err != nil {
 			return err
 		}
