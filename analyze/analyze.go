@@ -353,12 +353,11 @@ func fromCache(ctx context.Context, l *source.Layer, opts Options) (layerResult,
 		return layerResult{}, false
 	}
 	cs, st, ok := opts.Cache.Get(ctx, l, opts.Verify)
-	if !ok || len(cs.Entries) > opts.MaxLayerEntries || cs.ContentBytes > opts.MaxLayerBytes {
+	if !ok || cs.Len() > opts.MaxLayerEntries || cs.ContentBytes > opts.MaxLayerBytes {
 		return layerResult{}, false
 	}
 	ro := overlay.ReadOptions{MaxPathBytes: opts.MaxPathBytes, MaxPathDepth: opts.MaxPathDepth}
-	for i := range cs.Entries {
-		e := &cs.Entries[i]
+	for _, e := range cs.All() {
 		if ro.CheckPath(e.Path) != nil || e.Kind == overlay.EntryHardlink && ro.CheckPath(e.Linkname) != nil {
 			return layerResult{}, false
 		}

@@ -275,7 +275,7 @@ func (b *builder) layer(l *source.Layer, cs *overlay.Changeset, st source.Stats,
 	li.CompressedSize = st.Compressed
 	li.TarSize = st.Uncompressed
 	li.ContentBytes = cs.ContentBytes
-	li.Entries = len(cs.Entries)
+	li.Entries = cs.Len()
 	li.Added, li.Modified, li.Deleted = ls.Added, ls.Modified, ls.Deleted
 	b.r.Layers = append(b.r.Layers, li)
 }

@@ -17,20 +17,22 @@ type applier struct {
 	before map[string]*node
 }
 
-func (a *applier) run(entries []Entry) {
-	for _, e := range entries {
-		if e.Kind == EntryHardlink {
-			if _, seen := a.before[e.Linkname]; seen {
+func (a *applier) run(cs *Changeset) {
+	for i := range cs.n {
+		e := cs.at(i)
+		if e.kind == EntryHardlink {
+			target := cs.linkname(e)
+			if _, seen := a.before[target]; seen {
 				continue
 			}
 			if a.before == nil {
 				a.before = map[string]*node{}
 			}
-			n := a.m.lookup(e.Linkname)
+			n := a.m.lookup(target)
 			if n != nil && n.typ == TypeDir {
 				n = nil
 			}
-			a.before[e.Linkname] = n
+			a.before[target] = n
 		}
 	}
 	// Steps 1 and 2: opaque markers, shallowest first, then whiteouts. They
@@ -39,9 +41,9 @@ func (a *applier) run(entries []Entry) {
 	// first because a marker makes its directory part of this layer, which
 	// a marker higher up must not remove again.
 	var markers []string
-	for _, e := range entries {
-		if e.Kind == EntryOpaque {
-			markers = append(markers, e.Path)
+	for i := range cs.n {
+		if e := cs.at(i); e.kind == EntryOpaque {
+			markers = append(markers, e.path)
 		}
 	}
 	slices.SortStableFunc(markers, func(x, y string) int {
@@ -50,14 +52,14 @@ func (a *applier) run(entries []Entry) {
 	for _, d := range markers {
 		a.opaque(d)
 	}
-	for _, e := range entries {
-		if e.Kind == EntryWhiteout {
-			a.whiteout(e.Path)
+	for i := range cs.n {
+		if e := cs.at(i); e.kind == EntryWhiteout {
+			a.whiteout(e.path)
 		}
 	}
 	// Step 3: entries in tar order.
-	for i := range entries {
-		a.entry(&entries[i])
+	for i := range cs.n {
+		a.entry(cs, cs.at(i))
 	}
 }
 
@@ -154,7 +156,7 @@ func (m *Model) flushPending(layer int) {
 			Path:        p.ver.origin.path(),
 			Layer:       int(p.ver.layer),
 			Size:        p.ver.size,
-			Hash:        p.ver.hash,
+			Hash:        m.hash(p.ver),
 			Cause:       p.cause,
 			HiddenBy:    layer,
 			SameContent: p.same,
@@ -198,29 +200,29 @@ func (a *applier) dirAt(p string) *node {
 	return d
 }
 
-func (a *applier) entry(e *Entry) {
-	switch e.Kind {
+func (a *applier) entry(cs *Changeset, e *entry) {
+	switch e.kind {
 	case EntryWhiteout, EntryOpaque:
 		return // applied in steps 1 and 2
 	case EntryDir:
-		a.dirEntry(e)
+		a.dirEntry(cs, e)
 		return
 	case EntryHardlink:
-		a.hardlink(e)
+		a.hardlink(e.path, cs.linkname(e))
 		return
 	case EntryFile, EntrySymlink, EntryCharDevice, EntryBlockDevice, EntryFIFO:
 	}
-	dirPath, name := splitPath(e.Path)
+	dirPath, name := splitPath(e.path)
 	parent := a.dirAt(dirPath)
 	n := &node{
-		name: name, parent: parent, extra: newExtra(e.Linkname, e.Xattrs, e.Devmajor, e.Devminor),
-		mtime: e.ModTime, mode: e.Mode, uid: clampID(e.UID), gid: clampID(e.GID),
+		name: name, parent: parent, extra: newExtra(cs.extra(e)),
+		mtime: e.mtime, mode: e.mode, uid: e.uid, gid: e.gid,
 		layer: a.layer,
 	}
-	switch e.Kind {
+	switch e.kind {
 	case EntryFile:
 		n.typ = TypeRegular
-		n.ver = &version{origin: n, size: e.Size, hash: e.Hash, layer: a.layer, refs: 1, entry: e.Index}
+		n.ver = &version{origin: n, size: e.size, hash: cs.hashIndex(e), layer: a.layer, refs: 1, entry: e.index}
 	case EntrySymlink:
 		// Linux gives every symlink mode 0777 whatever the tar header
 		// says; the view is what the container sees.
@@ -247,39 +249,40 @@ func (a *applier) place(parent, n *node) {
 		a.stats.Modified++
 	}
 	if old != nil {
-		same := old.ver != nil && n.ver != nil && old.ver.size == n.ver.size && old.ver.hash == n.ver.hash
+		same := old.ver != nil && n.ver != nil && old.ver.size == n.ver.size && a.m.hash(old.ver) == a.m.hash(n.ver)
 		a.remove(old, CauseOverwritten, n.path(), same)
 	}
 	parent.children[n.name] = n
 }
 
-func (a *applier) dirEntry(e *Entry) {
-	dirPath, name := splitPath(e.Path)
+func (a *applier) dirEntry(cs *Changeset, e *entry) {
+	dirPath, name := splitPath(e.path)
 	parent := a.dirAt(dirPath)
+	_, xattrs, _, _ := cs.extra(e)
 	if old := parent.children[name]; old != nil && old.typ == TypeDir {
 		// Directories merge: new attributes, same children.
 		if old.layer < a.layer {
 			a.stats.Modified++
 		}
-		old.mode, old.uid, old.gid, old.mtime = e.Mode, clampID(e.UID), clampID(e.GID), e.ModTime
-		old.extra = newExtra("", e.Xattrs, 0, 0) // a directory has only xattrs out of line
+		old.mode, old.uid, old.gid, old.mtime = e.mode, e.uid, e.gid, e.mtime
+		old.extra = newExtra("", xattrs, 0, 0) // a directory has only xattrs out of line
 		old.layer, old.implicit = a.layer, false
 		return
 	}
 	a.place(parent, &node{
 		name: name, parent: parent, children: map[string]*node{}, typ: TypeDir,
-		mode: e.Mode, uid: clampID(e.UID), gid: clampID(e.GID), mtime: e.ModTime, extra: newExtra("", e.Xattrs, 0, 0),
+		mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime, extra: newExtra("", xattrs, 0, 0),
 		layer: a.layer,
 	})
 }
 
-func (a *applier) hardlink(e *Entry) {
-	t := a.linkTarget(e.Linkname)
+func (a *applier) hardlink(p, target string) {
+	t := a.linkTarget(target)
 	if t == nil {
-		a.anomaly(AnomalyHardlinkTarget, e.Path, "hard link to "+e.Linkname+": no such file at that point")
+		a.anomaly(AnomalyHardlinkTarget, p, "hard link to "+target+": no such file at that point")
 		return
 	}
-	dirPath, name := splitPath(e.Path)
+	dirPath, name := splitPath(p)
 	parent := a.dirAt(dirPath)
 	if parent.children[name] == t {
 		return // a link to itself changes nothing

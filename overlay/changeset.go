@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"math"
 	"path"
 	"strconv"
 	"strings"
@@ -62,15 +63,19 @@ func (k EntryKind) String() string {
 }
 
 // Entry is one tar entry of a layer, normalised. Content is not kept: a
-// regular file carries its size and hash only.
+// regular file carries its size and hash only. It is the public form of an
+// entry: a Changeset stores its entries compactly and returns them as
+// Entry values (Changeset.Entry, Changeset.All).
 type Entry struct {
 	// Path is the cleaned path the entry acts on. For a whiteout it is the
 	// path deleted (".wh." removed); for an opaque marker, the directory.
 	Path string
 	Kind EntryKind
 	Mode uint32
-	UID  int
-	GID  int
+	// UID and GID are in the 32-bit range Linux uses: a changeset clamps
+	// what a header says (a negative id to 0), as the model does.
+	UID int
+	GID int
 	// Size is the content size of a regular file.
 	Size int64
 	Hash Hash
@@ -82,19 +87,25 @@ type Entry struct {
 	Xattrs             map[string]string
 	// Index is the position of the entry's header in the layer's tar,
 	// counting every header from 0: a second read of the same tar finds
-	// the entry again by it (Origin.Entry).
+	// the entry again by it (Origin.Entry). It is below 2^32.
 	Index int
 }
 
 // Changeset is one layer read into memory as metadata: its entries in tar
-// order and what was odd about them.
+// order (Len, Entry, All; Append adds one) and what was odd about them.
 type Changeset struct {
-	Entries []Entry
 	// Anomalies found while reading; their Layer field is set by Apply.
 	Anomalies []Anomaly
 	// ContentBytes is the sum of regular-file sizes: the bytes this layer
 	// ships as file content.
 	ContentBytes int64
+
+	// The entries, stored compactly (see store.go): chunks of chunkLen
+	// entries, the last one partly filled; n entries in all.
+	chunks [][]entry
+	n      int
+	hashes hashTable
+	extras []entryExtra
 }
 
 // Sentinel errors of changeset reading; callers test them with errors.Is.
@@ -225,7 +236,7 @@ func ReadChangeset(r io.Reader, opts ReadOptions) (*Changeset, error) {
 				return nil, err
 			}
 		}
-		cs.Entries = append(cs.Entries, e)
+		cs.Append(e)
 	}
 }
 
@@ -234,6 +245,10 @@ func ReadChangeset(r io.Reader, opts ReadOptions) (*Changeset, error) {
 func (opts ReadOptions) checkHeader(n int, hdr *tar.Header) error {
 	if opts.MaxEntries > 0 && n >= opts.MaxEntries {
 		return fmt.Errorf("%w: more than %d entries (cap)", ErrTooManyEntries, opts.MaxEntries)
+	}
+	if int64(n) > math.MaxUint32 {
+		// Entry.Index is stored in 32 bits.
+		return fmt.Errorf("%w: more than %d entries", ErrTooManyEntries, uint64(math.MaxUint32)+1)
 	}
 	if hdr.Size < 0 {
 		return fmt.Errorf("%w: %s: negative size", ErrBadTar, quoteName(hdr.Name))

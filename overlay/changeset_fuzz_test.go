@@ -41,11 +41,11 @@ func FuzzReadChangeset(f *testing.F) {
 			}
 			t.Fatalf("error without a sentinel: %v", err)
 		}
-		if len(cs.Entries) > maxEntries || cs.ContentBytes > maxBytes || cs.ContentBytes < 0 {
-			t.Fatalf("caps not held: %d entries, %d bytes", len(cs.Entries), cs.ContentBytes)
+		if cs.Len() > maxEntries || cs.ContentBytes > maxBytes || cs.ContentBytes < 0 {
+			t.Fatalf("caps not held: %d entries, %d bytes", cs.Len(), cs.ContentBytes)
 		}
 		var sum int64
-		for _, e := range cs.Entries {
+		for _, e := range cs.All() {
 			checkClean(t, e.Path, e.Kind == EntryOpaque)
 			if e.Kind == EntryHardlink {
 				checkClean(t, e.Linkname, true)

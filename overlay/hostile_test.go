@@ -141,8 +141,8 @@ func TestManyEntriesMemory(t *testing.T) {
 	m := NewModel()
 	m.Apply(cs)
 	used := heapAfter() - before
-	if len(cs.Entries) != n {
-		t.Fatalf("%d entries, want %d", len(cs.Entries), n)
+	if cs.Len() != n {
+		t.Fatalf("%d entries, want %d", cs.Len(), n)
 	}
 	if files, _ := m.VisibleBytes(); files != n {
 		t.Fatalf("%d files in the view, want %d", files, n)
@@ -224,7 +224,7 @@ func TestWideDirectory(t *testing.T) {
 		}
 		m := NewModel()
 		m.Apply(cs)
-		if st := m.Apply(&Changeset{Entries: []Entry{{Path: "wide", Kind: EntryOpaque}, {Path: "wide/new", Kind: EntryFile}}}); st.Deleted != n {
+		if st := m.Apply(NewChangeset(Entry{Path: "wide", Kind: EntryOpaque}, Entry{Path: "wide/new", Kind: EntryFile})); st.Deleted != n {
 			t.Errorf("opaque deleted %d, want %d", st.Deleted, n)
 		}
 		if got := len(m.Files()); got != 2 {

@@ -21,6 +21,9 @@ type Model struct {
 	// applied. They become waste when the layer ends unless a hard link of
 	// the same layer named them again (see docs/overlay-semantics.md).
 	pending []pendingWaste
+	// hashes holds the content hashes of each layer applied, which its
+	// versions name by index.
+	hashes []hashTable
 }
 
 // node is one path of the merged view. It is kept small: the model holds one
@@ -61,15 +64,20 @@ func newExtra(linkname string, xattrs map[string]string, devmajor, devminor uint
 	return &nodeExtra{linkname: linkname, xattrs: xattrs, devmajor: devmajor, devminor: devminor}
 }
 
-// version is the content written by one regular-file entry.
+// version is the content written by one regular-file entry. There is one
+// per file of the image: its hash is kept by index in the table of its
+// layer (Model.hashes), not in line.
 type version struct {
 	origin *node // the node the entry created; its path names the version
 	size   int64
-	hash   Hash
 	layer  int32
-	refs   int32 // names of the current view that show this version
-	entry  int   // Entry.Index of the entry in its layer's tar
+	refs   int32  // names of the current view that show this version
+	entry  uint32 // Entry.Index of the entry in its layer's tar
+	hash   uint32 // index in the hash table of layer
 }
+
+// hash returns the content hash of v.
+func (m *Model) hash(v *version) Hash { return m.hashes[v.layer].at(v.hash) }
 
 type pendingWaste struct {
 	ver   *version
@@ -106,7 +114,10 @@ func (m *Model) Apply(cs *Changeset) LayerStats {
 		an.Layer = m.layers
 		m.anomalies = append(m.anomalies, an)
 	}
-	a.run(cs.Entries)
+	// The table is shared with cs, not copied: its chunks are never
+	// changed once written.
+	m.hashes = append(m.hashes, cs.hashes)
+	a.run(cs)
 	m.flushPending(int(a.layer))
 	m.layers++
 	return a.stats

@@ -5,11 +5,22 @@ import (
 	"unsafe"
 )
 
-// TestNodeSize guards the size of the struct the model holds one of per
-// path of the image: peak memory per path (docs/performance.md) rests on it,
-// and a field added in line moves it to a larger size class.
-func TestNodeSize(t *testing.T) {
-	if got, limit := unsafe.Sizeof(node{}), uintptr(80); got > limit {
-		t.Errorf("node is %d bytes, more than %d: keep rarely set fields in nodeExtra", got, limit)
+// TestStoredSizes guards the structs that a changeset holds one of per
+// entry and a model one of per path and per file: peak memory per path
+// (docs/performance.md) rests on them, and a field added in line moves
+// them to a larger size class.
+func TestStoredSizes(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		got, most uintptr
+		outOfLine string
+	}{
+		{"entry", unsafe.Sizeof(entry{}), 56, "entryExtra"},
+		{"node", unsafe.Sizeof(node{}), 80, "nodeExtra"},
+		{"version", unsafe.Sizeof(version{}), 32, "the layer's hashTable"},
+	} {
+		if tt.got > tt.most {
+			t.Errorf("%s is %d bytes, more than %d: keep rarely set fields in %s", tt.name, tt.got, tt.most, tt.outOfLine)
+		}
 	}
 }

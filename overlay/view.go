@@ -41,7 +41,7 @@ func (m *Model) Walk(prefix string, fn func(*File) error) error {
 	var walk func(n *node, p, chain string) error
 	walk = func(n *node, p, chain string) error {
 		if n != m.root {
-			f := n.file(p)
+			f := m.file(n, p)
 			if n.ver != nil {
 				f.Link = links[n.ver]
 			}
@@ -111,7 +111,7 @@ func (m *Model) Lookup(p string) (File, bool) {
 	if n == nil || n == m.root {
 		return File{}, false
 	}
-	return n.file(p), true
+	return m.file(n, p), true
 }
 
 // linkGroups numbers the versions that more than one path names, in walk
@@ -133,7 +133,7 @@ func (m *Model) linkGroups() map[*version]uint64 {
 	return groups
 }
 
-func (n *node) file(p string) File {
+func (m *Model) file(n *node, p string) File {
 	f := File{
 		Path: p, Type: n.typ, Mode: n.mode, UID: int(n.uid), GID: int(n.gid),
 		ModTime: n.mtime, Layer: int(n.layer),
@@ -142,8 +142,8 @@ func (n *node) file(p string) File {
 		f.Linkname, f.Xattrs, f.Devmajor, f.Devminor = x.linkname, x.xattrs, x.devmajor, x.devminor
 	}
 	if n.ver != nil {
-		f.Size, f.Hash = n.ver.size, n.ver.hash
-		f.Origin = Origin{Layer: int(n.ver.layer), Entry: n.ver.entry}
+		f.Size, f.Hash = n.ver.size, m.hash(n.ver)
+		f.Origin = Origin{Layer: int(n.ver.layer), Entry: int(n.ver.entry)}
 	}
 	return f
 }

@@ -75,7 +75,7 @@ func fileSizes(f *Facts, layer int) map[string]int64 {
 	if layer < 0 || layer >= len(f.Changesets) || f.Changesets[layer] == nil {
 		return m
 	}
-	for _, e := range f.Changesets[layer].Entries {
+	for _, e := range f.Changesets[layer].All() {
 		if e.Kind == overlay.EntryFile {
 			m[e.Path] = e.Size
 		} else {

@@ -89,7 +89,7 @@ func checkSecrets(f *Facts) []Finding {
 			continue // layer not analyzed
 		}
 		seen := map[string]bool{}
-		for _, e := range cs.Entries {
+		for _, e := range cs.All() {
 			if e.Kind != overlay.EntryFile || e.Size == 0 || seen[e.Path] {
 				continue
 			}

@@ -322,7 +322,7 @@ func fileHashIndex(a *analyze.Analysis) func(overlay.Origin) (overlay.Hash, bool
 		hs, ok := idx[o.Layer]
 		if !ok {
 			hs = map[int]overlay.Hash{}
-			for _, e := range a.Changesets[o.Layer].Entries {
+			for _, e := range a.Changesets[o.Layer].All() {
 				if e.Kind == overlay.EntryFile {
 					hs[e.Index] = e.Hash
 				}

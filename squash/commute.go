@@ -30,7 +30,7 @@ func newCommuter(css []*overlay.Changeset) *commuter {
 	for i, cs := range css {
 		m := map[string]touch{}
 		if cs != nil {
-			for _, e := range cs.Entries {
+			for _, e := range cs.All() {
 				t, seen := m[e.Path]
 				if e.Kind == overlay.EntryDir && (!seen || t.dirOnly) {
 					m[e.Path] = touch{dirOnly: true, attrs: fmt.Sprintf("%o:%d:%d:%d:%v", e.Mode, e.UID, e.GID, e.ModTime, sortedXattrs(e.Xattrs))}

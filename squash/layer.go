@@ -110,15 +110,15 @@ func copyFiles(tw *tar.Writer, l *source.Layer, files []outEntry, opts tarOption
 		return 0, fmt.Errorf("layer %d (%s): entry for %s not found on a second read: the blob changed", l.Index, l.Digest, files[next].Path)
 	}
 	if opts.want != nil {
-		byIndex := make(map[int]*overlay.Entry, len(got))
-		for i := range cs.Entries {
-			if cs.Entries[i].Kind == overlay.EntryFile {
-				byIndex[cs.Entries[i].Index] = &cs.Entries[i]
+		byIndex := make(map[int]overlay.Entry, len(got))
+		for _, e := range cs.All() {
+			if e.Kind == overlay.EntryFile {
+				byIndex[e.Index] = e
 			}
 		}
 		for _, idx := range got {
 			want, ok := opts.want(overlay.Origin{Layer: l.Index, Entry: idx})
-			if e := byIndex[idx]; !ok || e.Hash != want {
+			if e, found := byIndex[idx]; !ok || !found || e.Hash != want {
 				return 0, fmt.Errorf("layer %d (%s): %s has different content on a second read: the blob changed", l.Index, l.Digest, e.Path)
 			}
 		}

@@ -138,8 +138,8 @@ func duplicateEntry(cs *overlay.Changeset) (string, bool) {
 		path string
 		kind int
 	}
-	seen := make(map[key]struct{}, len(cs.Entries))
-	for _, e := range cs.Entries {
+	seen := make(map[key]struct{}, cs.Len())
+	for _, e := range cs.All() {
 		k := key{path: e.Path}
 		switch e.Kind {
 		case overlay.EntryWhiteout:

@@ -23,7 +23,7 @@ func TestDuplicateEntry(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, ok := duplicateEntry(&overlay.Changeset{Entries: tt.entries})
+			p, ok := duplicateEntry(overlay.NewChangeset(tt.entries...))
 			if ok != (tt.dup != "") || p != tt.dup {
 				t.Fatalf("duplicateEntry = %q, %v; want %q", p, ok, tt.dup)
 			}

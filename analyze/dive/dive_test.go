@@ -226,7 +226,12 @@ func whiteout(p string) overlay.Entry { return overlay.Entry{Path: p, Kind: over
 func opaque(p string) overlay.Entry { return overlay.Entry{Path: p, Kind: overlay.EntryOpaque} }
 
 func layer(entries ...overlay.Entry) *overlay.Changeset {
-	return &overlay.Changeset{Entries: entries}
+	return overlay.NewChangeset(entries...)
+}
+
+func withAnomalies(cs *overlay.Changeset, as ...overlay.Anomaly) *overlay.Changeset {
+	cs.Anomalies = as
+	return cs
 }
 
 // TestCalculator covers dive's rules one at a time on hand-built layers.
@@ -377,10 +382,7 @@ func TestCalculator(t *testing.T) {
 			name: "AUFS metadata is a whiteout of nothing to dive",
 			layers: []*overlay.Changeset{
 				layer(file("x", 10)),
-				{
-					Entries:   []overlay.Entry{file("z", 5)},
-					Anomalies: []overlay.Anomaly{{Path: ".wh..wh.aufs", Kind: overlay.AnomalyAUFSMetadata}},
-				},
+				withAnomalies(layer(file("z", 5)), overlay.Anomaly{Path: ".wh..wh.aufs", Kind: overlay.AnomalyAUFSMetadata}),
 			},
 			want: Metrics{Efficiency: 9.0 / 10, UserWastedPercent: 0, SizeBytes: 15, UserSizeBytes: 5, LayerSizes: []int64{10, 5}},
 		},

@@ -220,8 +220,7 @@ func stackInto(f *frame, upper *node) {
 func layerTree(cs *overlay.Changeset) (*node, int64) {
 	root := &node{}
 	var size int64
-	for i := range cs.Entries {
-		e := &cs.Entries[i]
+	for _, e := range cs.All() {
 		size += e.Size
 		switch e.Kind {
 		case overlay.EntryWhiteout:

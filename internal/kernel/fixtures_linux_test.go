@@ -113,7 +113,7 @@ func TestFixtureRandomStacksKernelVsModel(t *testing.T) {
 			for i, b := range tars {
 				cs, _ := overlay.ReadChangeset(bytes.NewReader(b), overlay.ReadOptions{})
 				fmt.Fprintf(&stack, "layer %d:\n", i)
-				for _, e := range cs.Entries {
+				for _, e := range cs.All() {
 					stack.WriteString("  " + e.Kind.String() + " " + e.Path + " " + e.Linkname + "\n")
 				}
 			}

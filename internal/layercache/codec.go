@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 
 	"github.com/layerlint/layerlint/analyze/source"
@@ -34,9 +35,9 @@ const AnalysisVersion = "layerlint-changeset/1 sha256-content"
 // magic starts every entry.
 const magic = "LLCE"
 
-// maxIndex bounds a tar position: far above any entry cap, far below
-// overflow.
-const maxIndex = 1 << 40
+// maxIndex bounds a tar position: a changeset stores it in 32 bits, far
+// above any entry cap.
+const maxIndex = math.MaxUint32
 
 // maxExpansion and expansionSlack bound the bytes of the paths and link
 // names an entry decodes to: maxExpansion times the entry's size, plus
@@ -107,10 +108,9 @@ func Encode(key Key, e *Entry) []byte {
 		p = appendString(p, a.Path)
 		p = appendString(p, a.Detail)
 	}
-	p = binary.AppendUvarint(p, uint64(len(cs.Entries)))
+	p = binary.AppendUvarint(p, uint64(cs.Len())) //nolint:gosec // a length
 	prev, prevIndex := "", -1
-	for i := range cs.Entries {
-		en := &cs.Entries[i]
+	for _, en := range cs.All() {
 		// Tar positions grow with every entry: stored as the gap.
 		p = binary.AppendUvarint(p, uint64(en.Index-prevIndex-1)) //nolint:gosec // positions increase
 		prevIndex = en.Index
@@ -231,9 +231,6 @@ func (d *decoder) payload(e *Entry) {
 		cs.Anomalies = append(cs.Anomalies, overlay.Anomaly{Kind: k, Path: d.string(), Detail: d.string()})
 	}
 	ne := d.count(12, "entries")
-	if ne > 0 {
-		cs.Entries = make([]overlay.Entry, 0, ne)
-	}
 	var content int64
 	es := entryState{prevIndex: -1, budget: int64(maxExpansion)*int64(len(d.b)) + expansionSlack}
 	for range ne {
@@ -248,7 +245,7 @@ func (d *decoder) payload(e *Entry) {
 				return
 			}
 		}
-		cs.Entries = append(cs.Entries, en)
+		cs.Append(en)
 	}
 	if d.err == nil && content != cs.ContentBytes {
 		d.fail("content bytes do not add up")
@@ -327,7 +324,7 @@ func checkEntry(en *overlay.Entry, dupXattr bool) error {
 	if en.Kind < overlay.EntryFile || en.Kind > overlay.EntryOpaque {
 		return errors.New("entry kind")
 	}
-	if en.Mode&^0o7777 != 0 || en.UID < 0 || en.GID < 0 || dupXattr {
+	if en.Mode&^0o7777 != 0 || !isID(en.UID) || !isID(en.GID) || dupXattr {
 		return errors.New("entry attributes")
 	}
 	if p, ok := overlay.CleanPath(en.Path); !ok || p != en.Path || (p == "" && en.Kind != overlay.EntryOpaque) {
@@ -345,6 +342,10 @@ func checkEntry(en *overlay.Entry, dupXattr bool) error {
 	}
 	return nil
 }
+
+// isID reports whether id is one a changeset can hold: it clamps ids to
+// the 32-bit range Linux uses.
+func isID(id int) bool { return id >= 0 && int64(id) <= math.MaxUint32 }
 
 func (d *decoder) byte() byte {
 	if len(d.b) < 1 {

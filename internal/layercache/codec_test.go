@@ -36,10 +36,8 @@ func randomChangesets(t testing.TB, seeds int) []*overlay.Changeset {
 
 func TestRoundTrip(t *testing.T) {
 	st := source.Stats{Compressed: 123, Uncompressed: 4567, Compression: source.CompressionZstd, Trailing: 3}
-	withAnomaly := &overlay.Changeset{
-		Anomalies: []overlay.Anomaly{{Path: "a/.wh..wh.plnk", Kind: overlay.AnomalyAUFSMetadata, Detail: "AUFS metadata entry ignored"}},
-		Entries:   []overlay.Entry{{Path: "", Kind: overlay.EntryOpaque}},
-	}
+	withAnomaly := overlay.NewChangeset(overlay.Entry{Path: "", Kind: overlay.EntryOpaque})
+	withAnomaly.Anomalies = []overlay.Anomaly{{Path: "a/.wh..wh.plnk", Kind: overlay.AnomalyAUFSMetadata, Detail: "AUFS metadata entry ignored"}}
 	css := append(randomChangesets(t, 40), &overlay.Changeset{}, withAnomaly)
 	for i, cs := range css {
 		for _, verified := range []bool{false, true} {
@@ -58,11 +56,18 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
+// normalChangeset is what a changeset says, in a form that compares.
+type normalChangeset struct {
+	Entries      []overlay.Entry
+	Anomalies    []overlay.Anomaly
+	ContentBytes int64
+}
+
 // normal makes empty and nil slices and maps compare equal.
-func normal(cs *overlay.Changeset) overlay.Changeset {
-	c := *cs
-	if len(c.Entries) == 0 {
-		c.Entries = nil
+func normal(cs *overlay.Changeset) normalChangeset {
+	c := normalChangeset{Anomalies: cs.Anomalies, ContentBytes: cs.ContentBytes}
+	for _, e := range cs.All() {
+		c.Entries = append(c.Entries, e)
 	}
 	if len(c.Anomalies) == 0 {
 		c.Anomalies = nil
@@ -112,18 +117,54 @@ func TestDecodeRejectsForged(t *testing.T) {
 		{"climbing hard link", overlay.Entry{Path: "a", Kind: overlay.EntryHardlink, Linkname: "../x"}},
 		{"bad kind", overlay.Entry{Path: "a", Kind: 99}},
 		{"mode bits", overlay.Entry{Path: "a", Kind: overlay.EntryDir, Mode: 0o170000}},
-		{"negative uid", overlay.Entry{Path: "a", Kind: overlay.EntryDir, UID: -1}},
 		{"dir with content", overlay.Entry{Path: "a", Kind: overlay.EntryDir, Size: 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cs := &overlay.Changeset{Entries: []overlay.Entry{tt.e}}
+			cs := overlay.NewChangeset(tt.e)
 			data := Encode(testKey, &Entry{Stats: source.Stats{Compression: source.CompressionGzip}, Changeset: cs})
 			if _, err := Decode(testKey, data); !errors.Is(err, ErrCorrupt) {
 				t.Fatalf("Decode: %v, want ErrCorrupt", err)
 			}
 		})
 	}
+	// A changeset holds ids in 32 bits, so Encode cannot write these: the
+	// payload is spelled out by hand.
+	for _, id := range []int64{-1, 1 << 32} {
+		if _, err := Decode(testKey, frame(testKey, 0, dirPayload(id))); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("uid %d: Decode: %v, want ErrCorrupt", id, err)
+		}
+	}
+	if _, err := Decode(testKey, frame(testKey, 0, dirPayload(1<<32-1))); err != nil {
+		t.Errorf("uid 2^32-1: %v", err)
+	}
+}
+
+// dirPayload is the payload of a layer of one directory "a" owned by uid,
+// in Encode's layout.
+func dirPayload(uid int64) []byte {
+	var p []byte
+	p = binary.AppendVarint(p, 0)                       // compressed
+	p = binary.AppendVarint(p, 0)                       // uncompressed
+	p = append(p, byte(source.CompressionGzip))         // compression
+	p = binary.AppendVarint(p, 0)                       // trailing
+	p = binary.AppendVarint(p, 0)                       // content bytes
+	p = binary.AppendUvarint(p, 0)                      // anomalies
+	p = binary.AppendUvarint(p, 1)                      // entries
+	p = binary.AppendUvarint(p, 0)                      // index gap
+	p = binary.AppendUvarint(p, 0)                      // shared prefix
+	p = appendString(p, "a")                            // path
+	p = append(p, byte(overlay.EntryDir))               // kind
+	p = binary.AppendUvarint(p, 0o755)                  // mode
+	p = binary.AppendVarint(p, uid)                     // uid
+	p = binary.AppendVarint(p, 0)                       // gid
+	p = binary.AppendVarint(p, 0)                       // size
+	p = append(p, make([]byte, len(overlay.Hash{}))...) // hash
+	p = appendString(p, "")                             // link name
+	p = binary.AppendUvarint(p, 0)                      // devmajor
+	p = binary.AppendUvarint(p, 0)                      // devminor
+	p = binary.AppendVarint(p, 0)                       // mtime
+	return binary.AppendUvarint(p, 0)                   // xattrs
 }
 
 // TestCompact checks the point of the binary form: a real layer's entry is
@@ -163,7 +204,7 @@ func FuzzDecodePayload(f *testing.F) {
 			}
 			return
 		}
-		for _, en := range e.Changeset.Entries {
+		for _, en := range e.Changeset.All() {
 			if c, ok := overlay.CleanPath(en.Path); !ok || c != en.Path {
 				t.Fatalf("unclean path %q decoded", en.Path)
 			}
@@ -213,7 +254,7 @@ func TestDecodeBoundedMemory(t *testing.T) {
 	cs := &overlay.Changeset{}
 	p := "a"
 	for i := range n {
-		cs.Entries = append(cs.Entries, overlay.Entry{Index: i, Path: p, Kind: overlay.EntryDir, Mode: 0o755})
+		cs.Append(overlay.Entry{Index: i, Path: p, Kind: overlay.EntryDir, Mode: 0o755})
 		p += "/a"
 	}
 	data := Encode(testKey, &Entry{Stats: source.Stats{Compression: source.CompressionGzip}, Changeset: cs})
@@ -232,7 +273,7 @@ func TestDecodeBoundedMemory(t *testing.T) {
 	// them) still decodes.
 	small := &overlay.Changeset{}
 	for i, q := range []string{"usr", "usr/lib", "usr/lib/x86_64-linux-gnu", "usr/lib/x86_64-linux-gnu/libc.so.6", "usr/lib/x86_64-linux-gnu/libm.so.6"} {
-		small.Entries = append(small.Entries, overlay.Entry{Index: i, Path: q, Kind: overlay.EntryDir, Mode: 0o755})
+		small.Append(overlay.Entry{Index: i, Path: q, Kind: overlay.EntryDir, Mode: 0o755})
 	}
 	if _, err := Decode(testKey, Encode(testKey, &Entry{Stats: source.Stats{Compression: source.CompressionGzip}, Changeset: small})); err != nil {
 		t.Fatal(err)
