@@ -43,11 +43,25 @@ func decodedDigests(stderr string) []string {
 	return ds
 }
 
-// TestTwoProcessesShareRedis runs two layerlint processes at once over the
-// same images with one Redis cache: between them every layer is decoded
-// exactly once, and both report what a run without a cache reports.
-func TestTwoProcessesShareRedis(t *testing.T) {
-	srv := testsupport.StartRedis(t)
+// TestTwoProcessesShareCache runs two layerlint processes at once over the
+// same images with one shared cache, a Redis server or a cache folder:
+// between them every layer is decoded exactly once, and both report what a
+// run without a cache reports.
+func TestTwoProcessesShareCache(t *testing.T) {
+	for _, backend := range []string{"redis", "dir"} {
+		t.Run(backend, func(t *testing.T) {
+			var flags []string
+			if backend == "redis" {
+				flags = []string{"--cache", testsupport.StartRedis(t).URL(0)}
+			} else {
+				flags = []string{"--cache-dir", t.TempDir()}
+			}
+			twoProcessesShareCache(t, flags)
+		})
+	}
+}
+
+func twoProcessesShareCache(t *testing.T, cacheFlags []string) {
 	bin := filepath.Join(binaryDir(t), "layerlint")
 	imgs := batchImages(t, 4)
 	code, want, errs := runCLI(t, append([]string{"analyze", "--no-cache"}, imgs...)...)
@@ -64,7 +78,8 @@ func TestTwoProcessesShareRedis(t *testing.T) {
 	var cmds []*exec.Cmd
 	var outs, errbs [2]bytes.Buffer
 	for i := range 2 {
-		cmd := exec.Command(bin, append([]string{"analyze", "--cache", srv.URL(0), "--jobs", "2"}, imgs...)...)
+		args := append(append([]string{"analyze"}, cacheFlags...), "--jobs", "2")
+		cmd := exec.Command(bin, append(args, imgs...)...)
 		cmd.Env = append(os.Environ(), "LAYERLINT_DEBUG=decodes")
 		cmd.Stdout, cmd.Stderr = &outs[i], &errbs[i]
 		if err := cmd.Start(); err != nil {

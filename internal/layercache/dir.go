@@ -172,6 +172,17 @@ func (d *Dir) scanShard(shard string, files []fs.DirEntry, stale time.Time) (ent
 			}
 			continue
 		}
+		if n, ok := strings.CutPrefix(de.Name(), lockPrefix); ok {
+			// The lock of a layer whose decode failed or whose entry
+			// another process evicted: removed once unused for a while.
+			if fi.ModTime().Before(stale) && !slices.ContainsFunc(files, func(e fs.DirEntry) bool { return e.Name() == n }) {
+				d.removeLock(n)
+			}
+			continue
+		}
+		if strings.HasPrefix(de.Name(), ".") {
+			continue // not an entry name
+		}
 		entries = append(entries, dirEntry{path: p, size: fi.Size(), mtime: fi.ModTime()})
 		total += fi.Size()
 	}
@@ -215,9 +226,14 @@ func (d *Dir) evict() (int64, error) {
 		if total <= target {
 			break
 		}
-		if err := d.root.Remove(e.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return total, fmt.Errorf("evicting cache entry %s: %w", e.path, err)
+		// Removing only unlinks: a process reading the entry keeps its
+		// open file whole. A failure (another process evicted it first,
+		// or a system that cannot remove an open file) leaves it for the
+		// next eviction.
+		if err := d.root.Remove(e.path); err != nil {
+			continue
 		}
+		d.removeLock(path.Base(e.path))
 		total -= e.size
 	}
 	return total, nil
