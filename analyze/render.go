@@ -148,21 +148,9 @@ func WriteText(w io.Writer, r *Report, opts TextOptions) error {
 	return ew.Err
 }
 
-// Bytes formats a size in SI units, as registries and docker show them.
-func Bytes(n int64) string {
-	const unit = 1000
-	if n < unit && n > -unit {
-		return strconv.FormatInt(n, 10) + " B"
-	}
-	f := float64(n)
-	for _, u := range []string{"kB", "MB", "GB", "TB", "PB"} {
-		f /= unit
-		if f < unit && f > -unit {
-			return strconv.FormatFloat(f, 'f', 1, 64) + " " + u
-		}
-	}
-	return strconv.FormatFloat(f, 'f', 1, 64) + " EB"
-}
+// Bytes formats a size in SI units, as registries and docker show them
+// (textfmt.Bytes, which the progress display uses too).
+func Bytes(n int64) string { return textfmt.Bytes(n) }
 
 func floatOrNull(f *float64) string {
 	if f == nil {

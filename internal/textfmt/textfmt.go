@@ -56,6 +56,24 @@ func (p Painter) Warn(s string) string { return p.Paint("33", s) }
 // Dim paints s faint.
 func (p Painter) Dim(s string) string { return p.Paint("2", s) }
 
+// Bytes formats a size in SI units (1 kB = 1000 B), as registries and
+// docker show them: the one unit convention of every report and of the
+// progress display.
+func Bytes(n int64) string {
+	const unit = 1000
+	if n < unit && n > -unit {
+		return strconv.FormatInt(n, 10) + " B"
+	}
+	f := float64(n)
+	for _, u := range []string{"kB", "MB", "GB", "TB", "PB"} {
+		f /= unit
+		if f < unit && f > -unit {
+			return strconv.FormatFloat(f, 'f', 1, 64) + " " + u
+		}
+	}
+	return strconv.FormatFloat(f, 'f', 1, 64) + " EB"
+}
+
 // Percent formats a ratio as a percentage with one decimal: 0.1234 is
 // "12.3%".
 func Percent(f float64) string { return strconv.FormatFloat(f*100, 'f', 1, 64) + "%" }

@@ -18,6 +18,15 @@ func TestHelpers(t *testing.T) {
 		{Painter(false).Bold("x"), "x"},
 		{Painter(true).Bold("x"), "\x1b[1mx\x1b[0m"},
 		{Painter(true).Warn(""), ""},
+		{Bytes(0), "0 B"},
+		{Bytes(999), "999 B"},
+		{Bytes(-999), "-999 B"},
+		{Bytes(1000), "1.0 kB"},
+		{Bytes(1024), "1.0 kB"},
+		{Bytes(1_500_000), "1.5 MB"},
+		{Bytes(-1_500_000), "-1.5 MB"},
+		{Bytes(3 << 30), "3.2 GB"},
+		{Bytes(1 << 52), "4.5 PB"},
 	}
 	for i, tt := range tests {
 		if tt.got != tt.want {
