@@ -64,14 +64,14 @@ func Bytes(n int64) string {
 	if n < unit && n > -unit {
 		return strconv.FormatInt(n, 10) + " B"
 	}
-	f := float64(n)
-	for _, u := range []string{"kB", "MB", "GB", "TB", "PB"} {
+	// An int64 stops at 9.2 EB: EB is the last unit needed.
+	units := [...]string{"kB", "MB", "GB", "TB", "PB", "EB"}
+	f, i := float64(n)/unit, 0
+	for (f >= unit || f <= -unit) && i < len(units)-1 {
 		f /= unit
-		if f < unit && f > -unit {
-			return strconv.FormatFloat(f, 'f', 1, 64) + " " + u
-		}
+		i++
 	}
-	return strconv.FormatFloat(f, 'f', 1, 64) + " EB"
+	return strconv.FormatFloat(f, 'f', 1, 64) + " " + units[i]
 }
 
 // Percent formats a ratio as a percentage with one decimal: 0.1234 is

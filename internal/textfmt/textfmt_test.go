@@ -3,6 +3,7 @@ package textfmt
 import (
 	"bytes"
 	"errors"
+	"math"
 	"testing"
 )
 
@@ -27,6 +28,9 @@ func TestHelpers(t *testing.T) {
 		{Bytes(-1_500_000), "-1.5 MB"},
 		{Bytes(3 << 30), "3.2 GB"},
 		{Bytes(1 << 52), "4.5 PB"},
+		{Bytes(1 << 62), "4.6 EB"},
+		{Bytes(math.MaxInt64), "9.2 EB"},
+		{Bytes(math.MinInt64), "-9.2 EB"},
 	}
 	for i, tt := range tests {
 		if tt.got != tt.want {
