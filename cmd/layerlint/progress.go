@@ -15,6 +15,7 @@ import (
 	"github.com/layerlint/layerlint/analyze"
 	"github.com/layerlint/layerlint/analyze/source"
 	"github.com/layerlint/layerlint/internal/escape"
+	"github.com/layerlint/layerlint/internal/textfmt"
 	"github.com/layerlint/layerlint/squash"
 )
 
@@ -53,7 +54,7 @@ func startProgress(c *cli.Context, img *source.Image, n int, name string) *progr
 		pr.bars = append(pr.bars, pr.p.AddBar(l.Size,
 			mpb.PrependDecorators(
 				decor.Name(fmt.Sprintf("%3d %s", i, progressLabel(label, 48)), decor.WCSyncSpaceR),
-				decor.Counters(decor.SizeB1024(0), "% .1f / % .1f", decor.WCSyncSpace),
+				byteCounters(),
 			),
 			mpb.AppendDecorators(decor.OnComplete(decor.Percentage(decor.WC{W: 5}), " done")),
 		))
@@ -99,6 +100,15 @@ func (pr *progress) close() {
 	pr.p.Wait()
 }
 
+// byteCounters shows a bar's bytes read of its size in the units of the
+// reports (textfmt.Bytes: SI, "1.2 MB"), so that the display and the
+// report printed after it name a size the same way.
+func byteCounters() decor.Decorator {
+	return decor.Any(func(s decor.Statistics) string {
+		return textfmt.Bytes(s.Current) + " / " + textfmt.Bytes(s.Total)
+	}, decor.WCSyncSpace)
+}
+
 // progressLabel makes image text fit for the terminal: whitespace runs
 // folded to one space, then control and format characters and invalid
 // UTF-8 escaped (escape.Text), cut to max runes.
@@ -132,7 +142,7 @@ func startBatchProgress(quiet bool, stdout, stderr io.Writer, images int) *batch
 		mpb.PrependDecorators(
 			decor.CountersNoUnit("%d/%d images", decor.WCSyncSpaceR),
 			decor.Any(func(decor.Statistics) string {
-				return fmt.Sprintf("% .1f read", decor.SizeB1024(bp.read.Load()))
+				return textfmt.Bytes(bp.read.Load()) + " read"
 			}, decor.WCSyncSpace),
 		),
 	)
@@ -208,7 +218,7 @@ func (vp *verifyProgress) observe() func(analyze.LayerProgress) {
 			b = vp.p.AddBar(p.Size,
 				mpb.PrependDecorators(
 					decor.Name(fmt.Sprintf("verify %s %d", progressLabel(vp.name, 40), p.Layer), decor.WCSyncSpaceR),
-					decor.Counters(decor.SizeB1024(0), "% .1f / % .1f", decor.WCSyncSpace),
+					byteCounters(),
 				),
 				mpb.AppendDecorators(decor.OnComplete(decor.Percentage(decor.WC{W: 5}), " done")),
 			)

@@ -109,8 +109,11 @@ func TestProgressOnTerminal(t *testing.T) {
 					t.Errorf("terminal lacks %q:\n%q", want, term)
 				}
 			}
-			if m := regexp.MustCompile(`(\d+\.\d KiB) / (\d+\.\d KiB)`).FindStringSubmatch(term); m == nil || m[1] != m[2] || m[1] < "600" {
+			if m := regexp.MustCompile(`(\d+\.\d kB) / (\d+\.\d kB)`).FindStringSubmatch(term); m == nil || m[1] != m[2] || m[1] < "600" {
 				t.Errorf("terminal does not show the big layer read whole (%q):\n%q", m, term)
+			}
+			if strings.Contains(term, "iB") {
+				t.Errorf("binary units (KiB, MiB) on the terminal; the reports use kB, MB:\n%q", term)
 			}
 			// The history is shown escaped, on one line.
 			if !strings.Contains(term, `RUN echo \x1b]0;pwned\a \x1b[2J second line`) {
@@ -188,11 +191,14 @@ func TestBatchProgress(t *testing.T) {
 	if n := strings.Count(out, "\n"); n != 3 {
 		t.Errorf("%d JSON lines, want 3", n)
 	}
-	if !strings.Contains(term, "3/3 images") || !regexp.MustCompile(`\d+\.\d [KM]iB read`).MatchString(term) {
+	if !strings.Contains(term, "3/3 images") || !regexp.MustCompile(`\d+\.\d [kM]B read`).MatchString(term) {
 		t.Errorf("terminal:\n%q", term)
 	}
 	if strings.Contains(term, "\x1b]") || strings.Contains(term, "\a") {
 		t.Errorf("raw control sequence reached the terminal:\n%q", term)
+	}
+	if strings.Contains(term, "iB") {
+		t.Errorf("binary units (KiB, MiB) on the terminal; the reports use kB, MB:\n%q", term)
 	}
 
 	ptmx, tty, err := pty.Open()
