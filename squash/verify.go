@@ -216,10 +216,10 @@ func validateLayout(dir string, d v1.Hash, res *Result) error {
 // validateImage is ggcr's validate.Image in its fast form, plus, for each
 // layer the rewrite wrote, ggcr's digest, size and diff_id held to the
 // ones the writer computed while writing (res), which verifyImage's read
-// of the blob confirmed. ggcr's full validate.Layer decoded every written
-// layer a second time with compress/gzip for the same three facts and a
-// duplicate-path check; the read in verifyImage does that check too
-// (duplicateEntries).
+// of the blob confirmed. Nothing here reads a layer blob: ggcr's full
+// validate.Layer decoded every written layer a second time with
+// compress/gzip for the same three facts and a duplicate-path check, which
+// the read in verifyImage makes too (duplicateEntry).
 func validateImage(img v1.Image, what string, res *Result, archive bool) error {
 	if err := validate.Image(img, validate.Fast); err != nil {
 		return fmt.Errorf("validate.Image %s: %w", what, err)
@@ -231,29 +231,34 @@ func validateImage(img v1.Image, what string, res *Result, archive bool) error {
 	if err != nil {
 		return fmt.Errorf("validate.Image %s: %w", what, err)
 	}
-	if len(layers) != len(res.Layers) {
-		return fmt.Errorf("validate.Image %s: %d layers, the rewrite wrote %d", what, len(layers), len(res.Layers))
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return fmt.Errorf("validate.Image %s: %w", what, err)
+	}
+	if len(layers) != len(res.Layers) || len(cf.RootFS.DiffIDs) != len(res.Layers) {
+		return fmt.Errorf("validate.Image %s: %d layers and %d diff_ids, the rewrite wrote %d", what, len(layers), len(cf.RootFS.DiffIDs), len(res.Layers))
 	}
 	for i, l := range layers {
 		if res.Layers[i].Kept {
 			continue
 		}
-		if err := matchRead(l, res.Layers[i], archive); err != nil {
+		if err := matchRead(l, cf.RootFS.DiffIDs[i], res.Layers[i], archive); err != nil {
 			return fmt.Errorf("validate.Layer %d (%s) of %s: %w", i, res.Layers[i].Digest, what, err)
 		}
 	}
 	return nil
 }
 
-// matchRead compares ggcr's descriptor of a written layer with what the
-// writer computed. A docker archive names its layers by a digest ggcr
-// computes from a compressed form of its own, so only the diff_id and the
+// matchRead compares ggcr's view of a written layer (its descriptor and
+// the diff_id its parse of the config gives the layer) with what the
+// writer computed. The diff_id is taken from the config, not from
+// l.DiffID(): for a layer of a layout, ggcr computes that by decompressing
+// the whole blob again, the second decode verification exists to avoid;
+// the re-analysis already hashed the decoded tar against the config's
+// diff_id. A docker archive names its layers by a digest ggcr computes
+// from a compressed form of its own, so only the diff_id and the
 // (uncompressed) presence are compared there.
-func matchRead(l v1.Layer, want LayerResult, archive bool) error {
-	diffID, err := l.DiffID()
-	if err != nil {
-		return err
-	}
+func matchRead(l v1.Layer, diffID v1.Hash, want LayerResult, archive bool) error {
 	if diffID != want.DiffID {
 		return fmt.Errorf("diff_id is %s, the rewrite wrote %s", diffID, want.DiffID)
 	}
