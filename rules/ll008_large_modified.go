@@ -36,21 +36,15 @@ func largeFileModified() Rule {
 
 // checkLargeModified reports, at the layer that rewrote it, every large
 // version overwritten by a regular file of a later layer with different
-// bytes. LL001 reports the same bytes at the layer that shipped them, with
-// the advice for files of any size.
+// bytes. Those versions are LL008's alone: LL001 leaves them out, so that
+// their bytes are counted once (see largeModifications).
 func checkLargeModified(f *Facts) []Finding {
 	var out []Finding
-	sizes := map[int]map[string]int64{} // layer -> path -> size of its last file entry
+	mods := newLargeModifications(f)
 	for _, w := range f.Waste {
-		if w.Cause != overlay.CauseOverwritten || w.SameContent || w.Size < f.Options.LargeFileMinBytes || w.HiddenBy <= w.Layer {
-			continue
-		}
-		if _, ok := sizes[w.HiddenBy]; !ok {
-			sizes[w.HiddenBy] = fileSizes(f, w.HiddenBy)
-		}
-		newSize, ok := sizes[w.HiddenBy][w.Path]
+		newSize, ok := mods.claims(w)
 		if !ok {
-			continue // replaced by a link, device or directory: not a modification
+			continue
 		}
 		out = append(out, Finding{
 			Rule:     "LL008",
@@ -66,6 +60,39 @@ func checkLargeModified(f *Facts) []Finding {
 		})
 	}
 	return sorted(out)
+}
+
+// largeModifications decides which hidden versions LL008 claims: files of
+// at least LargeFileMinBytes replaced, by a later layer, by a regular file
+// with different bytes. LL001 asks it too and reports only the others:
+// two findings on the same bytes made every total that adds up what
+// fixing saves count them twice (apt's pkgcache.bin, rewritten by each
+// apt-get update, was in both LL001 and LL008). LL008 owns them because
+// its advice is the one for a large file that keeps changing.
+type largeModifications struct {
+	f *Facts
+	// sizes: layer -> path -> size of its last file entry, filled as
+	// layers are asked about.
+	sizes map[int]map[string]int64
+}
+
+func newLargeModifications(f *Facts) *largeModifications {
+	return &largeModifications{f: f, sizes: map[int]map[string]int64{}}
+}
+
+// claims reports whether LL008 reports w, and the size of the file that
+// replaced it.
+func (m *largeModifications) claims(w overlay.Waste) (int64, bool) {
+	if w.Cause != overlay.CauseOverwritten || w.SameContent || w.Size < m.f.Options.LargeFileMinBytes || w.HiddenBy <= w.Layer {
+		return 0, false
+	}
+	if _, ok := m.sizes[w.HiddenBy]; !ok {
+		m.sizes[w.HiddenBy] = fileSizes(m.f, w.HiddenBy)
+	}
+	// Not there: replaced by a link, device or directory, which is not
+	// a modification.
+	newSize, ok := m.sizes[w.HiddenBy][w.Path]
+	return newSize, ok
 }
 
 // fileSizes maps the regular files of one layer to their sizes (the last

@@ -67,3 +67,49 @@ func TestLargeFileModified(t *testing.T) {
 		t.Errorf("got %v, want %v", gotW, w)
 	}
 }
+
+// TestOverwriteClaimedOnce: a hidden version is claimed by one rule whose
+// bytes are savings, so totals count it once. apt's pkgcache.bin, rewritten
+// by a second apt-get update, is a large modification (LL008's), not also
+// an overwrite (LL001); a small file rewritten is LL001's alone; with
+// LL008's threshold raised above it, pkgcache.bin goes back to LL001.
+func TestOverwriteClaimedOnce(t *testing.T) {
+	t.Parallel()
+	const mib = 1 << 20
+	img := fixtures.NewImage().
+		Add(fixtures.NewLayer().Dir("var").Dir("var/cache").Dir("var/cache/apt").Dir("etc").
+			File("var/cache/apt/pkgcache.bin", content(3*mib, 1)).
+			File("etc/app.conf", content(100, 2)), fixtures.CreatedBy("RUN apt-get update")).
+		Add(fixtures.NewLayer().
+			File("var/cache/apt/pkgcache.bin", content(3*mib, 3)).
+			File("etc/app.conf", content(90, 4)), fixtures.CreatedBy("RUN apt-get update && apt-get install -y curl"))
+	saves := map[string]bool{}
+	for _, r := range rules.All() {
+		saves[r.ID] = r.Saves
+	}
+	for _, tc := range []struct {
+		name string
+		opts rules.Options
+		want map[string]string // path -> the one rule that claims its hidden version
+	}{
+		{"default threshold", rules.Options{}, map[string]string{"var/cache/apt/pkgcache.bin": "LL008", "etc/app.conf": "LL001"}},
+		{"LL008 above it", rules.Options{LargeFileMinBytes: 4 * mib}, map[string]string{"var/cache/apt/pkgcache.bin": "LL001", "etc/app.conf": "LL001"}},
+	} {
+		claimed := map[string][]string{}
+		var total int64
+		for _, f := range rules.Run(facts(t, img, tc.opts)) {
+			if saves[f.Rule] && tc.want[f.Path] != "" {
+				claimed[f.Path] = append(claimed[f.Path], f.Rule)
+				total += f.Bytes
+			}
+		}
+		for p, rule := range tc.want {
+			if got := claimed[p]; !slices.Equal(got, []string{rule}) {
+				t.Errorf("%s: %s claimed by %v, want only %s", tc.name, p, got, rule)
+			}
+		}
+		if total != 3*mib+100 {
+			t.Errorf("%s: savings on the hidden versions add up to %d, want %d (each once)", tc.name, total, 3*mib+100)
+		}
+	}
+}
