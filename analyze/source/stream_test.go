@@ -56,6 +56,18 @@ func TestStreams(t *testing.T) {
 			err: ErrDigestMismatch, errAt: "read", errHas: []string{"diff_id", "expected " + zero.String(), "actual " + sha256Hash(tarA).String()},
 		},
 		{
+			// One hash serves both digests of an uncompressed blob; each is
+			// still held to its own value.
+			name:  "uncompressed diff_id mismatch",
+			layer: testLayer{tar: tarA, mt: types.OCIUncompressedLayer, diffID: &zero}, verify: true,
+			err: ErrDigestMismatch, errAt: "read", errHas: []string{"diff_id", "expected " + zero.String(), "actual " + sha256Hash(tarA).String()},
+		},
+		{
+			name:  "uncompressed digest mismatch",
+			layer: testLayer{tar: tarA, mt: types.OCIUncompressedLayer, digest: &zero}, verify: true,
+			err: ErrDigestMismatch, errAt: "read", errHas: []string{"blob digest", "expected " + zero.String(), "actual " + sha256Hash(tarA).String()},
+		},
+		{
 			name:    "mismatch ignored without verify",
 			layer:   testLayer{tar: tarA, blob: gz(t, tarA), mt: types.OCILayer, digest: &zero, diffID: &zero},
 			wantTar: tarA, comp: CompressionGzip,
