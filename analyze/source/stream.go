@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"io/fs"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/klauspost/compress/gzip"
@@ -66,10 +67,19 @@ func (s Stats) MediaTypeMismatch() bool {
 // checked out when verifying; otherwise it returns an error wrapping
 // ErrDigestMismatch. Consumers that stop at the tar end-of-archive marker
 // must drain the stream (io.Copy(io.Discard, s)) to have it verified.
+//
+// Reading, decompressing and hashing run on a goroutine of their own, a few
+// chunks ahead of the consumer, so that a consumer that parses the tar and
+// hashes its files works at the same time on another core: on an
+// uncompressed layer each side is one SHA-256, on a gzip layer the decoder
+// runs against the parse. The goroutine starts at the first Read and is
+// gone after the last chunk, VerifyBlob or Close.
 type Stream struct {
 	layer  *Layer
 	verify bool
 
+	// The decoding side, used by the decoding goroutine while it runs (and
+	// by VerifyBlob once it stopped).
 	blob    io.ReadCloser
 	counted countingReader
 	buf     *bufio.Reader
@@ -79,9 +89,37 @@ type Stream struct {
 	// diffIsBlob: diffH is blobH, fed by the blob's reads only.
 	diffIsBlob bool
 	blobH      hash.Hash
+	decStats   Stats
 
+	// full carries decoded chunks to the consumer, free their buffers
+	// back; both have room for every buffer, so neither send blocks. quit
+	// stops the decoding goroutine, which closes done when it returns.
+	full       chan chunk
+	free       chan []byte
+	quit, done chan struct{}
+
+	// The consumer side.
+	started, stopped bool
+	cur              chunk
+	stats            Stats // as of the last chunk received
+	err              error // sticky
+}
+
+// The pipeline's sizes: enough in flight that either side runs while the
+// other works on a chunk, little enough that a layer being read holds only
+// streamChunks × streamChunkSize bytes.
+const (
+	streamChunkSize = 256 << 10
+	streamChunks    = 4
+)
+
+// chunk is one piece of the uncompressed tar, with the counts after it and
+// the error that follows it (io.EOF after the last one).
+type chunk struct {
+	buf   []byte // the whole buffer, for free
+	data  []byte // what is left to hand out of buf
 	stats Stats
-	err   error // sticky
+	err   error
 }
 
 var _ io.ReadCloser = (*Stream)(nil)
@@ -135,11 +173,11 @@ func (l *Layer) Open(verify bool) (_ *Stream, err error) {
 	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("reading layer %d blob %s: %w", l.Index, l.Digest, err)
 	}
-	s.stats.Declared, _, _ = ClassifyLayerMediaType(l.MediaType)
-	if s.stats.Compression, err = sniff(magic); err != nil {
+	s.decStats.Declared, _, _ = ClassifyLayerMediaType(l.MediaType)
+	if s.decStats.Compression, err = sniff(magic); err != nil {
 		return nil, fmt.Errorf("layer %d blob %s: %w", l.Index, l.Digest, err)
 	}
-	switch s.stats.Compression {
+	switch s.decStats.Compression {
 	case CompressionGzip:
 		zr, err := gzip.NewReader(s.buf)
 		if err != nil {
@@ -166,12 +204,13 @@ func (l *Layer) Open(verify bool) (_ *Stream, err error) {
 		// is the buffer, so nothing trails it): the blob's hash is the
 		// diff_id's, and hashing the same bytes twice would be a third of
 		// a docker archive's analysis.
-		if s.stats.Compression == CompressionNone && l.DiffID.Algorithm == l.Digest.Algorithm {
+		if s.decStats.Compression == CompressionNone && l.DiffID.Algorithm == l.Digest.Algorithm {
 			s.diffH, s.diffIsBlob = s.blobH, true
 		} else {
 			s.diffH, _ = v1.Hasher(l.DiffID.Algorithm) // the algorithm was checked above
 		}
 	}
+	s.stats = s.decStats
 	return s, nil
 }
 
@@ -180,9 +219,98 @@ func (s *Stream) Read(p []byte) (int, error) {
 	if s.err != nil {
 		return 0, s.err
 	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if !s.started {
+		s.start()
+	}
+	for len(s.cur.data) == 0 {
+		if s.cur.err != nil {
+			s.err = s.cur.err
+			return 0, s.err
+		}
+		if s.cur.buf != nil {
+			s.free <- s.cur.buf
+		}
+		s.cur = <-s.full
+		s.stats = s.cur.stats
+	}
+	n := copy(p, s.cur.data)
+	s.cur.data = s.cur.data[n:]
+	if len(s.cur.data) == 0 && s.cur.err != nil {
+		s.err = s.cur.err
+		return n, s.err
+	}
+	return n, nil
+}
+
+// start starts the decoding goroutine.
+func (s *Stream) start() {
+	s.started = true
+	s.full = make(chan chunk, streamChunks)
+	s.free = make(chan []byte, streamChunks)
+	for range streamChunks {
+		s.free <- make([]byte, streamChunkSize)
+	}
+	s.quit, s.done = make(chan struct{}), make(chan struct{})
+	go s.decode()
+}
+
+// stop stops the decoding goroutine and waits until it returned; the
+// stream hands out nothing after it.
+func (s *Stream) stop() {
+	if !s.started || s.stopped {
+		return
+	}
+	s.stopped = true
+	close(s.quit)
+	<-s.done
+	if s.err == nil {
+		s.err = fmt.Errorf("layer %d (%s): stream stopped: %w", s.layer.Index, s.layer.Digest, fs.ErrClosed)
+	}
+}
+
+// decode is the decoding goroutine: it fills free buffers until the
+// stream ends or fails, or quit.
+func (s *Stream) decode() {
+	defer close(s.done)
+	for {
+		var b []byte
+		select {
+		case b = <-s.free:
+		case <-s.quit:
+			return
+		}
+		n, err := s.fill(b)
+		st := s.decStats
+		st.Compressed = s.counted.n
+		s.full <- chunk{buf: b, data: b[:n], stats: st, err: err}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// fill decodes into b until it is full or the stream ends or fails.
+func (s *Stream) fill(b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		m, err := s.decodeRead(b[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// decodeRead reads the uncompressed tar from the decoder, hashing it, and
+// checks the digests at its end.
+func (s *Stream) decodeRead(p []byte) (int, error) {
 	n, err := s.dec.Read(p)
 	if n > 0 {
-		s.stats.Uncompressed += int64(n)
+		s.decStats.Uncompressed += int64(n)
 		if s.diffH != nil && !s.diffIsBlob {
 			s.diffH.Write(p[:n])
 		}
@@ -192,15 +320,12 @@ func (s *Stream) Read(p []byte) (int, error) {
 	case errors.Is(err, io.EOF):
 		err = s.finish()
 	default:
-		err = fmt.Errorf("decompressing layer %d (%s, %s): %w", s.layer.Index, s.layer.Digest, s.stats.Compression, err)
-		if merr := s.VerifyBlob(); merr != nil {
+		err = fmt.Errorf("decompressing layer %d (%s, %s): %w", s.layer.Index, s.layer.Digest, s.decStats.Compression, err)
+		if merr := s.verifyRest(); merr != nil {
 			// A corrupt blob usually fails to decode before its digest is
 			// known; say what is wrong with it first.
 			err = fmt.Errorf("%w (%w)", merr, err)
 		}
-	}
-	if err != nil {
-		s.err = err
 	}
 	return n, err
 }
@@ -210,8 +335,14 @@ func (s *Stream) Read(p []byte) (int, error) {
 // descriptor names; nil when they are, or when not verifying. A consumer
 // that gives up on a stream (malformed tar, a cap reached) calls it to
 // tell a corrupt blob from a badly built one, at the cost of reading the
-// blob, never of decompressing it.
+// blob, never of decompressing it. The stream hands out nothing after it.
 func (s *Stream) VerifyBlob() error {
+	s.stop()
+	return s.verifyRest()
+}
+
+// verifyRest is VerifyBlob on the decoding side.
+func (s *Stream) verifyRest() error {
 	if !s.verify {
 		return nil
 	}
@@ -233,15 +364,15 @@ func (s *Stream) finish() error {
 	if err != nil {
 		return fmt.Errorf("reading layer %d blob %s: %w", s.layer.Index, s.layer.Digest, err)
 	}
-	s.stats.Trailing = trailing
-	s.stats.Compressed = s.counted.n
+	s.decStats.Trailing = trailing
+	s.decStats.Compressed = s.counted.n
 	if !s.verify {
 		return io.EOF
 	}
 	l := s.layer
-	if s.stats.Compressed != l.Size {
+	if s.decStats.Compressed != l.Size {
 		return fmt.Errorf("layer %d blob %s: size %d, descriptor says %d: %w",
-			l.Index, l.Digest, s.stats.Compressed, l.Size, ErrDigestMismatch)
+			l.Index, l.Digest, s.decStats.Compressed, l.Size, ErrDigestMismatch)
 	}
 	got := v1.Hash{Algorithm: l.Digest.Algorithm, Hex: fmt.Sprintf("%x", s.blobH.Sum(nil))}
 	if !sameHash(got, l.Digest) {
@@ -254,25 +385,25 @@ func (s *Stream) finish() error {
 	return io.EOF
 }
 
-// Stats returns the counts so far; they are final after EOF.
-func (s *Stream) Stats() Stats {
-	st := s.stats
-	st.Compressed = s.counted.n
-	return st
-}
+// Stats returns the counts as of the data handed out so far; they are
+// final after EOF.
+func (s *Stream) Stats() Stats { return s.stats }
 
 // Close releases the decoder and the blob. It does not verify: a stream
 // closed before EOF was not checked.
 func (s *Stream) Close() error {
+	var err error
+	if s.blob != nil {
+		// First, so that a decoding goroutine blocked on a slow blob (a
+		// registry's response) fails at once instead of holding stop up.
+		err = s.blob.Close()
+		s.blob = nil
+	}
+	s.stop()
 	if s.zstd != nil {
 		s.zstd.Close()
 		s.zstd = nil
 	}
-	if s.blob == nil {
-		return nil
-	}
-	err := s.blob.Close()
-	s.blob = nil
 	if err != nil {
 		return fmt.Errorf("closing layer %d blob %s: %w", s.layer.Index, s.layer.Digest, err)
 	}
