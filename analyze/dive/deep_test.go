@@ -104,7 +104,7 @@ func TestStackMatchesReference(t *testing.T) {
 	for i := range 5000 {
 		lower, _ := layerTree(randLayer())
 		upper, _ := layerTree(randLayer())
-		want := lower.clone()
+		want, _ := lower.clone()
 		want.stackReference(upper)
 		lower.stack(upper)
 		if err := sameTree(lower, want, ""); err != nil {

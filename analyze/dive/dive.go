@@ -3,6 +3,7 @@ package dive
 import (
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/layerlint/layerlint/overlay"
 )
@@ -77,6 +78,13 @@ type Calculator struct {
 	// is the input order of dive's sort, which decides ties.
 	inefficient []string
 	layerSizes  []int64
+	// sizes remembers, while one layer is scored, the subtree size of
+	// every directory of the lookup tree summed so far.
+	sizes map[*node]int64
+	// work counts the tree nodes visited, built, copied and looked up, so
+	// that a test can hold the cost to the size of the image: dive stacks
+	// the lower layers again for every whiteout, the square of it.
+	work int
 }
 
 // NewCalculator returns a Calculator with no layers.
@@ -103,12 +111,15 @@ func (c *Calculator) AddLayer(cs *overlay.Changeset) {
 	}
 	if c.top != nil {
 		if c.stacked == nil {
-			c.stacked = c.top.clone()
+			var copied int
+			c.stacked, copied = c.top.clone()
+			c.work += copied
 		}
-		c.stacked.stack(c.top)
+		c.work += c.stacked.stack(c.top)
 		c.top = nil // its names now live in stacked; let it go before the next tree
 	}
 	tree, size := layerTree(cs)
+	c.work += cs.Len() + len(cs.Anomalies)
 	// dive sizes a whiteout in layer n against layers 0..n-1 stacked; for
 	// layer 0 that range is empty and it uses layer 0's own tree.
 	lookup := c.stacked
@@ -157,7 +168,9 @@ func (c *Calculator) order() []Inefficiency {
 // score records every leaf of one layer tree, as dive's Efficiency visitor
 // does.
 func (c *Calculator) score(tree, lookup *node) {
+	defer func() { c.sizes = nil }() // lookup changes before the next layer
 	tree.walk(nil, func(dir []byte, name string, n *node) bool {
+		c.work++
 		if len(n.children) > 0 {
 			return true
 		}
@@ -173,6 +186,7 @@ func (c *Calculator) score(tree, lookup *node) {
 			// A deleted file counts 0 and a deleted directory the whole
 			// subtree that the lower layers stacked at that path.
 			prev := lookup.lookup(p)
+			c.work += strings.Count(p, "/") + 1
 			if prev == nil {
 				// dive's lookup fails, its visitor returns the error and the
 				// rest of this layer is never visited.
@@ -181,7 +195,7 @@ func (c *Calculator) score(tree, lookup *node) {
 			}
 			size = 0
 			if prev.data.isDir {
-				size = prev.subtreeSize()
+				size = c.subtreeSize(prev)
 			}
 		}
 		st.cumulative += size
@@ -195,6 +209,28 @@ func (c *Calculator) score(tree, lookup *node) {
 		}
 		return true
 	})
+}
+
+// subtreeSize sums the payload sizes of n and of every node below it. Each
+// directory's sum is remembered until the layer is scored: a layer that
+// deletes a directory and, one by one, the directories inside it would
+// otherwise walk the same nodes once per level of nesting.
+func (c *Calculator) subtreeSize(n *node) int64 {
+	if s, ok := c.sizes[n]; ok {
+		return s
+	}
+	c.work++
+	s := n.data.size
+	for _, ch := range n.children {
+		s += c.subtreeSize(ch)
+	}
+	if len(n.children) > 0 {
+		if c.sizes == nil {
+			c.sizes = make(map[*node]int64)
+		}
+		c.sizes[n] = s
+	}
+	return s
 }
 
 // bySize is dive's EfficiencySlice order: cumulative size only.

@@ -116,24 +116,19 @@ func (n *node) walk(dir []byte, visit func(dir []byte, name string, c *node) boo
 	return true
 }
 
-// subtreeSize sums the payload sizes of n and of every node below it.
-func (n *node) subtreeSize() int64 {
-	s := n.data.size
-	for _, c := range n.children {
-		s += c.subtreeSize()
-	}
-	return s
-}
-
-func (n *node) clone() *node {
+// clone returns a deep copy of n and the number of nodes copied.
+func (n *node) clone() (*node, int) {
 	c := &node{data: n.data}
+	nodes := 1
 	if len(n.children) > 0 {
 		c.children = make(map[string]*node, len(n.children))
 		for name, ch := range n.children {
-			c.children[name] = ch.clone()
+			cc, k := ch.clone()
+			c.children[name] = cc
+			nodes += k
 		}
 	}
-	return c
+	return c, nodes
 }
 
 // stack grafts upper onto n the way dive's FileTree.Stack does: every node
@@ -144,8 +139,9 @@ func (n *node) clone() *node {
 // dive resolves each node's full path from the root again; here the walk
 // keeps, for each level of upper it is in, the lower node at the same path
 // (a frame), so the cost is linear in the size of upper, whatever its depth.
-func (n *node) stack(upper *node) {
-	stackInto(&frame{n: n}, upper)
+// It returns the number of nodes of upper it visited.
+func (n *node) stack(upper *node) int {
+	return stackInto(&frame{n: n}, upper)
 }
 
 // frame is the lower node at the path of the upper node being stacked.
@@ -184,13 +180,16 @@ func (f *frame) get(create bool) *node {
 // stackInto stacks the children of upper, whose lower counterpart is f.
 // Only f's own node can leave the lower tree while its children are
 // stacked (a child named ".wh." removes its directory, as dive's remove of
-// "dir/" does), so the frames above f stay valid.
-func stackInto(f *frame, upper *node) {
+// "dir/" does), so the frames above f stay valid. It returns the number
+// of nodes of upper it visited.
+func stackInto(f *frame, upper *node) int {
+	visited := 0
 	for _, name := range upper.sortedNames() {
 		c := upper.children[name]
 		cf := &frame{up: f, name: name}
+		visited++
 		if len(c.children) > 0 {
-			stackInto(cf, c)
+			visited += stackInto(cf, c)
 		}
 		// dive takes every ".wh." name for a whiteout of the rest of the
 		// name, opaque markers and AUFS metadata included.
@@ -213,6 +212,7 @@ func stackInto(f *frame, upper *node) {
 			}
 		}
 	}
+	return visited
 }
 
 // layerTree builds the tree dive builds from one layer tar, and the
