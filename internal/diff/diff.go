@@ -218,6 +218,11 @@ type Change struct {
 	// Old and New are the sizes (0 where absent or not a regular file).
 	Old int64 `json:"old"`
 	New int64 `json:"new"`
+	// OldLink and NewLink are the symlink's target as written, on the
+	// side where the path is a symlink (empty on the other): a retargeted
+	// link has no size to show, its target is the change.
+	OldLink string `json:"oldLink,omitempty"`
+	NewLink string `json:"newLink,omitempty"`
 }
 
 // Waste is what changed in the image's waste.

@@ -355,3 +355,38 @@ func TestLargestChangesSkipsZero(t *testing.T) {
 		t.Errorf("largest changes %q: want /var/lib/apt/ and not /var/log/ (±0 B)", line)
 	}
 }
+
+// TestLinkTargets: a symlink changes by its target, which diff reports
+// (a retargeted link used to read "0 B → 0 B").
+func TestLinkTargets(t *testing.T) {
+	var links fixtures.DiffPair
+	for _, p := range fixtures.DiffPairs() {
+		if p.Name == "links" {
+			links = p
+		}
+	}
+	r := comparePair(t, links)
+	got := map[string]diff.Change{}
+	for _, d := range r.Files.Dirs {
+		for _, c := range d.Largest {
+			got[c.Path] = c
+		}
+	}
+	want := map[string]diff.Change{
+		"/app/current": {Path: "/app/current", Kind: diff.Modified, OldLink: "releases/1", NewLink: "releases/2\x1b]0;pwned\a"},
+		"/app/config":  {Path: "/app/config", Kind: diff.Modified, OldLink: "/etc/app.conf", New: 1500},
+		"/app/latest":  {Path: "/app/latest", Kind: diff.Appeared, NewLink: "current"},
+	}
+	for p, w := range want {
+		if got[p] != w {
+			t.Errorf("%s: %+v, want %+v", p, got[p], w)
+		}
+	}
+	var text bytes.Buffer
+	if err := diff.Write(&text, diff.Text, r, diff.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if want := `~ /app/current  link releases/1 → link releases/2\x1b]0;pwned\a`; !strings.Contains(text.String(), want) {
+		t.Errorf("text lacks %q:\n%s", want, text.String())
+	}
+}

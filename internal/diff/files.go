@@ -50,7 +50,8 @@ func compareFiles(om, nm *overlay.Model) Files {
 			d.Changed++
 		}
 		d.Delta += c.New - c.Old
-		d.Largest = append(d.Largest, Change{Path: "/" + c.Path, Kind: c.Kind, Old: c.Old, New: c.New})
+		c.Path = "/" + c.Path
+		d.Largest = append(d.Largest, c)
 	}
 	// Directories are left out: the files under them tell the change,
 	// and a rebuild touches every directory's metadata.
@@ -61,14 +62,14 @@ func compareFiles(om, nm *overlay.Model) Files {
 	for i < len(of) || j < len(nf) {
 		switch {
 		case j == len(nf) || (i < len(of) && of[i].Path < nf[j].Path):
-			add(Change{Path: of[i].Path, Kind: Vanished, Old: of[i].Size})
+			add(Change{Path: of[i].Path, Kind: Vanished, Old: of[i].Size, OldLink: linkOf(&of[i])})
 			i++
 		case i == len(of) || nf[j].Path < of[i].Path:
-			add(Change{Path: nf[j].Path, Kind: Appeared, New: nf[j].Size})
+			add(Change{Path: nf[j].Path, Kind: Appeared, New: nf[j].Size, NewLink: linkOf(&nf[j])})
 			j++
 		default:
 			if !sameFile(&of[i], &nf[j]) {
-				add(Change{Path: nf[j].Path, Kind: Modified, Old: of[i].Size, New: nf[j].Size})
+				add(Change{Path: nf[j].Path, Kind: Modified, Old: of[i].Size, New: nf[j].Size, OldLink: linkOf(&of[i]), NewLink: linkOf(&nf[j])})
 			}
 			i++
 			j++
@@ -102,6 +103,14 @@ func sameFile(a, b *overlay.File) bool {
 	return a.Type == b.Type && a.Size == b.Size && a.Hash == b.Hash && a.Mode == b.Mode &&
 		a.UID == b.UID && a.GID == b.GID && a.Linkname == b.Linkname &&
 		a.Devmajor == b.Devmajor && a.Devminor == b.Devminor
+}
+
+// linkOf is f's target when f is a symlink, else "".
+func linkOf(f *overlay.File) string {
+	if f.Type == overlay.TypeSymlink {
+		return f.Linkname
+	}
+	return ""
 }
 
 // dirKey is the first dirDepth components of p's directory.

@@ -200,14 +200,23 @@ func kindMark(k ChangeKind) string {
 	return "?"
 }
 
-func changeSize(c Change) string {
+// changeSize says how a path changed: its sizes, or for a symlink its
+// target ("link → /usr/lib/x"), quoted by quote for the output's context
+// (the target is the image's text, escaped like every other).
+func changeSize(c Change, quote func(string) string) string {
+	side := func(size int64, link string) string {
+		if link != "" {
+			return "link " + quote(link)
+		}
+		return analyze.Bytes(size)
+	}
 	switch c.Kind {
 	case Appeared:
-		return analyze.Bytes(c.New)
+		return side(c.New, c.NewLink)
 	case Vanished:
-		return analyze.Bytes(c.Old)
+		return side(c.Old, c.OldLink)
 	case Modified:
-		return analyze.Bytes(c.Old) + " → " + analyze.Bytes(c.New)
+		return side(c.Old, c.OldLink) + " → " + side(c.New, c.NewLink)
 	}
 	return ""
 }
@@ -251,7 +260,7 @@ func writeText(w io.Writer, r *Result, opts Options) error {
 		}
 		ew.Printf("  %-10s %s  (+%d -%d ~%d)\n", signedBytes(d.Delta), escape.Text(d.Path), d.Added, d.Removed, d.Changed)
 		for _, c := range d.Largest {
-			ew.Printf("      %s %s  %s\n", kindMark(c.Kind), escape.Text(c.Path), changeSize(c))
+			ew.Printf("      %s %s  %s\n", kindMark(c.Kind), escape.Text(c.Path), changeSize(c, escape.Text))
 		}
 	}
 
@@ -408,7 +417,7 @@ func writeMarkdownDetails(ew *textfmt.Writer, r *Result) {
 		for _, d := range r.Files.Dirs {
 			var largest []string
 			for _, c := range d.Largest {
-				largest = append(largest, kindMark(c.Kind)+" "+escape.MarkdownCode(c.Path)+" "+escape.Markdown(changeSize(c)))
+				largest = append(largest, kindMark(c.Kind)+" "+escape.MarkdownCode(c.Path)+" "+changeSize(c, escape.MarkdownCode))
 			}
 			ew.Printf("| %s | %s | %d | %d | %d | %s |\n", escape.Markdown(signedBytes(d.Delta)), escape.MarkdownCode(d.Path), d.Added, d.Removed, d.Changed, strings.Join(largest, "<br>"))
 		}

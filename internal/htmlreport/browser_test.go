@@ -594,6 +594,35 @@ func TestBrowserDiff(t *testing.T) {
 	b.screenshot(t, "diff")
 }
 
+// TestBrowserDiffLinks: a retargeted symlink shows its old and new
+// targets, escaped, where a file shows its sizes.
+func TestBrowserDiffLinks(t *testing.T) {
+	b := newBrowser(t)
+	pair := namedPair(t, "links")
+	o, n, r := diffPage(t, pair.Old, pair.New, "app:v1", "app:v2")
+	var buf bytes.Buffer
+	if err := htmlreport.WriteDiff(&buf, o, n, r, htmlreport.Options{Version: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	url := b.open(t, "diff-links", buf.Bytes())
+	got := eval[[]string](t, b, `(() => { const row = document.querySelector('table[data-table="changes"] tbody tr.row');
+		row.querySelector('button.toggle').click(); return [...row.nextElementSibling.querySelectorAll('li')].map(li => li.textContent) })()`)
+	want := []string{
+		`/app/config  link /etc/app.conf → 1.5 kB`,
+		`/app/current  link releases/1 → link releases/2\x1b]0;pwned\a`,
+		`/app/latest  link current`,
+	}
+	if len(got) != len(want) {
+		t.Fatalf("changes %q, want %q", got, want)
+	}
+	for i := range want {
+		if !strings.HasSuffix(got[i], want[i]) {
+			t.Errorf("change %q, want it to end in %q", got[i], want[i])
+		}
+	}
+	b.check(t, url)
+}
+
 // TestBrowserEdges: a page of two images (--platform all), an image with
 // no file at all and one with an empty layer load without an error.
 func TestBrowserEdges(t *testing.T) {

@@ -55,6 +55,10 @@ type changeRow struct {
 	Kind string `json:"kind"`
 	Old  int64  `json:"old"`
 	New  int64  `json:"new"`
+	// OldLink and NewLink are diff.Change's: a symlink's target, shown
+	// instead of its size.
+	OldLink string `json:"oldLink,omitempty"`
+	NewLink string `json:"newLink,omitempty"`
 }
 
 type wasteDiff struct {
@@ -126,7 +130,7 @@ func newDiffPage(old, new diff.Image, r *diff.Result, opts Options) page {
 			row.Kind = growth(d.Delta)
 		}
 		for _, c := range d.Largest {
-			cr := changeRow{Path: absPath(p(c.Path)), Old: c.Old, New: c.New}
+			cr := changeRow{Path: absPath(p(c.Path)), Old: c.Old, New: c.New, OldLink: p(c.OldLink), NewLink: p(c.NewLink)}
 			switch c.Kind {
 			case diff.Appeared:
 				cr.Kind = "appeared"

@@ -108,11 +108,17 @@ func diffPage(t testing.TB, oldImg, newImg *fixtures.Image, oldName, newName str
 // basePair is the diff fixture whose base image was updated.
 func basePair(t testing.TB) fixtures.DiffPair {
 	t.Helper()
+	return namedPair(t, "base-update")
+}
+
+// namedPair is the diff fixture called name.
+func namedPair(t testing.TB, name string) fixtures.DiffPair {
+	t.Helper()
 	for _, p := range fixtures.DiffPairs() {
-		if p.Name == "base-update" {
+		if p.Name == name {
 			return p
 		}
 	}
-	t.Fatal("no base-update pair in fixtures.DiffPairs")
+	t.Fatalf("no %s pair in fixtures.DiffPairs", name)
 	return fixtures.DiffPair{}
 }

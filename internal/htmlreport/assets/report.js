@@ -734,7 +734,9 @@
           if (!c.largest.length) return null;
           var list = el('ul', { className: 'members' });
           c.largest.forEach(function (x) {
-            var sizes = x.kind === 'appeared' ? bytes(x.new) : x.kind === 'vanished' ? bytes(x.old) : bytes(x.old) + ' → ' + bytes(x.new);
+            // A symlink has no size to show: its target is the change.
+            var side = function (size, link) { return link ? 'link ' + link : bytes(size); };
+            var sizes = x.kind === 'appeared' ? side(x.new, x.newLink) : x.kind === 'vanished' ? side(x.old, x.oldLink) : side(x.old, x.oldLink) + ' → ' + side(x.new, x.newLink);
             list.appendChild(el('li', null, [el('span', { className: 'd-' + x.kind, text: x.kind }), '  ', el('span', { className: 'mono', text: x.path }), '  ' + sizes]));
           });
           return list;
