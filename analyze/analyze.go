@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"sync"
 
 	"github.com/layerlint/layerlint/analyze/dive"
@@ -114,7 +115,13 @@ type Options struct {
 	// function it returns (nil for none) sees every regular file of that
 	// layer and may return a writer that receives the file's bytes. Rules
 	// use it to scan content in the same single pass.
+	// A layer read with Inspect set is never served by Cache.
 	Inspect func(layer int) func(path string, hdr *tar.Header) io.Writer
+	// Scan, when set, sees the content of every layer in the same single
+	// read, as Inspect does, and what it found in a layer travels with the
+	// layer in Cache: a cached layer whose entry holds this scan's results
+	// is served without decoding, the scan taking them back instead.
+	Scan Scanner
 	// Progress, when set, is told how far the reading of each layer got:
 	// once when it starts, every ProgressStep blob bytes, and once when it
 	// ends. It is called from the goroutines that read layers, so it must
@@ -137,8 +144,43 @@ type Options struct {
 // safe for concurrent use and must never fail an analysis: a cache that
 // cannot serve misses.
 type LayerCache interface {
-	Get(ctx context.Context, l *source.Layer, verified bool) (*overlay.Changeset, source.Stats, bool)
-	Put(ctx context.Context, l *source.Layer, verified bool, cs *overlay.Changeset, st source.Stats)
+	Get(ctx context.Context, l *source.Layer, verified bool) (*CachedLayer, bool)
+	Put(ctx context.Context, l *source.Layer, e *CachedLayer)
+}
+
+// CachedLayer is what a LayerCache keeps of one layer.
+type CachedLayer struct {
+	// Verified says the blob digest and the diff_id were both checked
+	// while the changeset was read.
+	Verified  bool
+	Stats     source.Stats
+	Changeset *overlay.Changeset
+	// ScanID names the Scanner whose results of this layer Scan holds
+	// ("" and nil when the layer was read without one).
+	ScanID string
+	Scan   []byte
+}
+
+// Scanner is a content scan made in the single read of each layer whose
+// per-layer results a LayerCache keeps (Options.Scan); rules.ContentScan
+// is one. Its methods may be called from several goroutines at once, for
+// different layers.
+type Scanner interface {
+	// ScanID names the scan and its version: results kept under another
+	// ID are never loaded. It changes whenever the same layer could give
+	// other results.
+	ScanID() string
+	// Inspect is called once per layer before it is read, as
+	// Options.Inspect is.
+	Inspect(layer int) func(path string, hdr *tar.Header) io.Writer
+	// SaveLayer returns what the scan found in layer, once the layer was
+	// read whole, in a form LoadLayer takes back.
+	SaveLayer(layer int) []byte
+	// LoadLayer takes back what SaveLayer returned for a layer of the same
+	// blob, read from a cache (so untrusted when the cache is shared),
+	// with that layer's changeset. It records nothing when it fails: the
+	// layer is then decoded and scanned again.
+	LoadLayer(layer int, cs *overlay.Changeset, data []byte) error
 }
 
 // LayerLocker is an optional interface of a LayerCache shared by several
@@ -338,13 +380,18 @@ func readLayerStream(ctx context.Context, l *source.Layer, opts Options) layerRe
 	}
 	r := decodeLayer(l, opts)
 	if r.err == nil {
-		opts.Cache.Put(ctx, l, opts.Verify, r.cs, r.stats)
+		e := &CachedLayer{Verified: opts.Verify, Stats: r.stats, Changeset: r.cs}
+		if opts.Scan != nil {
+			e.ScanID, e.Scan = opts.Scan.ScanID(), opts.Scan.SaveLayer(l.Index)
+		}
+		opts.Cache.Put(ctx, l, e)
 	}
 	return r
 }
 
 // fromCache serves l from the cache when it may: not when a hook must see
-// the content, and not when the entry would pass a cap of this run (the
+// the content, not when the run scans content and the entry lacks that
+// scan's results, and not when the entry would pass a cap of this run (the
 // decode then fails with the cap's own message). With Verify, the blob's
 // bytes are still hashed (never decompressed), so that a cached layer
 // proves the blob in this image is the one the entry was read from.
@@ -352,8 +399,15 @@ func fromCache(ctx context.Context, l *source.Layer, opts Options) (layerResult,
 	if opts.Inspect != nil {
 		return layerResult{}, false
 	}
-	cs, st, ok := opts.Cache.Get(ctx, l, opts.Verify)
-	if !ok || cs.Len() > opts.MaxLayerEntries || cs.ContentBytes > opts.MaxLayerBytes {
+	e, ok := opts.Cache.Get(ctx, l, opts.Verify)
+	if !ok {
+		return layerResult{}, false
+	}
+	cs, st := e.Changeset, e.Stats
+	if cs.Len() > opts.MaxLayerEntries || cs.ContentBytes > opts.MaxLayerBytes {
+		return layerResult{}, false
+	}
+	if opts.Scan != nil && e.ScanID != opts.Scan.ScanID() {
 		return layerResult{}, false
 	}
 	ro := overlay.ReadOptions{MaxPathBytes: opts.MaxPathBytes, MaxPathDepth: opts.MaxPathDepth}
@@ -366,6 +420,9 @@ func fromCache(ctx context.Context, l *source.Layer, opts Options) (layerResult,
 		if err := l.VerifyBlob(); err != nil {
 			return layerResult{err: fmt.Errorf("layer %d (%s): %w", l.Index, l.Digest, err)}, true
 		}
+	}
+	if opts.Scan != nil && opts.Scan.LoadLayer(l.Index, cs, e.Scan) != nil {
+		return layerResult{}, false
 	}
 	st.Declared = l.Declared()
 	return layerResult{cs: cs, stats: st}, true
@@ -382,8 +439,7 @@ func decodeLayer(l *source.Layer, opts Options) layerResult {
 		MaxEntries: opts.MaxLayerEntries, MaxContentBytes: opts.MaxLayerBytes,
 		MaxPathBytes: opts.MaxPathBytes, MaxPathDepth: opts.MaxPathDepth,
 	}
-	if opts.Inspect != nil {
-		hook := opts.Inspect(l.Index)
+	if hook := inspectHook(l.Index, opts); hook != nil {
 		ro.Inspect = func(e *overlay.Entry, hdr *tar.Header) io.Writer { return hook(e.Path, hdr) }
 	}
 	var tr io.Reader = s
@@ -423,6 +479,40 @@ func decodeLayer(l *source.Layer, opts Options) layerResult {
 		opts.OnDecode(l)
 	}
 	return layerResult{cs: cs, stats: s.Stats(), decoded: true}
+}
+
+// inspectHook returns the hook of Options.Inspect and Options.Scan for one
+// layer, both when both are set; nil when neither is.
+func inspectHook(layer int, opts Options) func(path string, hdr *tar.Header) io.Writer {
+	var hooks []func(string, *tar.Header) io.Writer
+	if opts.Inspect != nil {
+		hooks = append(hooks, opts.Inspect(layer))
+	}
+	if opts.Scan != nil {
+		hooks = append(hooks, opts.Scan.Inspect(layer))
+	}
+	hooks = slices.DeleteFunc(hooks, func(h func(string, *tar.Header) io.Writer) bool { return h == nil })
+	switch len(hooks) {
+	case 0:
+		return nil
+	case 1:
+		return hooks[0]
+	}
+	return func(path string, hdr *tar.Header) io.Writer {
+		var ws []io.Writer
+		for _, h := range hooks {
+			if w := h(path, hdr); w != nil {
+				ws = append(ws, w)
+			}
+		}
+		switch len(ws) {
+		case 0:
+			return nil
+		case 1:
+			return ws[0]
+		}
+		return io.MultiWriter(ws...)
+	}
 }
 
 // progressReader reports the blob bytes a stream has read, every

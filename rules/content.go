@@ -96,7 +96,7 @@ func (r *ContentResults) Scanned(layer int) bool {
 // it in before the analysis, read it after:
 //
 //	scan := rules.NewContentScan()
-//	a, err := analyze.Analyze(ctx, img, analyze.Options{Inspect: scan.Inspect})
+//	a, err := analyze.Analyze(ctx, img, analyze.Options{Scan: scan})
 //	...
 //	f, err := rules.Gather(ctx, a, opts, scan) // or: f := rules.NewFacts(a, opts); f.Content = scan.Results()
 //

@@ -190,7 +190,7 @@ func NewFacts(a *analyze.Analysis, opts Options) *Facts {
 }
 
 // Gather is NewFacts plus the opt-in facts: the results of scan, the
-// content scan that was plugged into analyze.Options.Inspect for the
+// content scan that was plugged into analyze.Options.Scan for the
 // analysis of a (nil when none was), and, when opts.EstimateCompression is
 // set, the zstd estimates of EstimateCompression, which re-reads every gzip
 // layer.

@@ -64,7 +64,7 @@ func verifyImage(ctx context.Context, in *analyze.Analysis, out *source.Image, r
 	ao.Verify = true
 	ao.BaseLayers, ao.BaseFrom = res.Plan.Base, analyze.BaseOption
 	// The output is proven by reading what was written, never by a cache.
-	ao.ExactWire, ao.Inspect, ao.Layers, ao.Cache = false, nil, 0, nil
+	ao.ExactWire, ao.Inspect, ao.Scan, ao.Layers, ao.Cache = false, nil, nil, 0, nil
 	got, err := analyze.Analyze(ctx, out, ao)
 	if err != nil {
 		return nil, fmt.Errorf("re-reading the output: %w", err)

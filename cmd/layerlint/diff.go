@@ -148,7 +148,7 @@ func diffSide(c *cli.Context, g *gate.Gate, arg string) (diff.Image, error) {
 	img := imgs[0]
 	scan := rules.NewContentScan()
 	aopts := analyzeOptions(c, src, img)
-	aopts.Inspect = scan.Inspect
+	aopts.Scan = scan
 	a, err := analyzeImage(c, img, arg, aopts)
 	if err != nil {
 		return diff.Image{}, fmt.Errorf("analyzing %s: %w", arg, err)

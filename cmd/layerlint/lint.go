@@ -169,7 +169,7 @@ func gatherFacts(c *cli.Context, src *source.Source, imgs []*source.Image, ruleO
 		// of each layer that analysis makes.
 		scan := rules.NewContentScan()
 		aopts := analyzeOptions(c, src, img)
-		aopts.Inspect = scan.Inspect
+		aopts.Scan = scan
 		a, err := analyzeImage(c, img, name, aopts)
 		if err != nil {
 			return nil, fmt.Errorf("analyzing %s: %w", name, err)

@@ -10,7 +10,6 @@ import (
 
 	"github.com/layerlint/layerlint/analyze"
 	"github.com/layerlint/layerlint/analyze/source"
-	"github.com/layerlint/layerlint/overlay"
 )
 
 // Store keeps entries by name. Get returns (nil, nil) for a name it does
@@ -71,39 +70,38 @@ func (c *Cache) fail(err error) {
 
 // Get implements analyze.LayerCache. A corrupt or foreign entry is a miss
 // (the layer is decoded and the entry rewritten).
-func (c *Cache) Get(ctx context.Context, l *source.Layer, verified bool) (*overlay.Changeset, source.Stats, bool) {
+func (c *Cache) Get(ctx context.Context, l *source.Layer, verified bool) (*analyze.CachedLayer, bool) {
 	if c.off.Load() {
-		return nil, source.Stats{}, false
+		return nil, false
 	}
 	key := KeyOf(l)
 	data, err := c.store.Get(ctx, key.Name())
 	if err != nil {
 		c.fail(err)
-		return nil, source.Stats{}, false
+		return nil, false
 	}
 	if data == nil {
-		return nil, source.Stats{}, false
+		return nil, false
 	}
 	e, err := Decode(key, data)
 	if err != nil {
 		c.corrupt.Add(1)
-		return nil, source.Stats{}, false
+		return nil, false
 	}
 	if verified && !e.Verified {
-		return nil, source.Stats{}, false
+		return nil, false
 	}
 	c.hits.Add(1)
-	return e.Changeset, e.Stats, true
+	return e, true
 }
 
 // Put implements analyze.LayerCache.
-func (c *Cache) Put(ctx context.Context, l *source.Layer, verified bool, cs *overlay.Changeset, st source.Stats) {
+func (c *Cache) Put(ctx context.Context, l *source.Layer, e *analyze.CachedLayer) {
 	if c.off.Load() {
 		return
 	}
 	key := KeyOf(l)
-	data := Encode(key, &Entry{Verified: verified, Stats: st, Changeset: cs})
-	if err := c.store.Put(ctx, key.Name(), data); err != nil {
+	if err := c.store.Put(ctx, key.Name(), Encode(key, e)); err != nil {
 		c.fail(err)
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/layerlint/layerlint/analyze"
 	"github.com/layerlint/layerlint/analyze/source"
 	"github.com/layerlint/layerlint/overlay"
 )
@@ -30,7 +31,10 @@ import (
 // a layer would give a different changeset for the same bytes (a new
 // field, a new anomaly, another content hash): entries of other versions
 // are then never read.
-const AnalysisVersion = "layerlint-changeset/1 sha256-content"
+//
+// Version 2 added the results of a content scan (analyze.Scanner) at the
+// end of the payload.
+const AnalysisVersion = "layerlint-changeset/2 sha256-content"
 
 // magic starts every entry.
 const magic = "LLCE"
@@ -77,14 +81,13 @@ func (k Key) sum() [32]byte {
 	return sha256.Sum256([]byte(AnalysisVersion + "\x00" + k.Digest + "\x00" + k.DiffID))
 }
 
-// Entry is what a cache entry holds.
-type Entry struct {
-	// Verified says the blob digest and the diff_id were both checked
-	// while the changeset was read.
-	Verified  bool
-	Stats     source.Stats
-	Changeset *overlay.Changeset
-}
+// Entry is what a cache entry holds: analyze's cached layer, so that the
+// encoding stays here, in one place.
+type Entry = analyze.CachedLayer
+
+// maxScanIDBytes bounds the name of a content scan an entry holds results
+// of; a scan's own results are bounded by the entry's size.
+const maxScanIDBytes = 256
 
 // Encode returns the entry for key in binary form.
 //
@@ -92,7 +95,9 @@ type Entry struct {
 // (uvarint), the payload, then a SHA-256 of everything before it. In the
 // payload, a path is stored as the length of the prefix it shares with the
 // previous entry's path and the rest, which makes a tar's depth-first
-// listing cost a few bytes per entry.
+// listing cost a few bytes per entry. The payload ends with the ID of the
+// content scan made while the layer was read and that scan's results,
+// both empty when there was none.
 func Encode(key Key, e *Entry) []byte {
 	var p []byte
 	st := e.Stats
@@ -134,6 +139,9 @@ func Encode(key Key, e *Entry) []byte {
 			p = appendString(p, en.Xattrs[k])
 		}
 	}
+	p = appendString(p, e.ScanID)
+	p = binary.AppendUvarint(p, uint64(len(e.Scan)))
+	p = append(p, e.Scan...)
 	var flags byte
 	if e.Verified {
 		flags |= 1
@@ -249,6 +257,16 @@ func (d *decoder) payload(e *Entry) {
 	}
 	if d.err == nil && content != cs.ContentBytes {
 		d.fail("content bytes do not add up")
+	}
+	e.ScanID = d.string()
+	if len(e.ScanID) > maxScanIDBytes {
+		d.fail("scan ID")
+	}
+	if scan := d.string(); len(scan) > 0 {
+		if e.ScanID == "" {
+			d.fail("scan results without a scan")
+		}
+		e.Scan = []byte(scan)
 	}
 }
 

@@ -164,7 +164,28 @@ func dirPayload(uid int64) []byte {
 	p = binary.AppendUvarint(p, 0)                      // devmajor
 	p = binary.AppendUvarint(p, 0)                      // devminor
 	p = binary.AppendVarint(p, 0)                       // mtime
-	return binary.AppendUvarint(p, 0)                   // xattrs
+	p = binary.AppendUvarint(p, 0)                      // xattrs
+	p = appendString(p, "")                             // scan ID
+	return appendString(p, "")                          // scan results
+}
+
+// TestScanResultsRoundTrip: a content scan's results travel with the
+// layer; results without a scan's name are refused.
+func TestScanResultsRoundTrip(t *testing.T) {
+	cs := randomChangesets(t, 1)[0]
+	in := &Entry{Verified: true, Stats: source.Stats{Compression: source.CompressionZstd}, Changeset: cs, ScanID: "scan/1", Scan: []byte{1, 2, 3}}
+	out, err := Decode(testKey, Encode(testKey, in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.ScanID != in.ScanID || !bytes.Equal(out.Scan, in.Scan) || !out.Verified {
+		t.Errorf("decoded scan %q %v, want %q %v", out.ScanID, out.Scan, in.ScanID, in.Scan)
+	}
+	p := dirPayload(0)
+	p = append(p[:len(p)-1], 1, 'x') // results, no scan ID
+	if _, err := Decode(testKey, frame(testKey, 0, p)); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("results without a scan: %v, want ErrCorrupt", err)
+	}
 }
 
 // TestCompact checks the point of the binary form: a real layer's entry is
@@ -237,7 +258,7 @@ func FuzzDecode(f *testing.F) {
 		if err != nil {
 			t.Fatalf("re-encoded entry does not decode: %v", err)
 		}
-		if !reflect.DeepEqual(normal(again.Changeset), normal(e.Changeset)) || again.Stats != e.Stats {
+		if !reflect.DeepEqual(normal(again.Changeset), normal(e.Changeset)) || again.Stats != e.Stats || again.ScanID != e.ScanID || !bytes.Equal(again.Scan, e.Scan) {
 			t.Fatalf("round trip differs")
 		}
 	})

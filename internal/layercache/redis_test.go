@@ -86,7 +86,7 @@ func TestRedisGoneTurnsCacheOff(t *testing.T) {
 	c := New(r, func(error) { warnings.Add(1) })
 	srv.Kill()
 	for range 3 {
-		if _, _, ok := c.Get(ctx, testLayer(t), true); ok {
+		if _, ok := c.Get(ctx, testLayer(t), true); ok {
 			t.Fatal("hit from a dead server")
 		}
 	}
