@@ -1,9 +1,9 @@
 package dive
 
 import (
+	"bytes"
 	"slices"
 	"sort"
-	"strings"
 
 	"github.com/layerlint/layerlint/overlay"
 )
@@ -74,6 +74,9 @@ type Calculator struct {
 	last   int
 	frozen *frozen
 	stats  map[string]pathStat
+	// direct sums what the last announced layer added for the paths no
+	// layer below had: seen once, they need no record (see score).
+	direct struct{ minSum, cumSum int64 }
 	// inefficient holds paths in the order they were first seen twice: it
 	// is the input order of dive's sort, which decides ties.
 	inefficient []string
@@ -126,7 +129,7 @@ func (c *Calculator) AddLayer(cs *overlay.Changeset) {
 	if lookup == nil {
 		lookup = tree
 	}
-	c.score(tree, lookup)
+	c.score(tree, lookup, len(c.layerSizes)+1 == c.last)
 	c.layerSizes = append(c.layerSizes, size)
 	if len(c.layerSizes) != c.last {
 		c.top = tree
@@ -136,6 +139,8 @@ func (c *Calculator) AddLayer(cs *overlay.Changeset) {
 	// and the stacked tree go before the caller builds its own model.
 	c.frozen = &frozen{order: c.order()}
 	c.frozen.minSum, c.frozen.cumSum = c.sums()
+	c.frozen.minSum += c.direct.minSum
+	c.frozen.cumSum += c.direct.cumSum
 	c.stats, c.inefficient, c.stacked = nil, nil, nil
 }
 
@@ -166,18 +171,23 @@ func (c *Calculator) order() []Inefficiency {
 }
 
 // score records every leaf of one layer tree, as dive's Efficiency visitor
-// does.
-func (c *Calculator) score(tree, lookup *node) {
+// does. In the last layer (final), a path that no layer below had and no
+// other leaf of the layer names is seen once and for all: its record would
+// only add to the sums, so it goes to them directly, and an image of one
+// layer keeps no record at all.
+func (c *Calculator) score(tree, lookup *node, final bool) {
 	defer func() { c.sizes = nil }() // lookup changes before the next layer
-	tree.walk(nil, func(dir []byte, name string, n *node) bool {
+	var buf []byte                   // the leaf's path; a string only for a record
+	tree.walk(nil, func(dir []byte, name string, parent, n *node) bool {
 		c.work++
 		if len(n.children) > 0 {
 			return true
 		}
 		kind, rest := overlay.ClassifyName(name)
 		whiteout := kind != overlay.NamePlain // as dive: any ".wh." name
-		p := joinPath(string(dir), rest)
-		st, ok := c.stats[p]
+		buf = appendPath(buf[:0], dir, rest)
+		st, ok := c.stats[string(buf)]
+		direct := !ok && final && !twin(parent, name, whiteout, rest)
 		if !ok {
 			st = pathStat{min: -1}
 		}
@@ -185,12 +195,16 @@ func (c *Calculator) score(tree, lookup *node) {
 		if whiteout {
 			// A deleted file counts 0 and a deleted directory the whole
 			// subtree that the lower layers stacked at that path.
-			prev := lookup.lookup(p)
-			c.work += strings.Count(p, "/") + 1
+			prev := lookup.lookup(string(buf))
+			c.work += bytes.Count(buf, []byte("/")) + 1
 			if prev == nil {
 				// dive's lookup fails, its visitor returns the error and the
 				// rest of this layer is never visited.
-				c.stats[p] = st
+				if direct {
+					c.direct.minSum += st.min
+				} else {
+					c.stats[string(buf)] = st
+				}
 				return false
 			}
 			size = 0
@@ -198,6 +212,12 @@ func (c *Calculator) score(tree, lookup *node) {
 				size = c.subtreeSize(prev)
 			}
 		}
+		if direct {
+			c.direct.minSum += size
+			c.direct.cumSum += size
+			return true
+		}
+		p := string(buf)
 		st.cumulative += size
 		if st.min < 0 || size < st.min {
 			st.min = size
@@ -231,6 +251,17 @@ func (c *Calculator) subtreeSize(n *node) int64 {
 		c.sizes[n] = s
 	}
 	return s
+}
+
+// twin reports whether another leaf of parent stands for the same path as
+// the leaf name: "x" and ".wh.x" both count at x.
+func twin(parent *node, name string, whiteout bool, rest string) bool {
+	other := overlay.WhiteoutPrefix + name
+	if whiteout {
+		other = rest
+	}
+	t := parent.children[other]
+	return t != nil && len(t.children) == 0
 }
 
 // bySize is dive's EfficiencySlice order: cumulative size only.

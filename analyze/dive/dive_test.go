@@ -100,7 +100,7 @@ func dockerSaveMetrics(t *testing.T, name string) Metrics {
 	if err := json.Unmarshal(files["manifest.json"], &manifest); err != nil || len(manifest) != 1 {
 		t.Fatalf("manifest.json: %v (%d images)", err, len(manifest))
 	}
-	c := NewCalculator()
+	c := NewCalculatorFor(len(manifest[0].Layers)) // as analyze uses it
 	for _, l := range manifest[0].Layers {
 		b, ok := files[l]
 		if !ok {
@@ -137,7 +137,7 @@ func ociLayoutMetrics(t *testing.T, name string) Metrics {
 	if err := json.Unmarshal(blob(index.Manifests[0]), &manifest); err != nil {
 		t.Fatalf("manifest: %v", err)
 	}
-	c := NewCalculator()
+	c := NewCalculatorFor(len(manifest.Layers)) // as analyze uses it
 	for _, l := range manifest.Layers {
 		r := bytes.NewReader(decompress(t, l.MediaType, blob(l)))
 		addLayer(t, c, r, l.Digest)
@@ -377,6 +377,29 @@ func TestCalculator(t *testing.T) {
 				layer(whiteout("nope"), file("z", 5)),
 			},
 			want: Metrics{Efficiency: 9.0 / 10, UserWastedPercent: 0, SizeBytes: 15, UserSizeBytes: 5, LayerSizes: []int64{10, 5}},
+		},
+		{
+			// ".a" is counted, ".wh.nope" finds nothing and stops the only
+			// layer, so z is never counted: with no record kept for the
+			// paths of the last layer, the sums must still say so.
+			name: "whiteout of nothing stops the only layer and counts -1",
+			layers: []*overlay.Changeset{
+				layer(file(".a", 4), whiteout("nope"), file("z", 5)),
+			},
+			want: Metrics{Efficiency: 3.0 / 4, UserWastedPercent: math.NaN(), SizeBytes: 9, LayerSizes: []int64{9}},
+		},
+		{
+			// y and its whiteout in one layer are the same path seen twice:
+			// the whiteout (visited first) sizes y at 0.
+			name: "a file and its whiteout in one layer",
+			layers: []*overlay.Changeset{
+				layer(file("y", 7), whiteout("y")),
+			},
+			want: Metrics{
+				Efficiency: 0, WastedBytes: 7, UserWastedPercent: inf, SizeBytes: 7,
+				Inefficiencies: []Inefficiency{{Path: "y", Count: 2, CumulativeSize: 7}},
+				LayerSizes:     []int64{7},
+			},
 		},
 		{
 			name: "AUFS metadata is a whiteout of nothing to dive",

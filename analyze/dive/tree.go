@@ -29,6 +29,14 @@ type node struct {
 // it drops opaque markers without dropping their parent directories.
 const doubleWhiteoutPrefix = ".wh..wh.."
 
+// appendPath appends dir/name (name alone when dir is empty) to b.
+func appendPath(b, dir []byte, name string) []byte {
+	if len(dir) > 0 {
+		b = append(append(b, dir...), '/')
+	}
+	return append(b, name...)
+}
+
 func joinPath(dir, name string) string {
 	if dir == "" {
 		return name
@@ -96,8 +104,9 @@ func (n *node) sortedNames() []string {
 // the parent's path (a buffer valid only during the call: the walk reuses
 // it, so that a deep tree costs the bytes of its names, not the square of
 // its depth), the raw name and the node, and stops the whole walk by
-// returning false: dive abandons a layer's walk at the first error.
-func (n *node) walk(dir []byte, visit func(dir []byte, name string, c *node) bool) bool {
+// returning false: dive abandons a layer's walk at the first error. visit
+// also gets the node's parent, n.
+func (n *node) walk(dir []byte, visit func(dir []byte, name string, parent, c *node) bool) bool {
 	for _, name := range n.sortedNames() {
 		c := n.children[name]
 		if len(c.children) > 0 {
@@ -109,7 +118,7 @@ func (n *node) walk(dir []byte, visit func(dir []byte, name string, c *node) boo
 				return false
 			}
 		}
-		if !visit(dir, name, c) {
+		if !visit(dir, name, n, c) {
 			return false
 		}
 	}
