@@ -102,6 +102,12 @@ type Options struct {
 	// Layers, when positive, analyzes only the bottom Layers layers: the
 	// view "as of" layer Layers-1.
 	Layers int
+	// DropChangesets keeps no changeset in the Analysis (Changesets is nil
+	// for every layer): each one goes while the model applies it, so that
+	// the model and the whole changesets are never in memory together.
+	// Rules and squash read the changesets; a caller that only reports on
+	// the image and its merged view sets it.
+	DropChangesets bool
 	// ExactWire re-reads the layers that hold waste and compresses the
 	// wasted files with each layer's codec to measure their download cost.
 	ExactWire bool
@@ -216,7 +222,8 @@ type Analysis struct {
 	Image  *source.Image
 	// Model is the merged view after the last layer analyzed.
 	Model *overlay.Model
-	// Changesets holds each layer's entries (nil for a layer not analyzed).
+	// Changesets holds each layer's entries (nil for a layer not analyzed,
+	// and for every layer with Options.DropChangesets).
 	Changesets []*overlay.Changeset
 	// Stats holds what reading each layer measured, its compression as
 	// the blob's bytes revealed it above all (zero for a layer not
@@ -292,7 +299,6 @@ func Analyze(ctx context.Context, img *source.Image, opts Options) (*Analysis, e
 			cancel()
 			return nil, &CapError{Limit: LimitImageBytes, Err: fmt.Errorf("layer %d (%s): image content passes %d bytes: %w", i, l.Digest, opts.MaxImageBytes, ErrCapExceeded)}
 		}
-		a.Changesets[i] = r.cs
 		a.Stats[i] = r.stats
 		if r.decoded {
 			a.Decoded = append(a.Decoded, i)
@@ -300,8 +306,13 @@ func Analyze(ctx context.Context, img *source.Image, opts Options) (*Analysis, e
 		// dive first: its tree of the last layer is gone before the
 		// model grows, so the two never peak together.
 		dc.AddLayer(r.cs)
-		st := a.Model.Apply(r.cs)
-		b.layer(l, r.cs, r.stats, st)
+		b.layer(l, r.cs, r.stats)
+		if opts.DropChangesets {
+			b.applied(a.Model.Consume(r.cs))
+		} else {
+			a.Changesets[i] = r.cs
+			b.applied(a.Model.Apply(r.cs))
+		}
 	}
 	a.Dive = dc.Result()
 	a.Report = b.finish(a.Model, a.Dive)

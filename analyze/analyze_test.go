@@ -149,18 +149,26 @@ func TestGolden(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := analyzeRef(t, tt.ref(t), analyze.Options{})
-			a.Report.Image.Reference = tt.name
-			var text, js bytes.Buffer
-			if err := analyze.WriteText(&text, a.Report, analyze.TextOptions{Top: 10}); err != nil {
-				t.Fatal(err)
+			// Keeping the changesets or not changes nothing in the report.
+			for _, drop := range []bool{false, true} {
+				a := analyzeRef(t, tt.ref(t), analyze.Options{DropChangesets: drop})
+				a.Report.Image.Reference = tt.name
+				var text, js bytes.Buffer
+				if err := analyze.WriteText(&text, a.Report, analyze.TextOptions{Top: 10}); err != nil {
+					t.Fatal(err)
+				}
+				if err := analyze.WriteJSON(&js, a.Report); err != nil {
+					t.Fatal(err)
+				}
+				golden(t, tt.name+".txt", text.Bytes())
+				golden(t, tt.name+".json", js.Bytes())
+				validateSchema(t, js.Bytes())
+				for i, cs := range a.Changesets {
+					if (cs == nil) != drop {
+						t.Errorf("DropChangesets %v: layer %d has changeset %v", drop, i, cs != nil)
+					}
+				}
 			}
-			if err := analyze.WriteJSON(&js, a.Report); err != nil {
-				t.Fatal(err)
-			}
-			golden(t, tt.name+".txt", text.Bytes())
-			golden(t, tt.name+".json", js.Bytes())
-			validateSchema(t, js.Bytes())
 		})
 	}
 }

@@ -268,7 +268,9 @@ func (b *builder) missingLayer(l *source.Layer) {
 	b.r.Layers = append(b.r.Layers, li)
 }
 
-func (b *builder) layer(l *source.Layer, cs *overlay.Changeset, st source.Stats, ls overlay.LayerStats) {
+// layer adds an analyzed layer, before its changeset is applied (which
+// may consume it); applied then says what applying it did.
+func (b *builder) layer(l *source.Layer, cs *overlay.Changeset, st source.Stats) {
 	li := b.layerInfo(l)
 	li.Analyzed = true
 	li.Compression = st.Compression.String()
@@ -276,8 +278,13 @@ func (b *builder) layer(l *source.Layer, cs *overlay.Changeset, st source.Stats,
 	li.TarSize = st.Uncompressed
 	li.ContentBytes = cs.ContentBytes
 	li.Entries = cs.Len()
-	li.Added, li.Modified, li.Deleted = ls.Added, ls.Modified, ls.Deleted
 	b.r.Layers = append(b.r.Layers, li)
+}
+
+// applied records what the last layer added did to the view below it.
+func (b *builder) applied(ls overlay.LayerStats) {
+	li := &b.r.Layers[len(b.r.Layers)-1]
+	li.Added, li.Modified, li.Deleted = ls.Added, ls.Modified, ls.Deleted
 }
 
 func (b *builder) finish(m *overlay.Model, dm dive.Metrics) *Report {

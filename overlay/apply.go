@@ -15,6 +15,8 @@ type applier struct {
 	// lower layers showed at that path before this layer's opaque markers
 	// and whiteouts ran.
 	before map[string]*node
+	// consume: the changeset goes as it is applied (Model.Consume).
+	consume bool
 }
 
 func (a *applier) run(cs *Changeset) {
@@ -60,7 +62,23 @@ func (a *applier) run(cs *Changeset) {
 	// Step 3: entries in tar order.
 	for i := range cs.n {
 		a.entry(cs, cs.at(i))
+		if a.consume && (i+1)&(chunkLen-1) == 0 {
+			cs.chunks[i>>chunkBits] = nil
+		}
 	}
+	if a.consume {
+		cs.chunks, cs.n, cs.extras, cs.hashes = nil, 0, nil, hashTable{}
+	}
+}
+
+// own returns name for a node to keep: a copy when the changeset it comes
+// from is being consumed, so that the view does not hold on to the whole
+// path it was cut from.
+func (a *applier) own(name string) string {
+	if a.consume {
+		return strings.Clone(name)
+	}
+	return name
 }
 
 func (a *applier) anomaly(kind AnomalyKind, p, detail string) {
@@ -186,7 +204,7 @@ func (a *applier) dirAt(p string) *node {
 			a.remove(c, CauseOverwritten, c.path(), false)
 		}
 		nd := &node{
-			name: name, parent: d, children: map[string]*node{},
+			name: a.own(name), parent: d, children: map[string]*node{},
 			typ: TypeDir, mode: 0o755, layer: a.layer, implicit: true,
 		}
 		d.children[name] = nd
@@ -215,7 +233,7 @@ func (a *applier) entry(cs *Changeset, e *entry) {
 	dirPath, name := splitPath(e.path)
 	parent := a.dirAt(dirPath)
 	n := &node{
-		name: name, parent: parent, extra: newExtra(cs.extra(e)),
+		name: a.own(name), parent: parent, extra: newExtra(cs.extra(e)),
 		mtime: e.mtime, mode: e.mode, uid: e.uid, gid: e.gid,
 		layer: a.layer,
 	}
@@ -270,7 +288,7 @@ func (a *applier) dirEntry(cs *Changeset, e *entry) {
 		return
 	}
 	a.place(parent, &node{
-		name: name, parent: parent, children: map[string]*node{}, typ: TypeDir,
+		name: a.own(name), parent: parent, children: map[string]*node{}, typ: TypeDir,
 		mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime, extra: newExtra("", xattrs, 0, 0),
 		layer: a.layer,
 	})
@@ -288,7 +306,7 @@ func (a *applier) hardlink(p, target string) {
 		return // a link to itself changes nothing
 	}
 	n := &node{
-		name: name, parent: parent, ver: t.ver, extra: t.extra,
+		name: a.own(name), parent: parent, ver: t.ver, extra: t.extra,
 		mtime: t.mtime, mode: t.mode, uid: t.uid, gid: t.gid,
 		layer: a.layer, typ: t.typ,
 	}

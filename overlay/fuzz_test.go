@@ -22,7 +22,7 @@ func FuzzModel(f *testing.F) {
 	f.Add(seed([]ent{file("p", "1")}, []ent{file("p/q", "2"), symlink("s", "p")}, []ent{file("p", "3"), whiteout("s")}))
 	f.Add(seed([]ent{dir("x"), file("x/.wh..wh..opq", ""), file(".wh..wh.plnk/1", "z")}))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		m := NewModel()
+		m, mc := NewModel(), NewModel()
 		var total int64
 		for _, part := range bytes.Split(data, sep) {
 			cs, err := ReadChangeset(bytes.NewReader(part), ReadOptions{MaxEntries: 10000, MaxContentBytes: 1 << 24})
@@ -31,8 +31,11 @@ func FuzzModel(f *testing.F) {
 			}
 			total += cs.ContentBytes
 			m.Apply(cs)
+			cs, _ = ReadChangeset(bytes.NewReader(part), ReadOptions{MaxEntries: 10000, MaxContentBytes: 1 << 24})
+			mc.Consume(cs)
 		}
 		checkInvariants(t, m, total)
+		sameModel(t, m, mc)
 	})
 }
 

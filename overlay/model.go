@@ -108,7 +108,21 @@ func (m *Model) Layers() int { return m.layers }
 // Apply stacks one layer's changeset on the view. Its layer index is the
 // number of layers applied before it.
 func (m *Model) Apply(cs *Changeset) LayerStats {
-	a := applier{m: m, layer: int32(m.layers)} //nolint:gosec // layer counts are small
+	return m.apply(cs, false)
+}
+
+// Consume stacks cs on the view as Apply does, for a caller that needs cs
+// no more: it empties cs as it goes, letting each chunk of entries go once
+// applied, and the view keeps copies of the names it holds rather than the
+// changeset's paths, so that the view and the whole changeset are never in
+// memory together. cs is empty afterwards (Len 0; ContentBytes and
+// Anomalies stay).
+func (m *Model) Consume(cs *Changeset) LayerStats {
+	return m.apply(cs, true)
+}
+
+func (m *Model) apply(cs *Changeset, consume bool) LayerStats {
+	a := applier{m: m, layer: int32(m.layers), consume: consume} //nolint:gosec // layer counts are small
 	a.stats.ContentBytes = cs.ContentBytes
 	for _, an := range cs.Anomalies {
 		an.Layer = m.layers

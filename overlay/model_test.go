@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -67,17 +68,33 @@ func layerTar(t testing.TB, ents ...ent) []byte {
 	return buf.Bytes()
 }
 
+// stack applies the layers to a model, and checks on the way that a model
+// that consumes the same changesets ends up the same.
 func stack(t testing.TB, layers ...[]ent) *Model {
 	t.Helper()
-	m := NewModel()
+	m, mc := NewModel(), NewModel()
 	for i, l := range layers {
-		cs, err := ReadChangeset(bytes.NewReader(layerTar(t, l...)), ReadOptions{})
+		b := layerTar(t, l...)
+		cs, err := ReadChangeset(bytes.NewReader(b), ReadOptions{})
 		if err != nil {
 			t.Fatalf("layer %d: %v", i, err)
 		}
-		m.Apply(cs)
+		st := m.Apply(cs)
+		cs, _ = ReadChangeset(bytes.NewReader(b), ReadOptions{})
+		if stc := mc.Consume(cs); stc != st || cs.Len() != 0 {
+			t.Fatalf("layer %d: Consume: stats %+v and %d entries left, Apply: %+v", i, stc, cs.Len(), st)
+		}
 	}
+	sameModel(t, m, mc)
 	return m
+}
+
+// sameModel fails unless a and b show the same view, waste and anomalies.
+func sameModel(t testing.TB, a, b *Model) {
+	t.Helper()
+	if !reflect.DeepEqual(a.Files(), b.Files()) || !reflect.DeepEqual(a.Waste(), b.Waste()) || !reflect.DeepEqual(a.Anomalies(), b.Anomalies()) {
+		t.Fatalf("a model that consumed the changesets differs:\n%s\nwant\n%s", view(b), view(a))
+	}
 }
 
 // view renders the merged view one path a line: "path type detail @layer".

@@ -55,6 +55,7 @@ func runAnalyze(c *cli.Context) error {
 	for i, img := range imgs {
 		opts := analyzeOptions(c, src, img)
 		opts.ExactWire = c.Bool("exact-wire")
+		opts.DropChangesets = true // the report and the view are all analyze shows
 		a, err := analyzeImage(c, img, referenceName(c, img, len(imgs) > 1), opts)
 		if err != nil {
 			return fmt.Errorf("analyzing %s: %w", referenceName(c, img, len(imgs) > 1), err)

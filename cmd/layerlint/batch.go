@@ -209,6 +209,7 @@ func batchOne(c *cli.Context, ref string, bp *batchProgress) ([]byte, int) {
 		}
 		opts := analyzeOptions(c, src, img)
 		opts.ExactWire = c.Bool("exact-wire")
+		opts.DropChangesets = true // a batch emits reports only
 		opts.Progress = bp.observe()
 		a, err := analyze.Analyze(c.Context, img, opts)
 		if err != nil {

@@ -70,6 +70,7 @@ func runLs(c *cli.Context) error {
 	}
 	img := imgs[0]
 	opts := analyzeOptions(c, src, img)
+	opts.DropChangesets = true // ls lists the view
 	if n := c.Int("layer"); n >= 0 {
 		if n >= len(img.Layers) {
 			return withCode(ExitInput, fmt.Errorf("ls: --layer %d: the image has layers 0 to %d", n, len(img.Layers)-1))

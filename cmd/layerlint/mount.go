@@ -105,7 +105,9 @@ func runMount(c *cli.Context) error {
 	}
 	// Analyze first: the caps refuse a bomb before anything is unpacked,
 	// and the digests are checked before the image reaches the disk.
-	if _, err := analyzeImage(c, imgs[0], args[0], analyzeOptions(c, src, imgs[0])); err != nil {
+	ao := analyzeOptions(c, src, imgs[0])
+	ao.DropChangesets = true // only the checks matter here
+	if _, err := analyzeImage(c, imgs[0], args[0], ao); err != nil {
 		return fmt.Errorf("checking %s before mounting it: %w", args[0], err)
 	}
 	layers, err := layerOpeners(imgs[0], !c.Bool("no-verify"))
