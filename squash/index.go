@@ -1,12 +1,18 @@
 package squash
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
+	"os"
+	"reflect"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	specs "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/layerlint/layerlint/analyze/source"
 )
 
 // writeRoot writes the manifest list of several rewritten images (one per
@@ -54,15 +60,75 @@ func writeRoot(sink blobSink, results []*Result, ann map[string]string) (v1.Desc
 // writeLayoutIndex finishes a new OCI layout in dir: oci-layout, then
 // index.json listing roots. Blobs must already be in place.
 func writeLayoutIndex(fsys fsys, dir string, roots []v1.Descriptor) error {
-	if err := writeFileAtomic(fsys, dir, "oci-layout", []byte(`{"imageLayoutVersion":"1.0.0"}`)); err != nil {
-		return err
-	}
-	idx := v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: roots}
-	raw, err := marshal(idx)
+	raw, err := marshal(layoutIndex(roots))
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(fsys, dir, "index.json", raw)
+	return writeLayoutFiles(fsys, dir, []byte(ociLayoutFile), raw)
+}
+
+// ociLayoutFile is the oci-layout file layerlint writes.
+const ociLayoutFile = `{"imageLayoutVersion":"1.0.0"}`
+
+func layoutIndex(roots []v1.Descriptor) v1.IndexManifest {
+	return v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: roots}
+}
+
+// writeLayoutFiles writes oci-layout, then index.json, into dir.
+func writeLayoutFiles(fsys fsys, dir string, layout, index []byte) error {
+	if err := writeFileAtomic(fsys, dir, "oci-layout", layout); err != nil {
+		return err
+	}
+	return writeFileAtomic(fsys, dir, "index.json", index)
+}
+
+// sourceLayoutFiles returns the oci-layout and index.json of the source
+// layout ref when they say what layerlint would write for roots
+// (writeLayoutIndex), so that a fix that changed nothing can copy them
+// byte for byte and leave an output identical to its input, rather than
+// the same content spelled another way (key order, spaces). ok is false
+// when ref is not a layout directory or its files say something else (it
+// lists other images, other names, or fields layerlint does not write).
+func sourceLayoutFiles(ref source.Reference, roots []v1.Descriptor) (layout, index []byte, ok bool, err error) {
+	if ref.Format != source.FormatOCILayout && ref.Format != source.FormatAuto {
+		return nil, nil, false, nil
+	}
+	root, err := os.OpenRoot(ref.Path)
+	if err != nil {
+		return nil, nil, false, nil //nolint:nilerr // not a layout directory: nothing to copy
+	}
+	defer root.Close() //nolint:errcheck // read-only
+	read := func(name string) ([]byte, error) {
+		f, err := root.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close() //nolint:errcheck // read-only
+		return io.ReadAll(io.LimitReader(f, maxJSONBlob+1))
+	}
+	layout, lerr := read("oci-layout")
+	index, ierr := read("index.json")
+	if lerr != nil || ierr != nil || len(layout) > maxJSONBlob || len(index) > maxJSONBlob {
+		return nil, nil, false, nil //nolint:nilerr // not readable as the source was: write our own
+	}
+	ours, err := marshal(layoutIndex(roots))
+	if err != nil {
+		return nil, nil, false, err
+	}
+	// Compared as generic JSON, so that key order, spaces and escapes do
+	// not count and every field does (one layerlint would drop too).
+	var gotIndex, wantIndex, gotLayout, wantLayout any
+	if json.Unmarshal(index, &gotIndex) != nil || json.Unmarshal(layout, &gotLayout) != nil ||
+		json.Unmarshal(ours, &wantIndex) != nil || json.Unmarshal([]byte(ociLayoutFile), &wantLayout) != nil {
+		return nil, nil, false, nil
+	}
+	if m, isMap := gotIndex.(map[string]any); isMap {
+		if _, has := m["mediaType"]; !has {
+			// Optional in index.json: its absence says the same.
+			delete(wantIndex.(map[string]any), "mediaType") //nolint:forcetypeassert // marshalled from a struct
+		}
+	}
+	return layout, index, reflect.DeepEqual(gotIndex, wantIndex) && reflect.DeepEqual(gotLayout, wantLayout), nil
 }
 
 // tagged returns one descriptor of root per tag (ref.name), or root alone

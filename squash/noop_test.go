@@ -66,21 +66,42 @@ func TestNothingToDo(t *testing.T) {
 	t.Parallel()
 	t.Run("layout", func(t *testing.T) {
 		src := annotated(t)
+		// Spelled as another tool would (indented, its own key order): the
+		// output must still be the same bytes.
+		ix := filepath.Join(src, "index.json")
+		raw, err := os.ReadFile(ix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var indented bytes.Buffer
+		if err := json.Indent(&indented, raw, "", "   "); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(ix, indented.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
 		r := fix(t, src, squash.Options{BaseLayers: 1}, squash.Target{Kind: squash.OutputLayout})
 		if !r.outcome.Unchanged {
 			t.Error("Unchanged not set")
 		}
-		before, after := snapshot(t, filepath.Join(src, "blobs")), snapshot(t, filepath.Join(r.out, "blobs"))
+		// The whole layout: blobs, index.json and oci-layout.
+		before, after := snapshot(t, src), snapshot(t, r.out)
 		if len(before) != len(after) {
-			t.Errorf("%d blobs, source has %d", len(after), len(before))
+			t.Errorf("%d files, source has %d", len(after), len(before))
 		}
 		for n, b := range before {
 			if !bytes.Equal(after[n], b) {
-				t.Errorf("blob %s differs", n)
+				t.Errorf("%s differs:\n%s\nsource:\n%s", n, after[n], b)
 			}
 		}
 		if got, want := indexEntry(t, r.out), indexEntry(t, src); got.Digest != want.Digest || got.Platform == nil {
 			t.Errorf("entry %+v, source %+v", got, want)
+		}
+		// Under another name, index.json says something else: it is
+		// written anew, the blobs are still the source's.
+		r = fix(t, src, squash.Options{BaseLayers: 1}, squash.Target{Kind: squash.OutputLayout, Tags: []string{"v2"}})
+		if got := indexEntry(t, r.out); got.Annotations[ocispec.AnnotationRefName] != "v2" || got.Platform == nil || got.Annotations["org.example.entry"] != "kept" {
+			t.Errorf("entry under a new name: %+v", got)
 		}
 	})
 	t.Run("in place", func(t *testing.T) {

@@ -70,7 +70,19 @@ func (t *layoutTarget) write(_ context.Context, w *written) error {
 		}
 	}
 	w.out.Root = root
-	return writeLayoutIndex(t.fs, t.dir, tagged(root, w.tags))
+	roots := tagged(root, w.tags)
+	if w.out.Unchanged {
+		// Nothing changed: the output is the input byte for byte, its
+		// index.json and oci-layout too when they say what ours would.
+		layout, index, same, err := sourceLayoutFiles(t.source, roots)
+		if err != nil {
+			return err
+		}
+		if same {
+			return writeLayoutFiles(t.fs, t.dir, layout, index)
+		}
+	}
+	return writeLayoutIndex(t.fs, t.dir, roots)
 }
 
 func (t *layoutTarget) verify(ctx context.Context, w *written, opts *VerifyOptions) error {
