@@ -92,7 +92,8 @@ type Stream struct {
 	decStats   Stats
 
 	// full carries decoded chunks to the consumer, free their buffers
-	// back; both have room for every buffer, so neither send blocks. quit
+	// back; both have room for every buffer (streamChunks at most), so
+	// neither send blocks. quit
 	// stops the decoding goroutine, which closes done when it returns.
 	full       chan chunk
 	free       chan []byte
@@ -250,9 +251,6 @@ func (s *Stream) start() {
 	s.started = true
 	s.full = make(chan chunk, streamChunks)
 	s.free = make(chan []byte, streamChunks)
-	for range streamChunks {
-		s.free <- make([]byte, streamChunkSize)
-	}
 	s.quit, s.done = make(chan struct{}), make(chan struct{})
 	go s.decode()
 }
@@ -275,12 +273,25 @@ func (s *Stream) stop() {
 // stream ends or fails, or quit.
 func (s *Stream) decode() {
 	defer close(s.done)
+	// Buffers are made as needed, so that a small layer takes one.
+	made := 0
 	for {
 		var b []byte
 		select {
 		case b = <-s.free:
 		case <-s.quit:
 			return
+		default:
+			if made < streamChunks {
+				b = make([]byte, streamChunkSize)
+				made++
+			} else {
+				select {
+				case b = <-s.free:
+				case <-s.quit:
+					return
+				}
+			}
 		}
 		n, err := s.fill(b)
 		st := s.decStats

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"io/fs"
 	"strings"
 	"testing"
 
@@ -200,5 +201,53 @@ func TestForeignLayer(t *testing.T) {
 	closeT(t, s)
 	if _, err := io.Copy(io.Discard, s); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestStreamStoppedEarly: a consumer that stops reading a layer of many
+// chunks (the decoding goroutine then waits for a free buffer) can check
+// the blob or close the stream, and reads nothing after.
+func TestStreamStoppedEarly(t *testing.T) {
+	t.Parallel()
+	big := layerTar(t, "big", strings.Repeat("0123456789abcdef", streamChunks*streamChunkSize/8))
+	zero := v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("0", 64)}
+	tests := []struct {
+		name   string
+		layer  testLayer
+		verify bool // VerifyBlob instead of Close, and want this error
+		err    error
+	}{
+		{name: "uncompressed, closed", layer: testLayer{tar: big}},
+		{name: "gzip, closed", layer: testLayer{tar: big, blob: gz(t, big), mt: types.OCILayer}},
+		{name: "gzip, blob verified", layer: testLayer{tar: big, blob: gz(t, big), mt: types.OCILayer}, verify: true},
+		{name: "uncompressed, bad blob verified", layer: testLayer{tar: big, digest: &zero}, verify: true, err: ErrDigestMismatch},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			o := newLayout()
+			o.top(t, o.image(t, nil, tc.layer))
+			src, err := Open(o.files.writeDir(t), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			closeT(t, src)
+			s, err := src.Images()[0].Layers[0].Open(true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := io.ReadFull(s, make([]byte, 1000)); err != nil {
+				t.Fatal(err)
+			}
+			if tc.verify {
+				wantErr(t, s.VerifyBlob(), tc.err)
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if n, err := s.Read(make([]byte, 10)); n != 0 || !errors.Is(err, fs.ErrClosed) {
+				t.Errorf("read after stopping: %d bytes, %v", n, err)
+			}
+		})
 	}
 }
