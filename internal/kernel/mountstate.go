@@ -3,6 +3,8 @@
 package kernel
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,6 +21,18 @@ import (
 
 	"github.com/layerlint/layerlint/internal/safefs"
 )
+
+// stateName returns the file name of the record of a mount at target (an
+// absolute, cleaned path): a hash, so that any path gives a fixed-size
+// name without separators.
+func stateName(target string) string {
+	h := sha256.Sum256([]byte(target))
+	return hex.EncodeToString(h[:16]) + ".json"
+}
+
+// tokenName is the file inside a work folder whose random content ties the
+// folder to the record of its mount.
+const tokenName = ".layerlint-token"
 
 // mountState is what Mount records for Unmount, in the state folder (one
 // file per mount point). It binds the record to the mount it describes:

@@ -51,15 +51,6 @@ func clean(name string) (string, error) {
 	return c, nil
 }
 
-// split returns the parent ("" for the Dir) and base of a cleaned name.
-func split(c string) (dir, base string) {
-	i := strings.LastIndexByte(c, '/')
-	if i < 0 {
-		return "", c
-	}
-	return c[:i], c[i+1:]
-}
-
 // Rel returns target as a name relative to the directory at root, or
 // ErrOutside when target is not below it. Both are made absolute first.
 func Rel(root, target string) (string, error) {

@@ -17,6 +17,15 @@ const dirFlag = unix.O_DIRECTORY
 // too) and on the Dir's own mount.
 const resolveFlags = unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_NO_XDEV
 
+// split returns the parent ("" for the Dir) and base of a cleaned name.
+func split(c string) (dir, base string) {
+	i := strings.LastIndexByte(c, '/')
+	if i < 0 {
+		return "", c
+	}
+	return c[:i], c[i+1:]
+}
+
 // Dir is an open directory; its methods act on names below it. A Dir is
 // safe for concurrent use; Close it when done.
 type Dir struct {
