@@ -18,7 +18,9 @@ var version = "dev"
 // docs/exit-codes.md). It is main without os.Exit, so tests can call it.
 func run(args []string, stdout, stderr io.Writer) int {
 	app := newApp(stdout, stderr)
-	err := app.Run(flagsFirst(app, args))
+	args = flagsFirst(app, args)
+	withHelpCommand(app, args)
+	err := app.Run(args)
 	if cerr := closeCache(app); cerr != nil && err == nil {
 		err = cerr
 	}
