@@ -36,6 +36,7 @@ func corruptLayout(t *testing.T) string {
 }
 
 func TestExitCodes(t *testing.T) {
+	t.Parallel()
 	bad := corruptLayout(t)
 	notTar := filepath.Join(t.TempDir(), "x.tar")
 	if err := os.WriteFile(notTar, []byte("not a tar at all"), 0o644); err != nil {
@@ -80,6 +81,7 @@ func TestExitCodes(t *testing.T) {
 }
 
 func TestAnalyzePlatformAllJSON(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	arm := fixtures.Sample()
 	arm.Platform.Architecture = "arm64"
@@ -211,6 +213,7 @@ func TestProbeThenLint(t *testing.T) {
 // TestAnalyzeCached: a second run served by the layer cache prints the
 // same report, and --no-cache neither reads nor writes it.
 func TestAnalyzeCached(t *testing.T) {
+	t.Parallel()
 	cache := t.TempDir()
 	var outs []string
 	for range 2 {

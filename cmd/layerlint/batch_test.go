@@ -46,6 +46,7 @@ func parseLines(t *testing.T, out string) []batchLine {
 // gets an error line and the run's exit code; the shared base is decoded
 // once across the batch.
 func TestBatch(t *testing.T) {
+	t.Parallel()
 	imgs := batchImages(t, 4)
 	refsFile := filepath.Join(t.TempDir(), "refs")
 	missing := filepath.Join(t.TempDir(), "nothing-here")
@@ -106,6 +107,7 @@ func TestBatch(t *testing.T) {
 // TestShard: the shares of N workers cover the list once, and an image's
 // share does not depend on its position.
 func TestShard(t *testing.T) {
+	t.Parallel()
 	var refs []string
 	for i := range 200 {
 		refs = append(refs, fmt.Sprintf("registry.example/team/app%d:latest", i))

@@ -33,6 +33,7 @@ func diffPair(t *testing.T, name string) (string, string) {
 }
 
 func TestDiffExitCodes(t *testing.T) {
+	t.Parallel()
 	empty := writeTemp(t, ".layerlint.yaml", "")
 	old, nw := diffPair(t, "base-update")
 	bad := corruptLayout(t)
@@ -78,6 +79,7 @@ func TestDiffExitCodes(t *testing.T) {
 // TestDiffOutputFile: --output writes the report whole and says the
 // verdict on standard error.
 func TestDiffOutputFile(t *testing.T) {
+	t.Parallel()
 	empty := writeTemp(t, ".layerlint.yaml", "")
 	old, nw := diffPair(t, "app-only")
 	out := filepath.Join(t.TempDir(), "diff.json")

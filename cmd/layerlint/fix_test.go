@@ -40,6 +40,7 @@ func wastefulLayout(t *testing.T) string {
 }
 
 func TestFix(t *testing.T) {
+	t.Parallel()
 	src := wastefulLayout(t)
 	tmp := t.TempDir()
 	tests := []struct {
@@ -75,6 +76,7 @@ func TestFix(t *testing.T) {
 }
 
 func TestFixInPlace(t *testing.T) {
+	t.Parallel()
 	src := wastefulLayout(t)
 	code, stdout, stderr := runCLI(t, "fix", "--squash", "auto", "--in-place", src)
 	if code != ExitOK || !strings.Contains(stdout, "tagged v1-prefix") {
@@ -373,6 +375,7 @@ func TestFixConcurrent(t *testing.T) {
 // TestFixDockerArchiveTags: a docker archive named by two tags lists both
 // in manifest.json, and each selects the image.
 func TestFixDockerArchiveTags(t *testing.T) {
+	t.Parallel()
 	src := wastefulLayout(t)
 	out := filepath.Join(t.TempDir(), "img.tar")
 	code, stdout, stderr := runCLI(t, "fix", "--squash", "auto", "--output-format", "docker-archive", "--tag", "app:one", "--tag", "example.com/app:two", "--output", out, src)
@@ -389,6 +392,7 @@ func TestFixDockerArchiveTags(t *testing.T) {
 // TestFixPrevious: with --previous, a layer shared with the earlier build
 // is stable and moves below the volatile ones it commutes with.
 func TestFixPrevious(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	mk := func(name string, app []byte) string {
 		img := fixtures.NewImage()
@@ -427,6 +431,7 @@ func TestFixPrevious(t *testing.T) {
 // findings (a directory keeps itself and loses its content), and the proof
 // accounts for exactly those paths.
 func TestFixStripByRule(t *testing.T) {
+	t.Parallel()
 	out := filepath.Join(t.TempDir(), "out")
 	code, stdout, errs := runCLI(t, "fix", "--squash", "all", "--base-layers", "0", "--strip", "LL005", "--output", out, sample)
 	if code != ExitOK {

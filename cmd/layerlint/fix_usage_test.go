@@ -11,6 +11,7 @@ import (
 // TestFixUsageErrorsFirst: a usage error stops fix before any work: exit
 // 2, nothing on stdout (no plan), nothing written.
 func TestFixUsageErrorsFirst(t *testing.T) {
+	t.Parallel()
 	tmp := t.TempDir()
 	archive := filepath.Join(tmp, "in.tar")
 	if err := fixtures.Sample().WriteDockerArchive(archive, fixtures.DockerOCI, "app:1"); err != nil {
@@ -51,6 +52,7 @@ func TestFixUsageErrorsFirst(t *testing.T) {
 
 // TestFixNothingToDo: a fix that changes nothing says so.
 func TestFixNothingToDo(t *testing.T) {
+	t.Parallel()
 	out := filepath.Join(t.TempDir(), "out")
 	code, stdout, stderr := runCLI(t, "fix", "--output", out, sample)
 	if code != ExitOK || !strings.Contains(stdout, "nothing to change: every image is the source's, byte for byte") {
@@ -60,6 +62,7 @@ func TestFixNothingToDo(t *testing.T) {
 
 // TestFlagsFirst: flags after the IMAGE are the command's flags.
 func TestFlagsFirst(t *testing.T) {
+	t.Parallel()
 	app := newApp(nil, nil)
 	for _, tc := range []struct{ in, want string }{
 		{"layerlint fix docker-daemon:app:1 --load", "layerlint fix --load docker-daemon:app:1"},
@@ -80,6 +83,7 @@ func TestFlagsFirst(t *testing.T) {
 // docker-archive:FILE:REPO:TAG) writes there, in that format, under that
 // name; it once made a folder named "oci:" in the working directory.
 func TestFixOutputTransport(t *testing.T) {
+	t.Parallel()
 	tmp := t.TempDir()
 	layout, archive := filepath.Join(tmp, "layout"), filepath.Join(tmp, "app.tar")
 	for _, tc := range []struct{ out, check string }{
@@ -102,6 +106,7 @@ func TestFixOutputTransport(t *testing.T) {
 // TestSavingWords: a fix to a docker archive (uncompressed layers) grows
 // the blobs; the result says so instead of a negative saving.
 func TestSavingWords(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		before, after int64
 		want          string

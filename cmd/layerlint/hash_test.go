@@ -16,6 +16,7 @@ import (
 // sameness, and fix --strip LL004 must keep both files: a claim that a
 // user acts on rests on SHA-256.
 func TestForgedHashCollision(t *testing.T) {
+	t.Parallel()
 	a, b := fixtures.XXH64Collision(1, 4096)
 	c0, c1 := fixtures.XXH64Collision(2, 4096)
 	dir, _ := layoutOf(t, fixtures.NewImage().

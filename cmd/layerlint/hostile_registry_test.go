@@ -18,6 +18,7 @@ import (
 // run ends with its documented exit code and one escaped line, alone or in
 // a batch.
 func TestHostileRegistry(t *testing.T) {
+	t.Parallel()
 	const evil = "\x1b[2J\n::error::forged\u202e"
 	var modeV atomic.Value // the handler reads it on its own goroutines
 	modeV.Store("")

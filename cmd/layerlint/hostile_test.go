@@ -293,6 +293,7 @@ func zeroHex() string { return strings.Repeat("0", 64) }
 // TestHostileLayout: the layout's own files lie or are missing
 // (image-spec image-layout.md, manifest.md, descriptor.md).
 func TestHostileLayout(t *testing.T) {
+	t.Parallel()
 	cases := []hostileCase{
 		{name: "missing oci-layout", code: ExitInput, has: []string{"$DIR", "directory without oci-layout"},
 			build: func(t *testing.T) (string, []string) {
@@ -618,6 +619,7 @@ func selfIndex(t *testing.T, dir string) {
 
 // TestHostileBlobs: layer blobs that are damaged, lie, or are empty.
 func TestHostileBlobs(t *testing.T) {
+	t.Parallel()
 	good := fixtures.NewLayer().Dir("etc").File("etc/a", bytes.Repeat([]byte("hello "), 2000)).File("etc/b", []byte("b"))
 	tarGood := good.Tar()
 	half := func(b []byte) []byte { return b[:len(b)/2] }
@@ -703,6 +705,7 @@ func TestHostileBlobs(t *testing.T) {
 // TestHostileEntries: tar entries that try to escape, confuse or overload
 // the reader (image-spec layer.md; docs/overlay-semantics.md "Names").
 func TestHostileEntries(t *testing.T) {
+	t.Parallel()
 	L := fixtures.NewLayer
 	deep := strings.Repeat("d/", 10000) + "f"
 	cases := []hostileCase{
@@ -799,6 +802,7 @@ func TestHostileEntries(t *testing.T) {
 // bidi character, and no line that a runner executes except the github
 // format's own annotations.
 func TestHostileOutput(t *testing.T) {
+	t.Parallel()
 	const evil = "x\x1b]0;pwned\x07\x1b[2J\xff\n::error file=a::forged\r\u202egnp.exe\u0085##[add-mask]y"
 	dir, _ := layoutOf(t, fixtures.NewImage().
 		Add(fixtures.NewLayer().File(evil, []byte("1234567890")), fixtures.CreatedBy("RUN \x1b[31mred\n::warning::forged\u2066")).
@@ -845,6 +849,7 @@ func TestHostileOutput(t *testing.T) {
 // TestHostileBombs: decompression bombs stop at the caps, quickly, with a
 // message that names the cap and the flag that raises it.
 func TestHostileBombs(t *testing.T) {
+	t.Parallel()
 	cases := []hostileCase{
 		{name: "gzip: one file of 100 GB", code: ExitInput, has: []string{"layer 0 (sha256:", `"bomb"`, "more than 16777216 bytes", "--max-layer-bytes"},
 			build: func(t *testing.T) (string, []string) {
@@ -923,6 +928,7 @@ func TestHostileBombs(t *testing.T) {
 
 // TestHostileDockerArchive: docker save tarballs that lie.
 func TestHostileDockerArchive(t *testing.T) {
+	t.Parallel()
 	layer := fixtures.NewLayer().File("a", []byte("x")).Tar()
 	diffID := digest.FromBytes(layer)
 	cfg := func(diffIDs []string, history int) []byte {

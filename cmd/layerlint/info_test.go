@@ -14,6 +14,7 @@ import (
 )
 
 func TestReadBuildInfo(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		info *debug.BuildInfo
@@ -42,6 +43,7 @@ func TestReadBuildInfo(t *testing.T) {
 }
 
 func TestInfoCommands(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		args     []string
@@ -85,6 +87,7 @@ func TestInfoCommands(t *testing.T) {
 }
 
 func TestRulesJSONIsTheCatalog(t *testing.T) {
+	t.Parallel()
 	code, out, errs := runCLI(t, "rules", "--format", "json")
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errs)
@@ -107,6 +110,7 @@ func TestRulesJSONIsTheCatalog(t *testing.T) {
 // TestEveryRuleExplained: explain finds every rule of the catalogue by its
 // ID and by its name, and prints its page.
 func TestEveryRuleExplained(t *testing.T) {
+	t.Parallel()
 	for _, r := range gate.Catalog() {
 		for _, arg := range []string{r.ID, r.Name} {
 			code, out, errs := runCLI(t, "explain", arg)
@@ -120,6 +124,7 @@ func TestEveryRuleExplained(t *testing.T) {
 // TestBashCompletion sources the script in bash and asks it to complete,
 // as bash does on TAB: the candidates come from the built binary.
 func TestBashCompletion(t *testing.T) {
+	t.Parallel()
 	bash := testenv.LookPath(t, "bash")
 	dir := binaryDir(t)
 	tests := []struct {
@@ -165,6 +170,7 @@ printf '%s\n' "${COMPREPLY[@]}"`
 // TestZshCompletion loads the script in zsh with _describe stubbed to
 // print what it would offer.
 func TestZshCompletion(t *testing.T) {
+	t.Parallel()
 	zsh := testenv.LookPath(t, "zsh")
 	dir := binaryDir(t)
 	script := `compdef() { :; }
@@ -191,6 +197,7 @@ _layerlint`
 // TestFishCompletion loads the generated script in fish and asks for the
 // completions of a command line.
 func TestFishCompletion(t *testing.T) {
+	t.Parallel()
 	fish := testenv.LookPath(t, "fish")
 	dir := binaryDir(t)
 	cmd := exec.Command(fish, "--no-config", "-c", `layerlint completion fish | source; complete -C "layerlint li"; complete -C "layerlint lint --fail"`)
@@ -207,6 +214,7 @@ func TestFishCompletion(t *testing.T) {
 }
 
 func TestManPageListsEveryCommand(t *testing.T) {
+	t.Parallel()
 	app := newApp(nil, nil)
 	page, err := manPage(app)
 	if err != nil {
@@ -222,6 +230,7 @@ func TestManPageListsEveryCommand(t *testing.T) {
 // TestEveryFlagHasAnEnvironmentVariable: bindEnv knows every flag type the
 // commands use, so no visible flag is left without its variable.
 func TestEveryFlagHasAnEnvironmentVariable(t *testing.T) {
+	t.Parallel()
 	seen := map[string]string{}
 	for _, c := range newApp(nil, nil).Commands {
 		if c.Hidden {

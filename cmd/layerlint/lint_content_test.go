@@ -13,6 +13,7 @@ import (
 // of each layer, and reports a private key that a later layer deleted (it
 // is still in the blob) by path, layer and kind, never quoting it.
 func TestLintFindsSecretContent(t *testing.T) {
+	t.Parallel()
 	dir := secretImage(t)
 	code, out, errs := runCLI(t, "lint", "--format", "json", dir)
 	if code != ExitFailed {
@@ -102,6 +103,7 @@ func TestLintCachedDecodesNothing(t *testing.T) {
 }
 
 func TestLintEstimateCompression(t *testing.T) {
+	t.Parallel()
 	code, out, errs := runCLI(t, "lint", "--estimate-compression", "--fail-on", "never", "--format", "json", sample)
 	if code != ExitOK {
 		t.Fatalf("exit %d\n%s", code, errs)

@@ -29,6 +29,7 @@ func writeTemp(t *testing.T, name, content string) string {
 }
 
 func TestLintExitCodes(t *testing.T) {
+	t.Parallel()
 	// An explicit empty configuration, so that no .layerlint.yaml above the
 	// checkout changes the outcome.
 	empty := writeTemp(t, ".layerlint.yaml", "")
@@ -113,6 +114,7 @@ func TestLintDiscovery(t *testing.T) {
 }
 
 func TestLintOutputBaselineDockerfile(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	empty := writeTemp(t, ".layerlint.yaml", "")
 	report := filepath.Join(dir, "report.json")
@@ -171,6 +173,7 @@ func TestLintOutputBaselineDockerfile(t *testing.T) {
 }
 
 func TestLintPlatformAll(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	arm := fixtures.Sample()
 	arm.Platform.Architecture = "arm64"
@@ -200,6 +203,7 @@ func TestLintPlatformAll(t *testing.T) {
 // image of issue 11 fits a screen and starts with the apt archives; --all
 // lists every finding.
 func TestLintDebianScreen(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if _, err := fixtures.DebianPython().WriteOCILayout(dir); err != nil {
 		t.Fatal(err)

@@ -136,6 +136,7 @@ func TestProgressOnTerminal(t *testing.T) {
 // TestNoProgressOffTerminal: a file or a pipe on standard error (a CI log)
 // never receives progress.
 func TestNoProgressOffTerminal(t *testing.T) {
+	t.Parallel()
 	img := hostileHistoryImage(t)
 	f, err := os.Create(t.TempDir() + "/stderr")
 	if err != nil {
@@ -155,6 +156,7 @@ func TestNoProgressOffTerminal(t *testing.T) {
 }
 
 func TestProgressLabel(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ in, want string }{
 		{"COPY . /app", "COPY . /app"},
 		{"RUN a &&\n\tb", "RUN a && b"},
@@ -174,6 +176,7 @@ func TestProgressLabel(t *testing.T) {
 // bars of unread layers are stopped, not waited for) and the error is
 // printed after it.
 func TestProgressStopsOnFailure(t *testing.T) {
+	t.Parallel()
 	code, _, term := runOnTerminal(t, "analyze", corruptLayout(t))
 	if code != ExitIntegrity {
 		t.Fatalf("exit %d, want %d\n%q", code, ExitIntegrity, term)
@@ -188,6 +191,7 @@ func TestProgressStopsOnFailure(t *testing.T) {
 // the images and the bytes read; not when standard output shares the
 // terminal, where the JSON lines would break it.
 func TestBatchProgress(t *testing.T) {
+	t.Parallel()
 	img := hostileHistoryImage(t)
 	code, out, term := runOnTerminal(t, "analyze", "--jobs", "2", img, sample, img)
 	if code != ExitOK {
@@ -226,6 +230,7 @@ func TestBatchProgress(t *testing.T) {
 // TestFixProgress: fix shows the read of the source, then the re-read of
 // what it wrote, layer by layer.
 func TestFixProgress(t *testing.T) {
+	t.Parallel()
 	out := filepath.Join(t.TempDir(), "out")
 	code, stdout, term := runOnTerminal(t, "fix", "--squash", "all", "--output", out, sample)
 	if code != ExitOK {
@@ -244,6 +249,7 @@ func TestFixProgress(t *testing.T) {
 // TestFixProgressOnTerminal: fix shows the layers it writes, then the
 // re-read of what it wrote; counted, not timed.
 func TestFixProgressOnTerminal(t *testing.T) {
+	t.Parallel()
 	img := hostileHistoryImage(t)
 	out := t.TempDir() + "/out"
 	code, stdout, term := runOnTerminal(t, "fix", "--squash", "all", "--base-layers", "0", "--output", out, img)

@@ -67,6 +67,7 @@ func pushLayout(t *testing.T, dir, ref string) v1.Hash {
 // TestRegistryCommands: every command that takes an IMAGE reads one from a
 // registry, with the report a layout gives (only the name differs).
 func TestRegistryCommands(t *testing.T) {
+	t.Parallel()
 	host := inProcessRegistry(t)
 	pushLayout(t, sample, host+"/sample:1")
 	ref := "registry:" + host + "/sample:1"
@@ -171,6 +172,7 @@ func countingRegistry(t *testing.T) (host string, uploads, mounts *atomic.Int32)
 // pushed image has no waste, and only what fix wrote was uploaded (the
 // kept base layer is already there).
 func TestPushRoundTrip(t *testing.T) {
+	t.Parallel()
 	host, uploads, _ := countingRegistry(t)
 	pushLayout(t, sample, host+"/sample:1")
 	uploads.Store(0)
@@ -242,6 +244,7 @@ func TestRegistryDiesMidBlob(t *testing.T) {
 // TestPushIndex: every platform of a registry's index fixed and pushed
 // as one index, its annotations kept, read back by platform.
 func TestPushIndex(t *testing.T) {
+	t.Parallel()
 	host := inProcessRegistry(t)
 	mk := func(arch string) *fixtures.Image {
 		img := fixtures.NewImage()

@@ -9,6 +9,7 @@ import (
 // fails as a usage error; a --strip LLxxx whose rule finds nothing says so
 // and goes on (an image without the problem is what the strip is for).
 func TestFixStripNothing(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		strip, says string
 		code        int
