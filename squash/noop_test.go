@@ -104,6 +104,32 @@ func TestNothingToDo(t *testing.T) {
 			t.Errorf("entry under a new name: %+v", got)
 		}
 	})
+	t.Run("multi-platform layout", func(t *testing.T) {
+		mk := func(arch string) *fixtures.Image {
+			img := fixtures.NewImage()
+			img.Platform.Architecture = arch
+			return img.Add(fixtures.NewLayer().File("a", []byte(arch)))
+		}
+		ix := fixtures.NewIndex(mk("amd64"), mk("arm64"))
+		ix.Annotations = map[string]string{"org.example.index": "kept"}
+		src := filepath.Join(t.TempDir(), "src")
+		if _, err := ix.WriteOCILayout(src); err != nil {
+			t.Fatal(err)
+		}
+		r, err := tryFix(t, src, "all", squash.Options{BaseLayers: 1}, squash.Target{Kind: squash.OutputLayout})
+		if err != nil || !r.outcome.OK() || !r.outcome.Unchanged {
+			t.Fatalf("fix: %v, outcome %+v", err, r)
+		}
+		before, after := snapshot(t, src), snapshot(t, r.out)
+		if len(before) != len(after) {
+			t.Errorf("%d files, source has %d", len(after), len(before))
+		}
+		for n, b := range before {
+			if !bytes.Equal(after[n], b) {
+				t.Errorf("%s differs:\n%s\nsource:\n%s", n, after[n], b)
+			}
+		}
+	})
 	t.Run("in place", func(t *testing.T) {
 		src := annotated(t)
 		before := snapshot(t, src)

@@ -65,6 +65,11 @@ func (rw *rewriter) rewrite(d map[string]json.RawMessage, depth int) (map[string
 		return nil, false, fmt.Errorf("reading descriptor: %w", err)
 	}
 	if nd, ok := rw.replace[desc.Digest]; ok {
+		if nd.Digest == desc.Digest && nd.Size == desc.Size && nd.MediaType == desc.MediaType {
+			// Fixed into the same bytes (a no-op fix): the entry, and the
+			// index that lists it, stay as they were, byte for byte.
+			return d, false, nil
+		}
 		return withDigest(d, nd)
 	}
 	if !desc.MediaType.IsIndex() || depth > 8 {
