@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/urfave/cli/v2"
 
@@ -126,7 +127,11 @@ func debugDecodes(c *cli.Context) func(*source.Layer) {
 		return nil
 	}
 	w := c.App.ErrWriter
+	// Layers decode concurrently: one line at a time.
+	var mu sync.Mutex
 	return func(l *source.Layer) {
+		mu.Lock()
+		defer mu.Unlock()
 		fmt.Fprintf(w, "layerlint: debug: decoded %s\n", l.Digest)
 	}
 }
