@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"slices"
@@ -23,15 +22,10 @@ import (
 	"github.com/layerlint/layerlint/overlay"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+var goldens = testsupport.NewGoldenFiles()
 
-// TestUpdateIsOff fails while -update is given, so that a run that rewrote
-// golden files never counts as a passing run.
-func TestUpdateIsOff(t *testing.T) {
-	if *update {
-		t.Fatal("-update rewrote the golden files; review them with git diff and run the tests again without it")
-	}
-}
+// TestUpdateIsOff fails while -update is given.
+func TestUpdateIsOff(t *testing.T) { goldens.UpdateIsOff(t) }
 
 func openOne(t *testing.T, ref string, opts source.Options) *source.Image {
 	t.Helper()
@@ -67,13 +61,6 @@ func sampleLayout(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return dir
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	if err := testsupport.Golden(filepath.Join("testdata", "golden", name), got, *update, "analyze"); err != nil {
-		t.Error(err)
-	}
 }
 
 // sharedDiveData returns a file of the shared dive-data folder beside the
@@ -160,8 +147,8 @@ func TestGolden(t *testing.T) {
 				if err := analyze.WriteJSON(&js, a.Report); err != nil {
 					t.Fatal(err)
 				}
-				golden(t, tt.name+".txt", text.Bytes())
-				golden(t, tt.name+".json", js.Bytes())
+				goldens.Check(t, tt.name+".txt", text.Bytes())
+				goldens.Check(t, tt.name+".json", js.Bytes())
 				validateSchema(t, js.Bytes())
 				for i, cs := range a.Changesets {
 					if (cs == nil) != drop {

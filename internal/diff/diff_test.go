@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -20,22 +18,10 @@ import (
 	"github.com/layerlint/layerlint/rules/gate"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+var goldens = testsupport.NewGoldenFiles()
 
-// TestUpdateIsOff fails while -update is given, so that a run that rewrote
-// golden files never counts as a passing run.
-func TestUpdateIsOff(t *testing.T) {
-	if *update {
-		t.Fatal("-update rewrote the golden files; review them with git diff and run the tests again without it")
-	}
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	if err := testsupport.Golden(filepath.Join("testdata", "golden", name), got, *update, "internal/diff"); err != nil {
-		t.Error(err)
-	}
-}
+// TestUpdateIsOff fails while -update is given.
+func TestUpdateIsOff(t *testing.T) { goldens.UpdateIsOff(t) }
 
 // pinnedRules are the rules the golden files show, so that a rule added
 // to package rules does not rewrite them.
@@ -94,7 +80,7 @@ func TestGolden(t *testing.T) {
 					if err := diff.Write(&b, f, r, diff.Options{}); err != nil {
 						t.Fatal(err)
 					}
-					golden(t, p.Name+"."+ext[f], b.Bytes())
+					goldens.Check(t, p.Name+"."+ext[f], b.Bytes())
 					if err := diff.Write(&again, f, r, diff.Options{}); err != nil || !bytes.Equal(b.Bytes(), again.Bytes()) {
 						t.Errorf("second rendering differs (%v)", err)
 					}

@@ -2,8 +2,6 @@ package htmlreport_test
 
 import (
 	"context"
-	"flag"
-	"path/filepath"
 	"testing"
 
 	"github.com/layerlint/layerlint/analyze"
@@ -15,22 +13,10 @@ import (
 	"github.com/layerlint/layerlint/rules/gate"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+var goldens = testsupport.NewGoldenFiles()
 
-// TestUpdateIsOff fails while -update is given, so that a run that rewrote
-// golden files never counts as a passing run.
-func TestUpdateIsOff(t *testing.T) {
-	if *update {
-		t.Fatal("-update rewrote the golden files; review them with git diff and run the tests again without it")
-	}
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	if err := testsupport.Golden(filepath.Join("testdata", "golden", name), got, *update, "internal/htmlreport"); err != nil {
-		t.Error(err)
-	}
-}
+// TestUpdateIsOff fails while -update is given.
+func TestUpdateIsOff(t *testing.T) { goldens.UpdateIsOff(t) }
 
 // analyzeImage writes img to a temporary OCI layout and analyzes it, as
 // the CLI does.

@@ -59,7 +59,7 @@ func TestGoldenData(t *testing.T) {
 				t.Fatal(err)
 			}
 			pretty.WriteByte('\n')
-			golden(t, "sample-"+string(tc.kind)+".json", pretty.Bytes())
+			goldens.Check(t, "sample-"+string(tc.kind)+".json", pretty.Bytes())
 		})
 	}
 }
@@ -135,5 +135,5 @@ func TestGoldenDiffData(t *testing.T) {
 		t.Fatal(err)
 	}
 	pretty.WriteByte('\n')
-	golden(t, "base-update-diff.json", pretty.Bytes())
+	goldens.Check(t, "base-update-diff.json", pretty.Bytes())
 }

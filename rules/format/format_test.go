@@ -6,10 +6,8 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"errors"
-	"flag"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -29,22 +27,10 @@ import (
 	"github.com/layerlint/layerlint/rules/gate"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+var goldens = testsupport.NewGoldenFiles()
 
-// TestUpdateIsOff fails while -update is given, so that a run that rewrote
-// golden files never counts as a passing run.
-func TestUpdateIsOff(t *testing.T) {
-	if *update {
-		t.Fatal("-update rewrote the golden files; review them with git diff and run the tests again without it")
-	}
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	if err := testsupport.Golden(filepath.Join("testdata", "golden", name), got, *update, "rules/format"); err != nil {
-		t.Error(err)
-	}
-}
+// TestUpdateIsOff fails while -update is given.
+func TestUpdateIsOff(t *testing.T) { goldens.UpdateIsOff(t) }
 
 // sharedDiveData returns a file of the shared dive-data folder beside the
 // repository, or skips the test (fails it in CI) when it is not there.
@@ -241,7 +227,7 @@ func TestGolden(t *testing.T) {
 					if in.name != "debian-python" || f == format.Text || f == format.Markdown || f == format.GitHub {
 						// The Debian image's other formats list its hundreds of
 						// findings one by one: checked below, not kept.
-						golden(t, in.name+"."+extensions[f], b.Bytes())
+						goldens.Check(t, in.name+"."+extensions[f], b.Bytes())
 					}
 					// Determinism: a second rendering is byte-identical.
 					var again bytes.Buffer
@@ -257,7 +243,7 @@ func TestGolden(t *testing.T) {
 					t.Fatal(err)
 				}
 				if in.name != "debian-python" {
-					golden(t, in.name+".all.txt", b.Bytes())
+					goldens.Check(t, in.name+".all.txt", b.Bytes())
 				}
 			})
 		})
