@@ -47,11 +47,13 @@ func joinPath(dir, name string) string {
 // add follows dive's AddPath: missing components are created with an empty
 // payload, a missing component named ".wh..wh..*" ends the walk silently,
 // and the payload (when set) replaces the last component's, keeping its
-// children.
+// children. The path is cut one component at a time, with no slice of
+// names: a layer adds one path per entry.
 func (n *node) add(p string, data nodeData, set bool) {
-	names := strings.Split(p, "/")
 	cur := n
-	for i, name := range names {
+	for rest, more := p, true; more; {
+		var name string
+		name, rest, more = strings.Cut(rest, "/")
 		if name == "" {
 			continue
 		}
@@ -67,7 +69,7 @@ func (n *node) add(p string, data nodeData, set bool) {
 			cur.children[name] = next
 		}
 		cur = next
-		if set && i == len(names)-1 {
+		if set && !more {
 			cur.data = data
 		}
 	}
