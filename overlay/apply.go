@@ -17,6 +17,9 @@ type applier struct {
 	before map[string]*node
 	// consume: the changeset goes as it is applied (Model.Consume).
 	consume bool
+	// gone lists the nodes with extras that left the view: their extras
+	// go when the layer is applied.
+	gone []*node
 }
 
 func (a *applier) run(cs *Changeset) {
@@ -69,7 +72,14 @@ func (a *applier) run(cs *Changeset) {
 	if a.consume {
 		cs.chunks, cs.n, cs.extras, cs.hashes = nil, 0, nil, hashTable{}
 	}
+	for _, n := range a.gone {
+		a.m.setExtra(n, nil)
+	}
 }
+
+// permBits keeps the bits of a mode that a view holds: permissions,
+// setuid, setgid and sticky.
+func permBits(mode uint32) uint16 { return uint16(mode & 0o7777) }
 
 // own returns name for a node to keep: a copy when the changeset it comes
 // from is being consumed, so that the view does not hold on to the whole
@@ -155,6 +165,11 @@ func (a *applier) remove(n *node, cause Cause, by string, same bool) {
 }
 
 func (a *applier) release(n *node, cause Cause, by string, same bool) {
+	if n.flags&hasExtra != 0 {
+		// Out of the view, but a hard link of this layer may still copy
+		// it as the lower layers left it (a.before).
+		a.gone = append(a.gone, n)
+	}
 	v := n.ver
 	if v == nil {
 		return
@@ -205,7 +220,7 @@ func (a *applier) dirAt(p string) *node {
 		}
 		nd := &node{
 			name: a.own(name), parent: d, children: map[string]*node{},
-			typ: TypeDir, mode: 0o755, layer: a.layer, implicit: true,
+			typ: TypeDir, mode: 0o755, layer: a.layer, flags: implicit,
 		}
 		d.children[name] = nd
 		if c != nil && c.layer < a.layer {
@@ -233,8 +248,8 @@ func (a *applier) entry(cs *Changeset, e *entry) {
 	dirPath, name := splitPath(e.path)
 	parent := a.dirAt(dirPath)
 	n := &node{
-		name: a.own(name), parent: parent, extra: newExtra(cs.extra(e)),
-		mtime: e.mtime, mode: e.mode, uid: e.uid, gid: e.gid,
+		name: a.own(name), parent: parent,
+		mtime: e.mtime, mode: permBits(e.mode), uid: e.uid, gid: e.gid,
 		layer: a.layer,
 	}
 	switch e.kind {
@@ -254,6 +269,7 @@ func (a *applier) entry(cs *Changeset, e *entry) {
 	case EntryDir, EntryHardlink, EntryWhiteout, EntryOpaque:
 		return // handled above
 	}
+	a.m.setExtra(n, newExtra(cs.extra(e)))
 	a.place(parent, n)
 }
 
@@ -282,16 +298,18 @@ func (a *applier) dirEntry(cs *Changeset, e *entry) {
 		if old.layer < a.layer {
 			a.stats.Modified++
 		}
-		old.mode, old.uid, old.gid, old.mtime = e.mode, e.uid, e.gid, e.mtime
-		old.extra = newExtra("", xattrs, 0, 0) // a directory has only xattrs out of line
-		old.layer, old.implicit = a.layer, false
+		old.mode, old.uid, old.gid, old.mtime = permBits(e.mode), e.uid, e.gid, e.mtime
+		a.m.setExtra(old, newExtra("", xattrs, 0, 0)) // a directory has only xattrs out of line
+		old.layer, old.flags = a.layer, old.flags&^implicit
 		return
 	}
-	a.place(parent, &node{
+	n := &node{
 		name: a.own(name), parent: parent, children: map[string]*node{}, typ: TypeDir,
-		mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime, extra: newExtra("", xattrs, 0, 0),
+		mode: permBits(e.mode), uid: e.uid, gid: e.gid, mtime: e.mtime,
 		layer: a.layer,
-	})
+	}
+	a.m.setExtra(n, newExtra("", xattrs, 0, 0))
+	a.place(parent, n)
 }
 
 func (a *applier) hardlink(p, target string) {
@@ -306,10 +324,11 @@ func (a *applier) hardlink(p, target string) {
 		return // a link to itself changes nothing
 	}
 	n := &node{
-		name: a.own(name), parent: parent, ver: t.ver, extra: t.extra,
+		name: a.own(name), parent: parent, ver: t.ver,
 		mtime: t.mtime, mode: t.mode, uid: t.uid, gid: t.gid,
 		layer: a.layer, typ: t.typ,
 	}
+	a.m.setExtra(n, a.m.extra(t))
 	if t.ver != nil {
 		// Take the new reference first so that replacing another name of
 		// the same version does not drop it.
@@ -329,7 +348,7 @@ func (a *applier) linkTarget(p string) *node {
 			break
 		}
 		if i == len(parts)-1 {
-			if c.layer == a.layer && !c.implicit {
+			if c.layer == a.layer && c.flags&implicit == 0 {
 				if c.typ == TypeDir {
 					return nil
 				}

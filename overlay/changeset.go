@@ -146,6 +146,7 @@ type ReadOptions struct {
 	// (cleaned path and Index set, content not yet read) and header; the
 	// bytes of the file are also written to the writer it returns (nil for
 	// none). It lets callers scan or copy content in the same single pass.
+	// The entry is valid only during the call.
 	Inspect func(e *Entry, hdr *tar.Header) io.Writer
 }
 
@@ -195,6 +196,10 @@ func ReadChangeset(r io.Reader, opts ReadOptions) (*Changeset, error) {
 	// directory the previous entry left in place.
 	var paths int
 	prevDir := ""
+	// e is the entry being read, one variable for the whole layer: Inspect
+	// takes its address, which would otherwise cost an allocation per
+	// entry.
+	var e Entry
 	for n := 0; ; n++ {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -207,7 +212,8 @@ func ReadChangeset(r io.Reader, opts ReadOptions) (*Changeset, error) {
 			return nil, err
 		}
 		other += headerBytes(hdr)
-		e, ok, err := entryFromHeader(cs, hdr)
+		var ok bool
+		e, ok, err = entryFromHeader(cs, hdr)
 		if err != nil {
 			return nil, err
 		}

@@ -42,12 +42,16 @@ func FuzzModel(f *testing.F) {
 // checkInvariants verifies what must hold for any stack: paths are unique
 // and ordered, every parent is a listed directory, and content bytes are
 // conserved: visible plus wasted equals shipped.
-func checkInvariants(t *testing.T, m *Model, shipped int64) {
+func checkInvariants(t testing.TB, m *Model, shipped int64) {
 	t.Helper()
 	files := m.Files()
 	dirs := map[string]bool{"": true}
 	seen := map[string]bool{}
+	extras := 0
 	for _, f := range files {
+		if f.Linkname != "" || f.Xattrs != nil || f.Devmajor != 0 || f.Devminor != 0 {
+			extras++
+		}
 		if seen[f.Path] {
 			t.Fatalf("path %q listed twice", f.Path)
 		}
@@ -62,6 +66,9 @@ func checkInvariants(t *testing.T, m *Model, shipped int64) {
 		if f.Type != TypeRegular && f.Size != 0 {
 			t.Fatalf("%s %q has size %d", f.Type, f.Path, f.Size)
 		}
+	}
+	if len(m.extras) != extras {
+		t.Fatalf("the model keeps %d nodes' extras for %d paths of the view that have any", len(m.extras), extras)
 	}
 	_, visible := m.VisibleBytes()
 	var wasted int64

@@ -24,36 +24,70 @@ type Model struct {
 	// hashes holds the content hashes of each layer applied, which its
 	// versions name by index.
 	hashes []hashTable
+	// extras holds the out-of-line attributes of the nodes flagged
+	// hasExtra: few paths have any, and a pointer in every node would
+	// cost more than this map.
+	extras map[*node]*nodeExtra
 }
 
-// node is one path of the merged view. It is kept small: the model holds one
-// per path of the image.
+// node is one path of the merged view. It is kept small (64 bytes): the
+// model holds one per path of the image.
 type node struct {
 	name     string
 	parent   *node
 	children map[string]*node // directories only
 	ver      *version         // regular files only; shared by hard links
-	// extra holds the attributes that most paths lack (a link target,
-	// device numbers, xattrs); nil when all are zero. It is never
-	// modified once set, so hard links share it.
-	extra    *nodeExtra
 	mtime    int64
-	mode     uint32
 	uid, gid uint32
 	layer    int32
+	mode     uint16 // 0o7777 at most
 	typ      Type
+	flags    nodeFlags
+}
+
+// nodeFlags are a node's flags.
+type nodeFlags uint8
+
+const (
 	// implicit marks a directory that no entry of its layer described: it
 	// was created to hold a child.
-	implicit bool
-}
+	implicit nodeFlags = 1 << iota
+	// hasExtra: the node has attributes that most paths lack (a link
+	// target, device numbers, xattrs), in Model.extras.
+	hasExtra
+)
 
 // nodeExtra is the rarely set part of a node, kept out of line so that the
 // common node (a file or directory with none of it) stays in a smaller size
-// class.
+// class. It is never modified once set, so hard links share it.
 type nodeExtra struct {
 	linkname           string
 	xattrs             map[string]string
 	devmajor, devminor uint32
+}
+
+// extra returns the out-of-line attributes of n, nil when it has none.
+func (m *Model) extra(n *node) *nodeExtra {
+	if n.flags&hasExtra == 0 {
+		return nil
+	}
+	return m.extras[n]
+}
+
+// setExtra sets the out-of-line attributes of n (nil for none).
+func (m *Model) setExtra(n *node, x *nodeExtra) {
+	if x == nil {
+		if n.flags&hasExtra != 0 {
+			delete(m.extras, n)
+			n.flags &^= hasExtra
+		}
+		return
+	}
+	if m.extras == nil {
+		m.extras = map[*node]*nodeExtra{}
+	}
+	m.extras[n] = x
+	n.flags |= hasExtra
 }
 
 // newExtra returns the out-of-line attributes, nil when all are zero.

@@ -73,12 +73,14 @@ func layerTar(t testing.TB, ents ...ent) []byte {
 func stack(t testing.TB, layers ...[]ent) *Model {
 	t.Helper()
 	m, mc := NewModel(), NewModel()
+	var shipped int64
 	for i, l := range layers {
 		b := layerTar(t, l...)
 		cs, err := ReadChangeset(bytes.NewReader(b), ReadOptions{})
 		if err != nil {
 			t.Fatalf("layer %d: %v", i, err)
 		}
+		shipped += cs.ContentBytes
 		st := m.Apply(cs)
 		cs, _ = ReadChangeset(bytes.NewReader(b), ReadOptions{})
 		if stc := mc.Consume(cs); stc != st || cs.Len() != 0 {
@@ -86,6 +88,8 @@ func stack(t testing.TB, layers ...[]ent) *Model {
 		}
 	}
 	sameModel(t, m, mc)
+	checkInvariants(t, m, shipped)
+	checkInvariants(t, mc, shipped)
 	return m
 }
 
@@ -318,6 +322,13 @@ func TestLayerSpec(t *testing.T) {
 			name:   "hard link made before a whiteout of its target in the same layer",
 			layers: [][]ent{{file("a", "12345")}, {hardlink("b", "a"), whiteout("a")}},
 			view:   lines("b file 5 @1"),
+		},
+		{
+			// The lower symlink's target is out of line in the model: the
+			// link made after the whiteout still has it.
+			name:   "hard link to a lower symlink whited out in the same layer",
+			layers: [][]ent{{symlink("s", "t")}, {whiteout("s"), hardlink("h", "s")}},
+			view:   lines("h symlink ->t @1"),
 		},
 		{
 			name:   "hard-link group is one inode",

@@ -16,7 +16,7 @@ func TestStoredSizes(t *testing.T) {
 		outOfLine string
 	}{
 		{"entry", unsafe.Sizeof(entry{}), 56, "entryExtra"},
-		{"node", unsafe.Sizeof(node{}), 80, "nodeExtra"},
+		{"node", unsafe.Sizeof(node{}), 64, "nodeExtra"},
 		{"version", unsafe.Sizeof(version{}), 32, "the layer's hashTable"},
 	} {
 		if tt.got > tt.most {

@@ -135,10 +135,10 @@ func (m *Model) linkGroups() map[*version]uint64 {
 
 func (m *Model) file(n *node, p string) File {
 	f := File{
-		Path: p, Type: n.typ, Mode: n.mode, UID: int(n.uid), GID: int(n.gid),
+		Path: p, Type: n.typ, Mode: uint32(n.mode), UID: int(n.uid), GID: int(n.gid),
 		ModTime: n.mtime, Layer: int(n.layer),
 	}
-	if x := n.extra; x != nil {
+	if x := m.extra(n); x != nil {
 		f.Linkname, f.Xattrs, f.Devmajor, f.Devminor = x.linkname, x.xattrs, x.devmajor, x.devminor
 	}
 	if n.ver != nil {
