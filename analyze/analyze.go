@@ -428,7 +428,10 @@ func fromCache(ctx context.Context, l *source.Layer, opts Options) (layerResult,
 		}
 	}
 	if opts.Verify {
-		if err := l.VerifyBlob(); err != nil {
+		// A cache that keeps a memo of verified blob files spares the hash
+		// of a local blob file unchanged since it was last verified.
+		memo, _ := opts.Cache.(source.VerifiedBlobs)
+		if err := l.VerifyBlobMemo(memo); err != nil {
 			return layerResult{err: fmt.Errorf("layer %d (%s): %w", l.Index, l.Digest, err)}, true
 		}
 	}
@@ -485,6 +488,9 @@ func decodeLayer(l *source.Layer, opts Options) layerResult {
 			err = &CapError{Limit: LimitPath, Err: fmt.Errorf("%w: %w", ErrCapExceeded, err)}
 		}
 		return layerResult{err: fmt.Errorf("layer %d (%s): %w", l.Index, l.Digest, err)}
+	}
+	if memo, ok := opts.Cache.(source.VerifiedBlobs); ok {
+		s.RememberVerified(memo)
 	}
 	if opts.OnDecode != nil {
 		opts.OnDecode(l)

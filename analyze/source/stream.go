@@ -7,6 +7,7 @@ import (
 	"hash"
 	"io"
 	"io/fs"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/klauspost/compress/gzip"
@@ -90,6 +91,14 @@ type Stream struct {
 	diffIsBlob bool
 	blobH      hash.Hash
 	decStats   Stats
+	// checked: both digests and the size were found right at the end.
+	checked bool
+
+	// The blob file's state when opened, for RememberVerified (fileOK
+	// when the blob is a local file of a layout).
+	fileState BlobFile
+	fileOK    bool
+	opened    time.Time
 
 	// full carries decoded chunks to the consumer, free their buffers
 	// back; both have room for every buffer (streamChunks at most), so
@@ -153,7 +162,10 @@ func (l *Layer) Open(verify bool) (_ *Stream, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening layer %d blob %s needed by %s: %w", l.Index, l.Digest, l.manifest, err)
 	}
-	s := &Stream{layer: l, verify: verify, blob: blob}
+	s := &Stream{layer: l, verify: verify, blob: blob, opened: time.Now()}
+	if verify {
+		s.fileState, s.fileOK = l.blobFile(blob)
+	}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, s.Close())
@@ -393,6 +405,7 @@ func (s *Stream) finish() error {
 	if !sameHash(got, l.DiffID) {
 		return fmt.Errorf("layer %d (%s): diff_id: expected %s, actual %s: %w", l.Index, l.Digest, l.DiffID, got, ErrDigestMismatch)
 	}
+	s.checked = true
 	return io.EOF
 }
 
@@ -465,7 +478,13 @@ func (l *Layer) Declared() Compression {
 // caller that already knows the layer's content (from a cache keyed by
 // digest and diff_id) pays to know that the blob in the image is the one
 // that content was read from.
-func (l *Layer) VerifyBlob() (err error) {
+func (l *Layer) VerifyBlob() error {
+	return l.verifyBlob(nil, time.Now())
+}
+
+// verifyBlob is VerifyBlob with a memo (nil for none); start is when the
+// check began (tests move it).
+func (l *Layer) verifyBlob(m VerifiedBlobs, start time.Time) (err error) {
 	if l.st == nil {
 		return fmt.Errorf("layer %d (%s): not from an opened Source: %w", l.Index, l.Digest, ErrInvalid)
 	}
@@ -485,6 +504,13 @@ func (l *Layer) VerifyBlob() (err error) {
 			err = cerr
 		}
 	}()
+	var file BlobFile
+	fileOK := false
+	if m != nil {
+		if file, fileOK = l.blobFile(blob); fileOK && file.Size == l.Size && m.Verified(file, l.Digest) {
+			return nil
+		}
+	}
 	// Read one byte past the descriptor's size: a longer blob is a
 	// mismatch, and reading it all would let it cost without bound.
 	n, err := io.CopyBuffer(h, io.LimitReader(blob, l.Size+1), make([]byte, 256<<10))
@@ -497,6 +523,11 @@ func (l *Layer) VerifyBlob() (err error) {
 	got := v1.Hash{Algorithm: l.Digest.Algorithm, Hex: fmt.Sprintf("%x", h.Sum(nil))}
 	if !sameHash(got, l.Digest) {
 		return fmt.Errorf("layer %d: blob digest: expected %s, actual %s: %w", l.Index, l.Digest, got, ErrDigestMismatch)
+	}
+	if fileOK {
+		if now, ok := fileState(blob); ok && settled(file, now, start) {
+			m.RememberVerified(file, l.Digest)
+		}
 	}
 	return nil
 }

@@ -89,8 +89,13 @@ func (d *Dir) Get(_ context.Context, name string) ([]byte, error) {
 	if !fi.Mode().IsRegular() || fi.Size() > maxEntryBytes {
 		return nil, nil // not an entry we wrote: a miss, rewritten by Put
 	}
-	data, err := io.ReadAll(io.LimitReader(f, maxEntryBytes))
-	if err != nil {
+	// One read into a buffer of the entry's size (io.ReadAll would grow
+	// one step by step: a tenth of an all-cached run's time). A file that
+	// changed size meanwhile reads short or long and fails its checksum.
+	data := make([]byte, fi.Size())
+	if _, err := io.ReadFull(f, data); errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return nil, nil // shrunk in place: not written by us, a miss rewritten by Put
+	} else if err != nil {
 		return nil, fmt.Errorf("reading cache entry %s: %w", p, err)
 	}
 	// Recency is a hint: a failure only ages the entry.
@@ -177,6 +182,12 @@ func (d *Dir) scanShard(shard string, files []fs.DirEntry, stale time.Time) (ent
 			// another process evicted: removed once unused for a while.
 			if fi.ModTime().Before(stale) && !slices.ContainsFunc(files, func(e fs.DirEntry) bool { return e.Name() == n }) {
 				d.removeLock(n)
+			}
+			continue
+		}
+		if strings.HasPrefix(de.Name(), memoPrefix) {
+			if fi.ModTime().Before(time.Now().Add(-memoMaxAge)) {
+				_ = d.root.Remove(p) // best effort
 			}
 			continue
 		}
