@@ -1,6 +1,7 @@
 package squash
 
 import (
+	"bufio"
 	"bytes"
 	stdgzip "compress/gzip"
 	"io"
@@ -8,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/klauspost/compress/gzip"
+
+	"github.com/layerlint/layerlint/internal/gzblock"
 )
 
 // sampleText is compressible input with some structure, larger than a few
@@ -47,11 +50,14 @@ func compressParallel(t *testing.T, in []byte, level, workers int, chunk int) []
 	return out.Bytes()
 }
 
-// TestParallelGzip: the output is one gzip member that standard readers
-// decode to the input, byte-identical whatever the number of workers and
-// the write sizes, and nearly as small as a single-stream gzip.
+// TestParallelGzip: the output is one member per block that standard
+// readers (stdlib and klauspost, as one multi-member stream) decode to the
+// input, that gzblock's reader decodes with every member indexed,
+// byte-identical whatever the number of workers and the write sizes, and
+// nearly as small as a single-stream gzip.
 func TestParallelGzip(t *testing.T) {
-	for _, n := range []int{0, 1, gzipDictSize - 1, gzipBlockSize, gzipBlockSize + 1, 3*gzipBlockSize + 12345} {
+	const bs = gzblock.BlockSize
+	for _, n := range []int{0, 1, 32<<10 - 1, bs, bs + 1, 3*bs + 12345} {
 		in := sampleText(n)
 		ref := compressParallel(t, in, gzip.DefaultCompression, 1, 1<<16)
 		for _, workers := range []int{2, 7} {
@@ -61,16 +67,29 @@ func TestParallelGzip(t *testing.T) {
 				}
 			}
 		}
-		zr, err := stdgzip.NewReader(bytes.NewReader(ref))
+		std, err := stdgzip.NewReader(bytes.NewReader(ref))
 		if err != nil {
 			t.Fatalf("n=%d: %v", n, err)
 		}
-		zr.Multistream(false)
-		back, err := io.ReadAll(zr)
-		if err != nil || !bytes.Equal(back, in) {
-			t.Fatalf("n=%d: round trip: %v (got %d bytes)", n, err, len(back))
+		kp, err := gzip.NewReader(bytes.NewReader(ref))
+		if err != nil {
+			t.Fatalf("n=%d: %v", n, err)
 		}
-		if n >= gzipBlockSize {
+		br, err := gzblock.NewReader(bufio.NewReader(bytes.NewReader(ref)), 3)
+		if err != nil {
+			t.Fatalf("n=%d: %v", n, err)
+		}
+		for name, r := range map[string]io.Reader{"compress/gzip": std, "klauspost": kp, "gzblock": br} {
+			back, err := io.ReadAll(r)
+			if err != nil || !bytes.Equal(back, in) {
+				t.Fatalf("n=%d: %s round trip: %v (got %d bytes)", n, name, err, len(back))
+			}
+		}
+		want := max(1, (n+bs-1)/bs)
+		if m, idx := br.Members(); m != int64(want) || idx != m {
+			t.Errorf("n=%d: %d members, %d indexed; want %d, all indexed", n, m, idx, want)
+		}
+		if n >= bs {
 			var single bytes.Buffer
 			zw, _ := gzip.NewWriterLevel(&single, gzip.DefaultCompression)
 			_, _ = zw.Write(in)
@@ -110,7 +129,7 @@ func BenchmarkGzipParallel(b *testing.B) {
 // writes alone: the pool bounds the work, never shapes the output.
 func TestSharedCompressPool(t *testing.T) {
 	t.Parallel()
-	in := sampleText(3*gzipBlockSize + 777)
+	in := sampleText(3*gzblock.BlockSize + 777)
 	alone := compressParallel(t, in, gzip.DefaultCompression, 4, 1<<16)
 	pool := newCompressPool(1)
 	if pool.size() != 1 {

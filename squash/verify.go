@@ -103,7 +103,8 @@ func verifyImage(ctx context.Context, in *analyze.Analysis, out *source.Image, r
 // again for the same facts): the blob was decoded (the reader checked its
 // size, digest and diff_id against the output's descriptors while it
 // streamed), those descriptors are the ones the writer computed while
-// writing, and no path appears twice in its tar.
+// writing, a gzip layer's members all named their length right, and no
+// path appears twice in its tar.
 func checkWritten(got *analyze.Analysis, out *source.Image, res *Result, dockerArchive bool) []string {
 	var problems []string
 	for i, want := range res.Layers {
@@ -120,6 +121,13 @@ func checkWritten(got *analyze.Analysis, out *source.Image, res *Result, dockerA
 		}
 		if !dockerArchive && (l.Digest != want.Digest || l.Size != want.Size) {
 			problems = append(problems, fmt.Sprintf("written layer %d: descriptor is %s (%d bytes), the rewrite wrote %s (%d bytes)", i, l.Digest, l.Size, want.Digest, want.Size))
+		}
+		if st := got.Stats[i]; st.Compression == CompressionGzip && (st.GzipMembers == 0 || st.GzipIndexed != st.GzipMembers) {
+			// The writer names each member's length so that the read is
+			// parallel; the read checked each length against its member,
+			// and a wrong one was decoded again serially: proven content,
+			// but a writer that lies about its framing.
+			problems = append(problems, fmt.Sprintf("written layer %d (%s): %d of %d gzip members named their length right", i, want.Digest, st.GzipIndexed, st.GzipMembers))
 		}
 		if p, ok := duplicateEntry(got.Changesets[i]); ok {
 			problems = append(problems, fmt.Sprintf("written layer %d (%s): duplicate entry %q", i, want.Digest, p))

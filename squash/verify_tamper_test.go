@@ -1,12 +1,17 @@
 package squash_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	digest "github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/layerlint/layerlint/internal/testsupport"
 	"github.com/layerlint/layerlint/squash"
@@ -44,6 +49,20 @@ func TestVerifyCatchesTampering(t *testing.T) {
 				}
 			},
 			want: "config",
+		},
+		{
+			// A writer whose framing lies: the content is what it claims,
+			// every digest is recomputed to match, but the first gzip
+			// member names a length one byte too long. The read falls back
+			// to a serial decode there, and verification must say so.
+			name: "writer named a wrong gzip member length",
+			tamper: func(t *testing.T, dir string, out *squash.Outcome, w int) {
+				t.Helper()
+				republishLayer(t, dir, out, w, func(b []byte) {
+					binary.LittleEndian.PutUint32(b[16:], binary.LittleEndian.Uint32(b[16:])+1)
+				})
+			},
+			want: "named their length",
 		},
 		{
 			name: "writer recorded another diff_id",
@@ -112,4 +131,46 @@ func TestVerifyCatchesTampering(t *testing.T) {
 			}
 		})
 	}
+}
+
+// republishLayer edits the written layer w of out in place (same length)
+// and publishes the result as if the writer had written it: the new blob,
+// a manifest naming it, index.json naming that manifest, and the writer's
+// records of both.
+func republishLayer(t *testing.T, dir string, out *squash.Outcome, w int, edit func([]byte)) {
+	t.Helper()
+	res := out.Results[0]
+	old := res.Layers[w].Digest
+	b, err := os.ReadFile(testsupport.BlobPath(dir, digest.Digest(old.String())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit(b)
+	d, err := testsupport.PutBlob(dir, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	manifest := bytes.ReplaceAll(res.Manifest, []byte(old.String()), []byte(d.String()))
+	md, err := testsupport.PutBlob(dir, manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldManifest := digest.Digest(res.ManifestDigest.String())
+	if err := testsupport.EditIndexJSON(dir, func(idx *ocispec.Index) {
+		for i := range idx.Manifests {
+			if idx.Manifests[i].Digest == oldManifest {
+				idx.Manifests[i].Digest, idx.Manifests[i].Size = md, int64(len(manifest))
+			}
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if res.Layers[w].Digest, err = v1.NewHash(d.String()); err != nil {
+		t.Fatal(err)
+	}
+	if res.ManifestDigest, err = v1.NewHash(md.String()); err != nil {
+		t.Fatal(err)
+	}
+	res.Manifest = manifest
+	out.Root.Digest, out.Root.Size = res.ManifestDigest, int64(len(manifest))
 }

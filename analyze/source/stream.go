@@ -7,11 +7,13 @@ import (
 	"hash"
 	"io"
 	"io/fs"
+	"runtime"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/layerlint/layerlint/internal/gzblock"
 )
 
 // sniff names the compression its first bytes reveal. Anything without a
@@ -54,6 +56,11 @@ type Stats struct {
 	// another gzip member (padding or garbage). They are hashed into the
 	// blob digest but never decoded.
 	Trailing int64
+	// GzipMembers counts the gzip members decoded; GzipIndexed, those
+	// found by the length their header names (layerlint's framing,
+	// package gzblock) and decoded in parallel. Once the stream is read,
+	// GzipIndexed == GzipMembers proves every named length right.
+	GzipMembers, GzipIndexed int64
 }
 
 // MediaTypeMismatch reports whether the magic bytes contradicted the media
@@ -85,6 +92,7 @@ type Stream struct {
 	counted countingReader
 	buf     *bufio.Reader
 	dec     io.Reader
+	gz      *gzblock.Reader
 	zstd    *zstd.Decoder
 	diffH   hash.Hash
 	// diffIsBlob: diffH is blobH, fed by the blob's reads only.
@@ -192,12 +200,13 @@ func (l *Layer) Open(verify bool) (_ *Stream, err error) {
 	}
 	switch s.decStats.Compression {
 	case CompressionGzip:
-		zr, err := gzip.NewReader(s.buf)
+		// Members that name their length (what layerlint writes) are
+		// decoded on every core; others one after another.
+		gz, err := gzblock.NewReader(s.buf, runtime.GOMAXPROCS(0))
 		if err != nil {
 			return nil, fmt.Errorf("reading gzip header of layer %d blob %s: %w", l.Index, l.Digest, err)
 		}
-		zr.Multistream(false)
-		s.dec = &gzipMembers{buf: s.buf, zr: zr}
+		s.gz, s.dec = gz, gz
 	case CompressionZstd:
 		zd, err := zstd.NewReader(s.buf,
 			zstd.WithDecoderConcurrency(1),
@@ -308,6 +317,9 @@ func (s *Stream) decode() {
 		n, err := s.fill(b)
 		st := s.decStats
 		st.Compressed = s.counted.n
+		if s.gz != nil {
+			st.GzipMembers, st.GzipIndexed = s.gz.Members()
+		}
 		s.full <- chunk{buf: b, data: b[:n], stats: st, err: err}
 		if err != nil {
 			return
@@ -383,7 +395,13 @@ func (s *Stream) verifyRest() error {
 // finish runs at the decoder's EOF: it drains what follows the compressed
 // data into the blob digest, then checks size and digests.
 func (s *Stream) finish() error {
-	trailing, err := io.Copy(io.Discard, s.buf)
+	var rest io.Reader = s.buf
+	if s.gz != nil {
+		// What follows the last member may already be in the gzip
+		// reader's hands.
+		rest = s.gz.Rest()
+	}
+	trailing, err := io.Copy(io.Discard, rest)
 	if err != nil {
 		return fmt.Errorf("reading layer %d blob %s: %w", s.layer.Index, s.layer.Digest, err)
 	}
@@ -432,38 +450,6 @@ func (s *Stream) Close() error {
 		return fmt.Errorf("closing layer %d blob %s: %w", s.layer.Index, s.layer.Digest, err)
 	}
 	return nil
-}
-
-// gzipMembers decodes consecutive gzip members (estargz and pigz write
-// many) and stops at the first bytes that are not a gzip header, so padding
-// or garbage after the stream is never decoded as data, and is not an error
-// of its own: it changes the blob digest, which verification checks.
-type gzipMembers struct {
-	buf  *bufio.Reader
-	zr   *gzip.Reader
-	done bool
-}
-
-func (g *gzipMembers) Read(p []byte) (int, error) {
-	for !g.done {
-		n, err := g.zr.Read(p)
-		if !errors.Is(err, io.EOF) {
-			return n, err
-		}
-		magic, _ := g.buf.Peek(2)
-		if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-			if err := g.zr.Reset(g.buf); err != nil {
-				return n, err
-			}
-			g.zr.Multistream(false)
-		} else {
-			g.done = true
-		}
-		if n > 0 {
-			return n, nil
-		}
-	}
-	return 0, io.EOF
 }
 
 // Declared returns the compression the layer's media type implies
