@@ -137,20 +137,45 @@ func TestToolsOpenLayout(t *testing.T) {
 	tmp := t.TempDir()
 	out := filepath.Join(tmp, "fixed")
 	fixOK(t, "--squash", "all", "--tag", "v1", "--output", out, sample)
-
 	tool(t, "skopeo", "inspect", "oci:"+out+":v1")
-	tool(t, "skopeo", "--insecure-policy", "copy", "oci:"+out+":v1", storage(t, "localhost/fixed:v1"))
+	openWithTools(t, sample+":latest", out+":v1", "fixed")
+}
+
+// openWithTools copies the layout image out (PATH:TAG) to
+// containers-storage with skopeo, unpacks it and src with umoci and
+// requires the same tree, and validates it with crane after a push to a
+// registry, under the repository name.
+func openWithTools(t *testing.T, src, out, name string) {
+	t.Helper()
+	tmp := t.TempDir()
+	tool(t, "skopeo", "--insecure-policy", "copy", "oci:"+out, storage(t, "localhost/"+name+":v1"))
 
 	orig, fixed := filepath.Join(tmp, "orig-bundle"), filepath.Join(tmp, "fixed-bundle")
-	tool(t, "umoci", "unpack", "--image", sample+":latest", orig)
-	tool(t, "umoci", "unpack", "--image", out+":v1", fixed)
+	tool(t, "umoci", "unpack", "--image", src, orig)
+	tool(t, "umoci", "unpack", "--image", out, fixed)
 	if d := treeDiff(tree(t, filepath.Join(orig, "rootfs")), tree(t, filepath.Join(fixed, "rootfs"))); len(d) > 0 {
 		t.Errorf("umoci unpacks another tree:\n%s", strings.Join(d, "\n"))
 	}
 
 	host := realtest.Registry(t, realtest.RegistryOptions{})
-	tool(t, "crane", "push", "--insecure", out, host+"/fixed:v1")
-	tool(t, "crane", "validate", "--insecure", "--remote", host+"/fixed:v1")
+	tool(t, "crane", "push", "--insecure", strings.SplitN(out, ":", 2)[0], host+"/"+name+":v1")
+	tool(t, "crane", "validate", "--insecure", "--remote", host+"/"+name+":v1")
+}
+
+// TestToolsOpenMultiMemberLayer: a squashed layer of several megabytes,
+// which fix writes as many gzip members that name their length, is read
+// as one stream by skopeo (copy to containers-storage), umoci (unpacked to
+// the same tree as the source) and crane (validate decodes every layer
+// with compress/gzip).
+func TestToolsOpenMultiMemberLayer(t *testing.T) {
+	testenv.NeedRoot(t) // umoci unpack keeps owners
+	tmp := t.TempDir()
+	src, out := filepath.Join(tmp, "src"), filepath.Join(tmp, "fixed")
+	if _, err := fixtures.Large(7, 300, 6_000_000, 3).WriteOCILayout(src, fixtures.Tag("latest")); err != nil {
+		t.Fatal(err)
+	}
+	fixOK(t, "--squash", "all", "--tag", "v1", "--output", out, src)
+	openWithTools(t, src+":latest", out+":v1", "multi")
 }
 
 // TestToolsOpenDockerSource: a docker save source (plain layers, Docker

@@ -27,10 +27,10 @@ func indexedMember(t testing.TB, block []byte) []byte {
 		t.Fatal(err)
 	}
 	n := HeaderLen + body.Len() + TrailerLen
-	m := AppendHeader(nil, uint32(n)) //nolint:gosec // small test members
+	m := AppendHeader(nil, uint32(n))
 	m = append(m, body.Bytes()...)
 	m = binary.LittleEndian.AppendUint32(m, crc32.ChecksumIEEE(block))
-	return binary.LittleEndian.AppendUint32(m, uint32(len(block))) //nolint:gosec // small test members
+	return binary.LittleEndian.AppendUint32(m, uint32(len(block)))
 }
 
 // plainMember is a gzip member without the length field.
@@ -46,7 +46,7 @@ func plainMember(t testing.TB, block []byte) []byte {
 }
 
 func text(seed uint64, n int) []byte {
-	r := rand.New(rand.NewPCG(seed, 1)) //nolint:gosec // seeded test data
+	r := rand.New(rand.NewPCG(seed, 1))
 	words := []string{"layer ", "overlay ", "whiteout ", "opaque\n", "sha256:", "usr/lib/"}
 	var b bytes.Buffer
 	for b.Len() < n {
@@ -92,7 +92,7 @@ func TestReader(t *testing.T) {
 	cat := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 	setLen := func(m []byte, delta int) []byte {
 		m = bytes.Clone(m)
-		binary.LittleEndian.PutUint32(m[16:], uint32(int(binary.LittleEndian.Uint32(m[16:]))+delta)) //nolint:gosec // small test members
+		binary.LittleEndian.PutUint32(m[16:], uint32(int(binary.LittleEndian.Uint32(m[16:]))+delta))
 		return m
 	}
 	big := text(4, BlockSize+10)
