@@ -101,7 +101,11 @@ func (c *Cache) Put(ctx context.Context, l *source.Layer, e *analyze.CachedLayer
 		return
 	}
 	key := KeyOf(l)
-	if err := c.store.Put(ctx, key.Name(), Encode(key, e)); err != nil {
+	data := Encode(key, e)
+	if len(data) > maxEntryBytes {
+		return // no store would serve it
+	}
+	if err := c.store.Put(ctx, key.Name(), data); err != nil {
 		c.fail(err)
 	}
 }

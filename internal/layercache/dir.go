@@ -19,9 +19,10 @@ import (
 // DefaultMaxBytes is the default size limit of a cache directory.
 const DefaultMaxBytes int64 = 2 << 30
 
-// maxEntryBytes bounds what Get reads of one entry: a layer at the default
-// cap of 2 million entries takes about a hundred megabytes.
-const maxEntryBytes = 1 << 30
+// maxEntryBytes bounds an entry, in every store: Get reads no more of one
+// (a larger one is a miss) and Cache.Put writes none larger. A layer at
+// the default cap of 2 million entries takes about a hundred megabytes.
+const maxEntryBytes = 256 << 20
 
 // Dir is a Store in a directory: one file per entry, under a folder named
 // by the entry name's first two characters. Writes go to a temp file that

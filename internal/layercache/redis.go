@@ -30,6 +30,9 @@ const (
 type Redis struct {
 	c   *redis.Client
 	ttl time.Duration
+	// maxEntry bounds what Get reads of one entry (maxEntryBytes; tests
+	// lower it).
+	maxEntry int64
 }
 
 var (
@@ -65,7 +68,7 @@ func OpenRedis(ctx context.Context, url string, ttl time.Duration) (*Redis, erro
 	if ttl <= 0 {
 		ttl = DefaultTTL
 	}
-	r := &Redis{c: redis.NewClient(opts), ttl: ttl}
+	r := &Redis{c: redis.NewClient(opts), ttl: ttl, maxEntry: maxEntryBytes}
 	if err := r.c.Ping(ctx).Err(); err != nil {
 		_ = r.c.Close() // the ping error says more
 		return nil, fmt.Errorf("redis %s: %w", opts.Addr, err)
@@ -79,16 +82,28 @@ func (r *Redis) Close() error { return r.c.Close() }
 func entryKey(name string) string { return "layerlint:e:" + name }
 func lockKey(name string) string  { return "layerlint:l:" + name }
 
-// Get implements Store; a hit refreshes the entry's TTL.
+// getScript returns the entry KEYS[1] and renews its TTL (ARGV[2] ms), or
+// nil when there is none or it is longer than ARGV[1] bytes: Redis values
+// come back whole (up to 512 MB), so the length is checked on the server,
+// in the same round trip, before anything is sent.
+var getScript = redis.NewScript(`
+local n = redis.call("STRLEN", KEYS[1])
+if n == 0 or n > tonumber(ARGV[1]) then return false end
+local v = redis.call("GET", KEYS[1])
+redis.call("PEXPIRE", KEYS[1], ARGV[2])
+return v`)
+
+// Get implements Store; a hit refreshes the entry's TTL. An entry longer
+// than the bound is a miss, never read.
 func (r *Redis) Get(ctx context.Context, name string) ([]byte, error) {
-	b, err := r.c.GetEx(ctx, entryKey(name), r.ttl).Bytes()
+	b, err := getScript.Run(ctx, r.c, []string{entryKey(name)}, r.maxEntry, r.ttl.Milliseconds()).Text()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("redis GET: %w", err)
 	}
-	return b, nil
+	return []byte(b), nil
 }
 
 // Put implements Store.

@@ -33,6 +33,33 @@ func TestRedisStore(t *testing.T) {
 	}
 }
 
+// TestRedisEntryBound: an entry longer than the bound is a miss, never
+// read (Redis would send it whole); a hit renews the TTL.
+func TestRedisEntryBound(t *testing.T) {
+	srv := testsupport.StartRedis(t)
+	ctx := context.Background()
+	r, err := OpenRedis(ctx, srv.URL(2), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close() //nolint:errcheck // test
+	r.maxEntry = 8
+	for _, v := range []string{"12345678", "123456789"} {
+		if err := r.c.Set(ctx, entryKey(name(len(v))), v, time.Minute).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := r.Get(ctx, name(8)); string(got) != "12345678" || err != nil {
+		t.Errorf("entry at the bound: %q, %v", got, err)
+	}
+	if ttl, _ := r.c.TTL(ctx, entryKey(name(8))).Result(); ttl <= time.Minute {
+		t.Errorf("TTL after a hit %v, want it renewed to an hour", ttl)
+	}
+	if got, err := r.Get(ctx, name(9)); got != nil || err != nil {
+		t.Errorf("entry past the bound: %q, %v; want a miss", got, err)
+	}
+}
+
 // TestRedisLockOneHolder: of many goroutines that lock one name, one holds
 // it at a time; those that wait return when the holder's entry appears.
 func TestRedisLockOneHolder(t *testing.T) {
