@@ -169,15 +169,20 @@ func (m *Model) Paths() int {
 // hard-linked version once. With the sizes of Waste it adds up to the
 // ContentBytes of all the layers applied.
 func (m *Model) VisibleBytes() (files int, bytes int64) {
+	// Only a version that several paths show can be met twice: the others
+	// need no memory of having been counted (a set of every version of a
+	// large view would be the largest thing allocated after it is built).
 	seen := map[*version]bool{}
 	var walk func(n *node)
 	walk = func(n *node) {
 		for _, c := range n.children {
-			if c.ver != nil {
+			if v := c.ver; v != nil {
 				files++
-				if !seen[c.ver] {
-					seen[c.ver] = true
-					bytes += c.ver.size
+				if v.refs == 1 {
+					bytes += v.size
+				} else if !seen[v] {
+					seen[v] = true
+					bytes += v.size
 				}
 			}
 			if c.children != nil {
