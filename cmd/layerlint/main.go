@@ -4,5 +4,6 @@ package main
 import "os"
 
 func main() {
+	tuneGC()
 	os.Exit(run(os.Args, os.Stdout, os.Stderr))
 }
