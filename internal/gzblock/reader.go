@@ -25,6 +25,7 @@ type Reader struct {
 	cur     []byte    // what is left of the member being handed out
 	curBuf  []byte    // its buffer, reused once handed out
 	free    [][]byte  // output buffers to reuse
+	comps   [][]byte  // member buffers to reuse
 	readers []*gzip.Reader
 
 	serial *serialReader // once the stream is read serially
@@ -121,6 +122,7 @@ func (r *Reader) Read(p []byte) (int, error) {
 			continue
 		}
 		r.queue = r.queue[1:]
+		r.comps = append(r.comps, m.comp)
 		r.members++
 		r.indexed++
 		r.cur, r.curBuf = m.out, m.out[:cap(m.out)]
@@ -153,7 +155,7 @@ func (r *Reader) fill() {
 			r.stopped = true
 			return
 		}
-		m := &member{comp: make([]byte, n), done: make(chan struct{})}
+		m := &member{comp: take(&r.comps, n), done: make(chan struct{})}
 		k, err := io.ReadFull(r.src, m.comp)
 		if err != nil {
 			// A short blob: what was read is replayed serially, which
@@ -169,20 +171,22 @@ func (r *Reader) fill() {
 		// The trailer's ISIZE sizes the output; a member that lies about
 		// it fails its own check, in any reader.
 		size := min(int(binary.LittleEndian.Uint32(m.comp[n-4:])), BlockSize)
-		go m.decode(r.takeBuffer(size))
+		// One byte more than the member should hold, to notice one that
+		// holds more.
+		go m.decode(take(&r.free, size+1))
 		r.queue = append(r.queue, m)
 	}
 }
 
-// takeBuffer returns a buffer for a member of size bytes, with one byte
-// more, to notice a member that holds more.
-func (r *Reader) takeBuffer(size int) []byte {
-	if n := len(r.free); n > 0 && cap(r.free[n-1]) > size {
-		b := r.free[n-1]
-		r.free = r.free[:n-1]
-		return b[:size+1]
+// take returns a buffer of n bytes, reusing the last of free if it is
+// large enough.
+func take(free *[][]byte, n int) []byte {
+	if k := len(*free); k > 0 && cap((*free)[k-1]) >= n {
+		b := (*free)[k-1]
+		*free = (*free)[:k-1]
+		return b[:n]
 	}
-	return make([]byte, size+1)
+	return make([]byte, n)
 }
 
 func (r *Reader) takeReader() *gzip.Reader {
