@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	stdgzip "compress/gzip"
+	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
 	"testing"
 
 	"github.com/klauspost/compress/gzip"
@@ -122,6 +124,54 @@ func BenchmarkGzipParallel(b *testing.B) {
 		_, _ = z.Write(in)
 		_ = z.Close()
 	}
+}
+
+// BenchmarkGzipLevels compresses LAYERLINT_BENCH_TAR (a squashed layer's
+// tar, see docs/performance.md), or 16 MiB of sample text, on one worker
+// at each level layerlint offers, and as crane flatten does (compress/gzip
+// at BestCompression, one stream): the CPU and the bytes each level costs.
+func BenchmarkGzipLevels(b *testing.B) {
+	in := sampleText(16 << 20)
+	if p := os.Getenv("LAYERLINT_BENCH_TAR"); p != "" {
+		var err error
+		if in, err = os.ReadFile(p); err != nil { //nolint:gosec // a benchmark's input, named by whoever runs it
+			b.Fatal(err)
+		}
+	}
+	for level := 1; level <= 9; level++ {
+		b.Run(fmt.Sprintf("layerlint-%d", level), func(b *testing.B) {
+			b.SetBytes(int64(len(in)))
+			for b.Loop() {
+				var n countWriter
+				z, err := newParallelGzip(&n, level, newCompressPool(1))
+				if err != nil {
+					b.Fatal(err)
+				}
+				_, _ = z.Write(in)
+				if err := z.Close(); err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(float64(n), "out-bytes")
+			}
+		})
+	}
+	b.Run("crane", func(b *testing.B) {
+		b.SetBytes(int64(len(in)))
+		for b.Loop() {
+			var n countWriter
+			zw, _ := stdgzip.NewWriterLevel(&n, stdgzip.BestCompression)
+			_, _ = zw.Write(in)
+			_ = zw.Close()
+			b.ReportMetric(float64(n), "out-bytes")
+		}
+	})
+}
+
+type countWriter int64
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	*c += countWriter(len(p))
+	return len(p), nil
 }
 
 // TestSharedCompressPool: writers sharing one pool of a single worker (as
