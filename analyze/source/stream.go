@@ -36,6 +36,12 @@ func sniff(b []byte) (Compression, error) {
 	return CompressionNone, nil
 }
 
+// gzipDecoders bounds the members of one gzip stream decoded at once. Each
+// holds about 2 MiB (the member and its output), and analyze reads layers
+// in parallel too, so the bound keeps memory flat on a many-core machine;
+// four decoders outrun the SHA-256 of the diff_id that follows them.
+const gzipDecoders = 4
+
 // zstdMaxMemory bounds the zstd window a layer may demand (zstd --long=28
 // needs 256 MiB); a hostile frame header cannot make us allocate more.
 const zstdMaxMemory = 256 << 20
@@ -201,8 +207,8 @@ func (l *Layer) Open(verify bool) (_ *Stream, err error) {
 	switch s.decStats.Compression {
 	case CompressionGzip:
 		// Members that name their length (what layerlint writes) are
-		// decoded on every core; others one after another.
-		gz, err := gzblock.NewReader(s.buf, runtime.GOMAXPROCS(0))
+		// decoded on several cores; others one after another.
+		gz, err := gzblock.NewReader(s.buf, min(runtime.GOMAXPROCS(0), gzipDecoders))
 		if err != nil {
 			return nil, fmt.Errorf("reading gzip header of layer %d blob %s: %w", l.Index, l.Digest, err)
 		}
