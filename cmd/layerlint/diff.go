@@ -15,11 +15,7 @@ import (
 )
 
 func diffCommand() *cli.Command {
-	var formats []string
-	for _, f := range diff.Formats() {
-		formats = append(formats, f.String())
-	}
-	formats = append(formats, "html")
+	formats := formatNames(diff.Formats())
 	return &cli.Command{
 		Name:      "diff",
 		Usage:     "compare two builds of an image: size, layers, files, waste and findings",
@@ -91,13 +87,9 @@ func runDiff(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	opts, err := gateOptions(c, lintFlags{})
+	g, _, err := newGate(c, lintFlags{})
 	if err != nil {
-		return withCode(ExitInput, err)
-	}
-	g, err := gate.New(opts)
-	if err != nil {
-		return withCode(ExitInput, err)
+		return err
 	}
 	var sides [2]diff.Image
 	for i, arg := range c.Args().Slice() {
@@ -116,17 +108,11 @@ func runDiff(c *cli.Context) error {
 			return htmlreport.WriteDiff(w, sides[0], sides[1], r, htmlreport.Options{Version: version})
 		}
 	}
-	if df.output == "-" || df.output == "" {
-		if err := write(c.App.Writer); err != nil {
-			return err
-		}
-	} else {
-		if err := writeFile(df.output, write); err != nil {
-			return err
-		}
-		if r.Verdict != nil && len(r.Verdict.Checks) > 0 {
-			fmt.Fprintf(c.App.ErrWriter, "layerlint: diff: %s (report: %s)\n", r.Verdict.Result, df.output)
-		}
+	if err := writeReport(c, df.output, write); err != nil {
+		return err
+	}
+	if !toStdout(df.output) && r.Verdict != nil && len(r.Verdict.Checks) > 0 {
+		fmt.Fprintf(c.App.ErrWriter, "layerlint: diff: %s (report: %s)\n", r.Verdict.Result, df.output)
 	}
 	if r.Failed() {
 		return withCode(ExitFailed, errSilent)
@@ -145,18 +131,9 @@ func diffSide(c *cli.Context, g *gate.Gate, arg string) (diff.Image, error) {
 	if len(imgs) != 1 {
 		return diff.Image{}, withCode(ExitInput, fmt.Errorf("diff: %s holds %d images: choose one with --platform", arg, len(imgs)))
 	}
-	img := imgs[0]
-	scan := rules.NewContentScan()
-	aopts := analyzeOptions(c, src, img)
-	aopts.Scan = scan
-	a, err := analyzeImage(c, img, arg, aopts)
+	facts, err := lintFacts(c, src, imgs[0], arg, g.RuleOptions())
 	if err != nil {
-		return diff.Image{}, fmt.Errorf("analyzing %s: %w", arg, err)
+		return diff.Image{}, err
 	}
-	a.Report.Image.Reference = arg
-	facts, err := rules.Gather(c.Context, a, g.RuleOptions(), scan)
-	if err != nil {
-		return diff.Image{}, fmt.Errorf("estimating compression of %s: %w", arg, err)
-	}
-	return diff.Image{Analysis: a, Lint: g.EvaluateFacts(facts)}, nil
+	return diff.Image{Analysis: facts.Analysis, Lint: g.EvaluateFacts(facts)}, nil
 }

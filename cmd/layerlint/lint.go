@@ -23,11 +23,7 @@ import (
 )
 
 func lintCommand() *cli.Command {
-	var formats []string
-	for _, f := range format.Formats() {
-		formats = append(formats, f.String())
-	}
-	formats = append(formats, "html")
+	formats := formatNames(format.Formats())
 	return &cli.Command{
 		Name:      "lint",
 		Usage:     "check an image against the rules and a CI policy",
@@ -87,13 +83,9 @@ func runLint(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	opts, err := gateOptions(c, lf)
+	g, opts, err := newGate(c, lf)
 	if err != nil {
-		return withCode(ExitInput, err)
-	}
-	g, err := gate.New(opts)
-	if err != nil {
-		return withCode(ExitInput, err)
+		return err
 	}
 	src, err := openImage(c)
 	if err != nil {
@@ -136,19 +128,15 @@ func runLint(c *cli.Context) error {
 			return htmlreport.Write(w, htmlreport.KindLint, lintPages(facts, results), htmlreport.Options{Version: version})
 		}
 	}
-	if lf.output == "-" || lf.output == "" {
-		fopts.Color = lf.format == format.Text && useColor(c.App.Writer)
-		if err := write(c.App.Writer); err != nil {
-			return err
-		}
-	} else if err := writeFile(lf.output, write); err != nil {
+	fopts.Color = toStdout(lf.output) && lf.format == format.Text && useColor(c.App.Writer)
+	if err := writeReport(c, lf.output, write); err != nil {
 		return err
 	}
 
 	failed := false
 	for _, r := range results {
 		failed = failed || r.Summary.Result == gate.Fail
-		if lf.output != "-" && lf.output != "" {
+		if !toStdout(lf.output) {
 			// The report went to a file: the log still says the verdict.
 			fmt.Fprintf(c.App.ErrWriter, "layerlint: lint %s: %s (report: %s)\n", escape.Text(r.Report.Image.Reference), r.Summary.Result, escape.Text(lf.output))
 		}
@@ -164,20 +152,9 @@ func runLint(c *cli.Context) error {
 func gatherFacts(c *cli.Context, src *source.Source, imgs []*source.Image, ruleOpts rules.Options, copyUp map[string]rules.CopyUpMeasure) ([]*rules.Facts, error) {
 	var facts []*rules.Facts
 	for _, img := range imgs {
-		name := referenceName(c, img, len(imgs) > 1)
-		// Secrets are looked for in file content in the same single read
-		// of each layer that analysis makes.
-		scan := rules.NewContentScan()
-		aopts := analyzeOptions(c, src, img)
-		aopts.Scan = scan
-		a, err := analyzeImage(c, img, name, aopts)
+		f, err := lintFacts(c, src, img, referenceName(c, img, len(imgs) > 1), ruleOpts)
 		if err != nil {
-			return nil, fmt.Errorf("analyzing %s: %w", name, err)
-		}
-		a.Report.Image.Reference = name
-		f, err := rules.Gather(c.Context, a, ruleOpts, scan)
-		if err != nil {
-			return nil, fmt.Errorf("estimating compression of %s: %w", name, err)
+			return nil, err
 		}
 		f.CopyUp = copyUp
 		facts = append(facts, f)
@@ -200,6 +177,61 @@ func evaluate(g *gate.Gate, facts []*rules.Facts) []*gate.Result {
 		out = append(out, g.EvaluateFacts(f))
 	}
 	return out
+}
+
+// newGate builds the gate of lint's flags and configuration, and returns
+// the options it was built from.
+func newGate(c *cli.Context, lf lintFlags) (*gate.Gate, gate.Options, error) {
+	opts, err := gateOptions(c, lf)
+	if err != nil {
+		return nil, opts, withCode(ExitInput, err)
+	}
+	g, err := gate.New(opts)
+	if err != nil {
+		return nil, opts, withCode(ExitInput, err)
+	}
+	return g, opts, nil
+}
+
+// lintFacts analyzes one image of src, named name in the reports, and
+// gathers what the rules read about it. Secrets are looked for in file
+// content in the same single read of each layer that analysis makes.
+func lintFacts(c *cli.Context, src *source.Source, img *source.Image, name string, ruleOpts rules.Options) (*rules.Facts, error) {
+	scan := rules.NewContentScan()
+	aopts := analyzeOptions(c, src, img)
+	aopts.Scan = scan
+	a, err := analyzeImage(c, img, name, aopts)
+	if err != nil {
+		return nil, fmt.Errorf("analyzing %s: %w", name, err)
+	}
+	a.Report.Image.Reference = name
+	f, err := rules.Gather(c.Context, a, ruleOpts, scan)
+	if err != nil {
+		return nil, fmt.Errorf("estimating compression of %s: %w", name, err)
+	}
+	return f, nil
+}
+
+// formatNames lists the formats of a --format flag: a report's own, then
+// html (the page of internal/htmlreport).
+func formatNames[F fmt.Stringer](formats []F) []string {
+	names := make([]string, 0, len(formats)+1)
+	for _, f := range formats {
+		names = append(names, f.String())
+	}
+	return append(names, "html")
+}
+
+// toStdout says whether an --output value means standard output.
+func toStdout(output string) bool { return output == "-" || output == "" }
+
+// writeReport writes a report to standard output or to the file output
+// names.
+func writeReport(c *cli.Context, output string, write func(io.Writer) error) error {
+	if toStdout(output) {
+		return write(c.App.Writer)
+	}
+	return writeFile(output, write)
 }
 
 // gateOptions loads the configuration, the .dive-ci, the baseline and the
