@@ -20,6 +20,35 @@ func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	return code, out.String(), errb.String()
 }
 
+// cliCase is one run of the CLI and what it must give: an exit code, and
+// text that standard output and standard error contain ("" for any).
+type cliCase struct {
+	name     string
+	args     []string
+	code     int
+	inStdout string
+	inStderr string
+}
+
+// runCases runs each case, in order, as a subtest.
+func runCases(t *testing.T, cases []cliCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errs := runCLI(t, tc.args...)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tc.code, out, errs)
+			}
+			if !strings.Contains(out, tc.inStdout) {
+				t.Errorf("stdout lacks %q:\n%s", tc.inStdout, out)
+			}
+			if !strings.Contains(errs, tc.inStderr) {
+				t.Errorf("stderr lacks %q:\n%s", tc.inStderr, errs)
+			}
+		})
+	}
+}
+
 const sample = "../../fixtures/testdata/sample"
 
 func corruptLayout(t *testing.T) string {
@@ -42,13 +71,7 @@ func TestExitCodes(t *testing.T) {
 	if err := os.WriteFile(notTar, []byte("not a tar at all"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	tests := []struct {
-		name     string
-		args     []string
-		code     int
-		inStdout string
-		inStderr string
-	}{
+	tests := []cliCase{
 		{"analyze text", []string{"analyze", sample}, ExitOK, "Top wasted paths", ""},
 		{"analyze json", []string{"analyze", "--format", "json", sample}, ExitOK, `"schemaVersion": 2`, ""},
 		{"analyze html", []string{"analyze", "--format", "html", sample}, ExitOK, `<script type="application/json" id="report-data">{"kind":"analyze"`, ""},
@@ -64,20 +87,7 @@ func TestExitCodes(t *testing.T) {
 		{"unknown flag", []string{"analyze", "--frobnicate", sample}, ExitInput, "", "frobnicate"},
 		{"docs are fresh", []string{"docs", "--check", "../../docs"}, ExitOK, "", ""},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			code, out, errs := runCLI(t, tt.args...)
-			if code != tt.code {
-				t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.code, out, errs)
-			}
-			if !strings.Contains(out, tt.inStdout) {
-				t.Errorf("stdout lacks %q:\n%s", tt.inStdout, out)
-			}
-			if !strings.Contains(errs, tt.inStderr) {
-				t.Errorf("stderr lacks %q:\n%s", tt.inStderr, errs)
-			}
-		})
-	}
+	runCases(t, tests)
 }
 
 func TestAnalyzePlatformAllJSON(t *testing.T) {

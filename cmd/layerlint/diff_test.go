@@ -37,13 +37,7 @@ func TestDiffExitCodes(t *testing.T) {
 	empty := writeTemp(t, ".layerlint.yaml", "")
 	old, nw := diffPair(t, "base-update")
 	bad := corruptLayout(t)
-	tests := []struct {
-		name     string
-		args     []string
-		code     int
-		inStdout string
-		inStderr string
-	}{
+	tests := []cliCase{
 		{"text", []string{"diff", "--config", empty, old, nw}, ExitOK, "Layers (1 shared, 2 added, 3 removed)", ""},
 		{"json", []string{"diff", "--config", empty, "--format", "json", old, nw}, ExitOK, `"schemaVersion": 1`, ""},
 		{"markdown", []string{"diff", "--config", empty, "--format", "markdown", old, nw}, ExitOK, "<details>", ""},
@@ -60,20 +54,7 @@ func TestDiffExitCodes(t *testing.T) {
 		{"missing image", []string{"diff", "--config", empty, old, "/nonexistent/image"}, ExitInput, "", "/nonexistent/image"},
 		{"digest mismatch", []string{"diff", "--config", empty, old, bad}, ExitIntegrity, "", "digest mismatch"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			code, out, errs := runCLI(t, tt.args...)
-			if code != tt.code {
-				t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.code, out, errs)
-			}
-			if !strings.Contains(out, tt.inStdout) {
-				t.Errorf("stdout lacks %q:\n%s", tt.inStdout, out)
-			}
-			if !strings.Contains(errs, tt.inStderr) {
-				t.Errorf("stderr lacks %q:\n%s", tt.inStderr, errs)
-			}
-		})
-	}
+	runCases(t, tests)
 }
 
 // TestDiffOutputFile: --output writes the report whole and says the

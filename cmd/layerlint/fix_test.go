@@ -43,13 +43,7 @@ func TestFix(t *testing.T) {
 	t.Parallel()
 	src := wastefulLayout(t)
 	tmp := t.TempDir()
-	tests := []struct {
-		name     string
-		args     []string
-		code     int
-		inStdout string
-		inStderr string
-	}{
+	tests := []cliCase{
 		{"dry run prints plan and savings", []string{"fix", "--squash", "auto", "--dry-run", src}, ExitOK, "content bytes:     4007 → 7 (saves 4000)", ""},
 		{"auto moves the commuting layer", []string{"fix", "--squash", "auto", "--dry-run", src}, ExitOK, "plan for " + src + ": 0 2 [1+3]", ""},
 		{"all to a layout", []string{"fix", "--squash", "all", "--output", filepath.Join(tmp, "all"), src}, ExitOK, "verified: same merged view", ""},
@@ -65,14 +59,7 @@ func TestFix(t *testing.T) {
 		{"bad compression", []string{"fix", "--compression", "lz4", "--dry-run", src}, ExitInput, "", "lz4"},
 		{"gc without in-place", []string{"fix", "--gc", "--dry-run", src}, ExitInput, "", "--gc"},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			code, stdout, stderr := runCLI(t, tc.args...)
-			if code != tc.code || !strings.Contains(stdout, tc.inStdout) || !strings.Contains(stderr, tc.inStderr) {
-				t.Errorf("code %d (want %d)\nstdout:\n%s\nstderr:\n%s", code, tc.code, stdout, stderr)
-			}
-		})
-	}
+	runCases(t, tests)
 }
 
 func TestFixInPlace(t *testing.T) {

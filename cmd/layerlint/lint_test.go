@@ -37,13 +37,7 @@ func TestLintExitCodes(t *testing.T) {
 	unknownKey := writeTemp(t, ".layerlint.yaml", "failOn: error\nthreshold:\n  maxLayers: 3\n")
 	strict := writeTemp(t, ".layerlint.yaml", "thresholds:\n  maxLayers: 3\n")
 	emptyDive := writeTemp(t, ".dive-ci", "rules:\n")
-	tests := []struct {
-		name     string
-		args     []string
-		code     int
-		inStdout string
-		inStderr string
-	}{
+	tests := []cliCase{
 		{"sample passes on errors", []string{"lint", "--config", empty, sample}, ExitOK, "Verdict pass", ""},
 		{"sample fails on warnings", []string{"lint", "--config", empty, "--fail-on", "warning", sample}, ExitFailed, "Verdict FAIL", ""},
 		{"never fails", []string{"lint", "--config", empty, "--fail-on", "never", sample}, ExitOK, "Verdict pass", ""},
@@ -66,20 +60,7 @@ func TestLintExitCodes(t *testing.T) {
 		{"dive defaults fail", []string{"lint", "--dive-ci", emptyDive, sharedDiveData(t, "test-docker-image.tar")}, ExitFailed, "dive/highestUserWastedPercent  FAIL", ""},
 		{"bad dive-ci", []string{"lint", "--dive-ci", writeTemp(t, ".dive-ci", "rules:\n  lowestEfficiency: high\n"), sample}, ExitInput, "", "line 2: lowestEfficiency"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			code, out, errs := runCLI(t, tt.args...)
-			if code != tt.code {
-				t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.code, out, errs)
-			}
-			if !strings.Contains(out, tt.inStdout) {
-				t.Errorf("stdout lacks %q:\n%s", tt.inStdout, out)
-			}
-			if !strings.Contains(errs, tt.inStderr) {
-				t.Errorf("stderr lacks %q:\n%s", tt.inStderr, errs)
-			}
-		})
-	}
+	runCases(t, tests)
 }
 
 // TestLintDiscovery: .layerlint.yaml and .dive-ci are found in the working
