@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/layerlint/layerlint/analyze/source"
 	"github.com/layerlint/layerlint/fixtures"
+	"github.com/layerlint/layerlint/internal/testsupport"
 	"github.com/layerlint/layerlint/squash"
 )
 
@@ -316,23 +316,6 @@ func TestMultiPlatform(t *testing.T) {
 	}
 }
 
-func snapshot(t *testing.T, dir string) map[string][]byte {
-	t.Helper()
-	m := map[string][]byte{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		m[strings.TrimPrefix(p, dir)] = b
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
 func TestInPlace(t *testing.T) {
 	t.Parallel()
 	layers := func() []*fixtures.Layer {
@@ -340,7 +323,7 @@ func TestInPlace(t *testing.T) {
 	}
 	t.Run("keeps the old image as tag-prefix", func(t *testing.T) {
 		ref := stack(t, layers()...)
-		before := snapshot(t, ref)
+		before := testsupport.ReadTree(t, ref)
 		r := fix(t, ref, squash.Options{Mode: squash.SquashAll, BaseLayers: 1}, squash.Target{Kind: squash.OutputInPlace, Path: ref})
 		if !slices.Equal(r.outcome.Kept, []string{"v1-prefix"}) {
 			t.Errorf("kept %v", r.outcome.Kept)
@@ -353,9 +336,9 @@ func TestInPlace(t *testing.T) {
 		if now.Report.Summary.WastedBytes != 0 || len(now.Image.Layers) != 2 {
 			t.Error("v1 is not the fixed image")
 		}
-		after := snapshot(t, ref)
+		after := testsupport.ReadTree(t, ref)
 		for name, b := range before {
-			if name != "/index.json" && !bytes.Equal(after[name], b) {
+			if name != "index.json" && !bytes.Equal(after[name], b) {
 				t.Errorf("%s changed", name)
 			}
 		}
@@ -379,7 +362,7 @@ func TestInPlace(t *testing.T) {
 	t.Run("failed proof leaves the source untouched", func(t *testing.T) {
 		// Asking for no waste without squashing cannot pass.
 		ref := stack(t, layers()...)
-		before := snapshot(t, ref)
+		before := testsupport.ReadTree(t, ref)
 		in := analyzeAll(t, ref, "", 1)
 		p, err := squash.NewPlan(in[0], squash.Options{BaseLayers: 1, Compression: squash.CompressionZstd, ForceCompression: true})
 		if err != nil {
@@ -389,7 +372,7 @@ func TestInPlace(t *testing.T) {
 		if err != nil || o.OK() {
 			t.Fatalf("want a failed check: %v", err)
 		}
-		after := snapshot(t, ref)
+		after := testsupport.ReadTree(t, ref)
 		if len(after) != len(before) {
 			t.Errorf("%d files, was %d", len(after), len(before))
 		}
@@ -412,7 +395,7 @@ func TestDeterministic(t *testing.T) {
 		opts := squash.Options{Mode: squash.SquashAll, BaseLayers: 1, Compression: c, ForceCompression: true}
 		a := fix(t, ref, opts, squash.Target{Kind: squash.OutputLayout})
 		b := fix(t, ref, opts, squash.Target{Kind: squash.OutputLayout})
-		sa, sb := snapshot(t, a.out), snapshot(t, b.out)
+		sa, sb := testsupport.ReadTree(t, a.out), testsupport.ReadTree(t, b.out)
 		if len(sa) != len(sb) {
 			t.Fatalf("%s: %d files vs %d", c, len(sa), len(sb))
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/layerlint/layerlint/analyze/source"
 	"github.com/layerlint/layerlint/internal/testenv"
+	"github.com/layerlint/layerlint/internal/testsupport"
 	"github.com/layerlint/layerlint/overlay"
 	"github.com/layerlint/layerlint/squash"
 )
@@ -44,7 +45,7 @@ func TestFullDiskTmpfs(t *testing.T) {
 	layers := robustLayers(3)
 	layers[2] = layers[2].File("noise-kept", noise(3, 600<<10))
 	pristine := stack(t, layers...)
-	want := snapshot(t, pristine)
+	want := testsupport.ReadTree(t, pristine)
 	failed := 0
 	for _, size := range []int64{4 << 10, 12 << 10, 40 << 10, 72 << 10, 160 << 10, 400 << 10, 700 << 10} {
 		for _, kind := range []squash.OutputKind{squash.OutputLayout, squash.OutputInPlace} {
@@ -59,11 +60,11 @@ func TestFullDiskTmpfs(t *testing.T) {
 					// The source fits, what fix adds beside it does not.
 					mnt := mountTmpfs(t, size+int64(dirBytes(t, pristine)))
 					src = filepath.Join(mnt, "src")
-					copyTree(t, pristine, src)
+					testsupport.CopyTree(t, pristine, src)
 					out = src
 				} else {
 					src = filepath.Join(t.TempDir(), "src")
-					copyTree(t, pristine, src)
+					testsupport.CopyTree(t, pristine, src)
 					out = filepath.Join(mountTmpfs(t, size), "out")
 				}
 				_, err := tryFix(t, src, "", opts, squash.Target{Kind: kind, Path: out})
@@ -77,10 +78,10 @@ func TestFullDiskTmpfs(t *testing.T) {
 				if !strings.Contains(err.Error(), "no space left on device") || !strings.Contains(err.Error(), filepath.Dir(out)) {
 					t.Errorf("%s: the error does not say where the disk is full: %v", name, err)
 				}
-				if d := sameFiles(want, snapshot(t, src)); len(d) > 0 {
+				if d := testsupport.TreeDiff(want, testsupport.ReadTree(t, src)); len(d) > 0 {
 					t.Errorf("%s: source changed: %v", name, d)
 				}
-				if l := leftovers(t, filepath.Dir(out)); len(l) > 0 {
+				if l := testsupport.StrayFiles(t, filepath.Dir(out)); len(l) > 0 {
 					t.Errorf("%s: left behind %v", name, l)
 				}
 			}
@@ -94,7 +95,7 @@ func TestFullDiskTmpfs(t *testing.T) {
 func dirBytes(t *testing.T, dir string) int {
 	t.Helper()
 	n := 0
-	for _, b := range snapshot(t, dir) {
+	for _, b := range testsupport.ReadTree(t, dir) {
 		n += (len(b) + 4095) &^ 4095
 	}
 	return n + 16<<10

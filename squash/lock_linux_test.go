@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/layerlint/layerlint/internal/testsupport"
 	"github.com/layerlint/layerlint/squash"
 )
 
@@ -16,7 +17,7 @@ import (
 // lock is free it runs, and removes the lock file when done.
 func TestInPlaceLocked(t *testing.T) {
 	ref := stack(t, robustLayers(3)...)
-	before := snapshot(t, ref)
+	before := testsupport.ReadTree(t, ref)
 	f, err := os.OpenFile(filepath.Join(ref, squash.LockName), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		t.Fatal(err)
@@ -29,9 +30,9 @@ func TestInPlaceLocked(t *testing.T) {
 	if !errors.Is(err, squash.ErrLocked) || !strings.Contains(err.Error(), "another layerlint fix --in-place is running") {
 		t.Fatalf("want ErrLocked, got %v", err)
 	}
-	after := snapshot(t, ref)
-	delete(after, "/"+squash.LockName)
-	if d := sameFiles(before, after); len(d) > 0 {
+	after := testsupport.ReadTree(t, ref)
+	delete(after, squash.LockName)
+	if d := testsupport.TreeDiff(before, after); len(d) > 0 {
 		t.Errorf("a locked-out run changed %v", d)
 	}
 	if err := f.Close(); err != nil {

@@ -85,7 +85,7 @@ func TestNothingToDo(t *testing.T) {
 			t.Error("Unchanged not set")
 		}
 		// The whole layout: blobs, index.json and oci-layout.
-		before, after := snapshot(t, src), snapshot(t, r.out)
+		before, after := testsupport.ReadTree(t, src), testsupport.ReadTree(t, r.out)
 		if len(before) != len(after) {
 			t.Errorf("%d files, source has %d", len(after), len(before))
 		}
@@ -120,7 +120,7 @@ func TestNothingToDo(t *testing.T) {
 		if err != nil || !r.outcome.OK() || !r.outcome.Unchanged {
 			t.Fatalf("fix: %v, outcome %+v", err, r)
 		}
-		before, after := snapshot(t, src), snapshot(t, r.out)
+		before, after := testsupport.ReadTree(t, src), testsupport.ReadTree(t, r.out)
 		if len(before) != len(after) {
 			t.Errorf("%d files, source has %d", len(after), len(before))
 		}
@@ -132,14 +132,14 @@ func TestNothingToDo(t *testing.T) {
 	})
 	t.Run("in place", func(t *testing.T) {
 		src := annotated(t)
-		before := snapshot(t, src)
+		before := testsupport.ReadTree(t, src)
 		r := fix(t, src, squash.Options{BaseLayers: 1}, squash.Target{Kind: squash.OutputInPlace, Path: src})
 		if !r.outcome.Unchanged || len(r.outcome.Kept) != 0 {
 			t.Errorf("Unchanged %v, kept %v", r.outcome.Unchanged, r.outcome.Kept)
 		}
-		after := snapshot(t, src)
-		delete(after, "/"+squash.LockName)
-		delete(before, "/"+squash.LockName)
+		after := testsupport.ReadTree(t, src)
+		delete(after, squash.LockName)
+		delete(before, squash.LockName)
 		if len(before) != len(after) {
 			t.Errorf("%d files, was %d", len(after), len(before))
 		}

@@ -1,7 +1,6 @@
 package squash_test
 
 import (
-	"bytes"
 	"errors"
 	"io/fs"
 	"math/rand/v2"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/layerlint/layerlint/analyze/source"
 	"github.com/layerlint/layerlint/fixtures"
+	"github.com/layerlint/layerlint/internal/testsupport"
 	"github.com/layerlint/layerlint/overlay"
 	"github.com/layerlint/layerlint/squash"
 )
@@ -34,57 +34,6 @@ func robustLayers(seed uint64) []*fixtures.Layer {
 	}
 }
 
-// copyTree copies a layout directory (regular files and directories).
-func copyTree(t *testing.T, from, to string) {
-	t.Helper()
-	err := filepath.WalkDir(from, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		dst := filepath.Join(to, strings.TrimPrefix(p, from))
-		if d.IsDir() {
-			return os.MkdirAll(dst, 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(dst, b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
-// sameFiles reports the differences between two snapshots.
-func sameFiles(a, b map[string][]byte) []string {
-	var diffs []string
-	for name, x := range a {
-		if y, ok := b[name]; !ok || !bytes.Equal(x, y) {
-			diffs = append(diffs, "changed or gone: "+name)
-		}
-	}
-	for name := range b {
-		if _, ok := a[name]; !ok {
-			diffs = append(diffs, "added: "+name)
-		}
-	}
-	return diffs
-}
-
-// leftovers lists the temp files and lock files under dir.
-func leftovers(t *testing.T, dir string) []string {
-	t.Helper()
-	var out []string
-	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && strings.HasPrefix(d.Name(), ".layerlint") {
-			out = append(out, p)
-		}
-		return nil
-	})
-	return out
-}
-
 // TestFaultInjection fails every write operation of a fix in turn (the
 // K-th, for K = 1, 2, … until the fix succeeds) and requires: the source
 // byte-identical and still valid, no output and no temp file left, a
@@ -92,7 +41,7 @@ func leftovers(t *testing.T, dir string) []string {
 // the new image complete and valid.
 func TestFaultInjection(t *testing.T) {
 	pristine := stack(t, robustLayers(1)...)
-	want := snapshot(t, pristine)
+	want := testsupport.ReadTree(t, pristine)
 	opts := squash.Options{Mode: squash.SquashAll, BaseLayers: 1}
 	const limit = 2000
 	for _, kind := range []squash.OutputKind{squash.OutputInPlace, squash.OutputLayout, squash.OutputDockerArchive} {
@@ -104,7 +53,7 @@ func TestFaultInjection(t *testing.T) {
 				}
 				work := t.TempDir()
 				src := filepath.Join(work, "src")
-				copyTree(t, pristine, src)
+				testsupport.CopyTree(t, pristine, src)
 				target := squash.Target{Kind: kind, Path: src}
 				switch kind {
 				case squash.OutputLayout:
@@ -124,7 +73,7 @@ func TestFaultInjection(t *testing.T) {
 					}
 					// The failed operation was retried (removing a temp
 					// tree): the fix is complete and clean.
-					if l := leftovers(t, work); len(l) > 0 {
+					if l := testsupport.StrayFiles(t, work); len(l) > 0 {
 						t.Fatalf("K=%d: absorbed fault left %v", k, l)
 					}
 					checkAfter(t, kind, target.Path)
@@ -134,15 +83,15 @@ func TestFaultInjection(t *testing.T) {
 				if !errors.Is(err, squash.ErrInjected) {
 					t.Fatalf("K=%d: error does not wrap the fault: %v", k, err)
 				}
-				got := snapshot(t, src)
-				if d := sameFiles(want, got); len(d) > 0 {
+				got := testsupport.ReadTree(t, src)
+				if d := testsupport.TreeDiff(want, got); len(d) > 0 {
 					// Only a failure after index.json's rename leaves a
 					// change: the new image, complete.
 					if kind != squash.OutputInPlace || !strings.Contains(err.Error(), "in place") {
 						t.Fatalf("K=%d (%v): source changed: %v", k, err, d)
 					}
 				}
-				if l := leftovers(t, work); len(l) > 0 {
+				if l := testsupport.StrayFiles(t, work); len(l) > 0 {
 					t.Fatalf("K=%d (%v): left behind %v", k, err, l)
 				}
 				checkValid(t, src, "v1")
@@ -167,14 +116,14 @@ func TestFaultInjection(t *testing.T) {
 // size of the output; nothing is left behind.
 func TestFullDiskBudget(t *testing.T) {
 	pristine := stack(t, robustLayers(2)...)
-	want := snapshot(t, pristine)
+	want := testsupport.ReadTree(t, pristine)
 	opts := squash.Options{Mode: squash.SquashAll, BaseLayers: 1}
 	failed := 0
 	for _, budget := range []int64{0, 100, 1000, 30000, 70000, 75000, 80000} {
 		for _, kind := range []squash.OutputKind{squash.OutputInPlace, squash.OutputLayout} {
 			work := t.TempDir()
 			src := filepath.Join(work, "src")
-			copyTree(t, pristine, src)
+			testsupport.CopyTree(t, pristine, src)
 			target := squash.Target{Kind: kind, Path: src}
 			if kind == squash.OutputLayout {
 				target.Path = filepath.Join(work, "out")
@@ -192,10 +141,10 @@ func TestFullDiskBudget(t *testing.T) {
 			if !errors.Is(err, syscall.ENOSPC) || errors.Is(err, overlay.ErrBadTar) || errors.Is(err, source.ErrInvalid) {
 				t.Errorf("budget %d, %s: a full disk reported as bad input: %v", budget, kind, err)
 			}
-			if d := sameFiles(want, snapshot(t, src)); len(d) > 0 {
+			if d := testsupport.TreeDiff(want, testsupport.ReadTree(t, src)); len(d) > 0 {
 				t.Errorf("budget %d, %s: source changed: %v", budget, kind, d)
 			}
-			if l := leftovers(t, work); len(l) > 0 {
+			if l := testsupport.StrayFiles(t, work); len(l) > 0 {
 				t.Errorf("budget %d, %s: left behind %v", budget, kind, l)
 			}
 		}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"io/fs"
 	"maps"
 	"math/rand/v2"
 	"os"
@@ -22,6 +21,7 @@ import (
 	"github.com/layerlint/layerlint/analyze/source"
 	"github.com/layerlint/layerlint/fixtures"
 	"github.com/layerlint/layerlint/internal/testenv"
+	"github.com/layerlint/layerlint/internal/testsupport"
 )
 
 // wastefulLayout writes an image whose layers above the base waste bytes.
@@ -151,7 +151,7 @@ func TestFixKilled(t *testing.T) {
 	var fixed string
 	for range 2 {
 		timed := filepath.Join(t.TempDir(), "timed")
-		copyDir(t, pristine, timed)
+		testsupport.CopyTree(t, pristine, timed)
 		start := time.Now()
 		cmd := helper(t.Context(), "fix", "--squash", "all", "--in-place", "oci:"+timed+":v1")
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -165,7 +165,7 @@ func TestFixKilled(t *testing.T) {
 	seen := map[string]int{}
 	for i := 0; i < 20 && time.Now().Before(deadline); i++ {
 		dir := filepath.Join(t.TempDir(), "img")
-		copyDir(t, pristine, dir)
+		testsupport.CopyTree(t, pristine, dir)
 		args := []string{"fix", "--squash", "all", "--in-place"}
 		if i%2 == 1 {
 			args = append(args, "--gc")
@@ -193,7 +193,7 @@ func TestFixKilled(t *testing.T) {
 		if got := layoutState(t, dir); got != fixed {
 			t.Fatalf("kill %d: after the rerun v1 is %s, want %s", i, got, fixed)
 		}
-		if l := strayFiles(t, dir); len(l) > 0 {
+		if l := testsupport.StrayFiles(t, dir); len(l) > 0 {
 			t.Fatalf("kill %d: the rerun left %v", i, l)
 		}
 	}
@@ -204,43 +204,6 @@ func helper(ctx context.Context, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestHelperProcess$")
 	cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0", "LAYERLINT_HELPER=1", "LAYERLINT_ARGS="+strings.Join(args, "\n"))
 	return cmd
-}
-
-func copyDir(t *testing.T, from, to string) {
-	t.Helper()
-	err := filepath.WalkDir(from, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		dst := filepath.Join(to, strings.TrimPrefix(p, from))
-		if d.IsDir() {
-			return os.MkdirAll(dst, 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(dst, b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
-// strayFiles lists layerlint's temp and lock files under dir.
-func strayFiles(t *testing.T, dir string) []string {
-	t.Helper()
-	var out []string
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && strings.HasPrefix(d.Name(), ".layerlint") {
-			out = append(out, p)
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 // tmpfs mounts a 2 MiB tmpfs for the test, or skips it.
@@ -284,34 +247,17 @@ func TestFixFullDisk(t *testing.T) {
 		mnt := tmpfs(t)
 		in := filepath.Join(mnt, "img")
 		bigLayout(t, in, 1200<<10)
-		before := snapshotDir(t, in)
+		before := testsupport.ReadTree(t, in)
 		code, stdout, stderr := runCLI(t, "fix", "--compression", "none", "--force-compression", "--in-place", in)
 		if code != ExitEnvironment || !strings.Contains(stderr, "no space left on device") || !strings.Contains(stderr, in) {
 			t.Fatalf("code %d\n%s\n%s", code, stdout, stderr)
 		}
-		if after := snapshotDir(t, in); !maps.EqualFunc(before, after, bytes.Equal) {
+		if after := testsupport.ReadTree(t, in); !maps.EqualFunc(before, after, bytes.Equal) {
 			t.Errorf("the source changed: %d files, was %d", len(after), len(before))
 		}
 		layoutState(t, in)
 		t.Logf("stderr: %s", stderr)
 	})
-}
-
-func snapshotDir(t *testing.T, dir string) map[string][]byte {
-	t.Helper()
-	m := map[string][]byte{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		m[strings.TrimPrefix(p, dir)] = b
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
 }
 
 // TestFixConcurrent runs two in-place fixes of one layout at once, as two
@@ -354,7 +300,7 @@ func TestFixConcurrent(t *testing.T) {
 	}
 	t.Logf("%d succeeded, %d found the layout locked", ok, locked)
 	layoutState(t, dir)
-	if l := strayFiles(t, dir); len(l) > 0 {
+	if l := testsupport.StrayFiles(t, dir); len(l) > 0 {
 		t.Errorf("left behind %v", l)
 	}
 }
