@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"maps"
 	"math/rand"
 	"net"
 	"net/http"
@@ -315,37 +316,47 @@ func TestRegistryRetry(t *testing.T) {
 	}
 }
 
+// onLayerBlobs wraps a registry's handler: while on is set, a GET of a
+// layer blob is answered by serve, given the blob the registry would send;
+// everything else, the config blob (JSON) included, passes through.
+func onLayerBlobs(on *atomic.Bool, serve func(w http.ResponseWriter, body []byte)) func(http.Handler) http.Handler {
+	return func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !on.Load() || r.Method != http.MethodGet || !strings.Contains(r.URL.Path, "/blobs/") {
+				h.ServeHTTP(w, r)
+				return
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			if body := rec.Body.Bytes(); !bytes.HasPrefix(body, []byte("{")) {
+				serve(w, body)
+				return
+			}
+			maps.Copy(w.Header(), rec.Header())
+			w.WriteHeader(rec.Code)
+			_, _ = w.Write(rec.Body.Bytes())
+		})
+	}
+}
+
 // TestRegistryDiesMidBlob: the connection breaks in the middle of a layer
 // blob. The stream fails naming the registry and the blob, as a network
 // failure, not as a digest mismatch.
 func TestRegistryDiesMidBlob(t *testing.T) {
 	t.Parallel()
 	var cut atomic.Bool
-	host := testRegistry(t, func(h http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if !cut.Load() || r.Method != http.MethodGet || !strings.Contains(r.URL.Path, "/blobs/") {
-				h.ServeHTTP(w, r)
-				return
-			}
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, r)
-			body := rec.Body.Bytes()
-			if bytes.HasPrefix(body, []byte("{")) { // the config: let it through
-				h.ServeHTTP(w, r)
-				return
-			}
-			w.Header().Set("Content-Length", fmt.Sprint(len(body)))
-			w.WriteHeader(http.StatusOK)
-			_, _ = w.Write(body[:len(body)/2])
-			if f, ok := w.(http.Flusher); ok {
-				f.Flush()
-			}
-			conn, _, err := http.NewResponseController(w).Hijack()
-			if err == nil {
-				_ = conn.Close()
-			}
-		})
-	})
+	host := testRegistry(t, onLayerBlobs(&cut, func(w http.ResponseWriter, body []byte) {
+		w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(body[:len(body)/2])
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err == nil {
+			_ = conn.Close()
+		}
+	}))
 	pushRandom(t, host+"/app:1", 1, 5)
 	cut.Store(true)
 	src, err := Open("registry:"+host+"/app:1", Options{Verify: true, Registry: fastRetry})
@@ -427,28 +438,15 @@ func nilLogger() *log.Logger { return log.New(io.Discard, "", 0) }
 func TestRegistryEndlessBlob(t *testing.T) {
 	t.Parallel()
 	var endless atomic.Bool
-	host := testRegistry(t, func(h http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if !endless.Load() || r.Method != http.MethodGet || !strings.Contains(r.URL.Path, "/blobs/") {
-				h.ServeHTTP(w, r)
+	host := testRegistry(t, onLayerBlobs(&endless, func(w http.ResponseWriter, body []byte) {
+		_, _ = w.Write(body)
+		zeros := make([]byte, 32<<10)
+		for range 1 << 12 { // 128 MiB unless the reader stops first
+			if _, err := w.Write(zeros); err != nil {
 				return
 			}
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, r)
-			body := rec.Body.Bytes()
-			if bytes.HasPrefix(body, []byte("{")) {
-				_, _ = w.Write(body)
-				return
-			}
-			_, _ = w.Write(body)
-			zeros := make([]byte, 32<<10)
-			for range 1 << 12 { // 128 MiB unless the reader stops first
-				if _, err := w.Write(zeros); err != nil {
-					return
-				}
-			}
-		})
-	})
+		}
+	}))
 	pushRandom(t, host+"/app:1", 1, 6)
 	endless.Store(true)
 	src, err := Open("registry:"+host+"/app:1", Options{Verify: true, Registry: fastRetry})
