@@ -8,13 +8,13 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/layerlint/layerlint/analyze"
 	"github.com/layerlint/layerlint/analyze/source"
 	"github.com/layerlint/layerlint/fixtures"
+	"github.com/layerlint/layerlint/internal/testsupport"
 	"github.com/layerlint/layerlint/squash"
 )
 
@@ -37,22 +37,7 @@ func benchImage(b *testing.B) string {
 // layer) gzipped into a file with its digest.
 func BenchmarkFlattenBaseline(b *testing.B) {
 	ref := benchImage(b)
-	p, err := layout.FromPath(ref)
-	if err != nil {
-		b.Fatal(err)
-	}
-	ii, err := p.ImageIndex()
-	if err != nil {
-		b.Fatal(err)
-	}
-	im, err := ii.IndexManifest()
-	if err != nil {
-		b.Fatal(err)
-	}
-	img, err := ii.Image(im.Manifests[0].Digest)
-	if err != nil {
-		b.Fatal(err)
-	}
+	img, _ := testsupport.LayoutImage(b, ref)
 	for b.Loop() {
 		f, err := os.Create(filepath.Join(b.TempDir(), "layer.tar.gz"))
 		if err != nil {

@@ -19,12 +19,12 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/layerlint/layerlint/fixtures"
+	"github.com/layerlint/layerlint/internal/testsupport"
 )
 
 // inProcessRegistry serves ggcr's registry on 127.0.0.1.
@@ -38,22 +38,7 @@ func inProcessRegistry(t *testing.T) string {
 // pushLayout pushes the only image of an OCI layout to ref, as it is.
 func pushLayout(t *testing.T, dir, ref string) v1.Hash {
 	t.Helper()
-	p, err := layout.FromPath(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	idx, err := p.ImageIndex()
-	if err != nil {
-		t.Fatal(err)
-	}
-	im, err := idx.IndexManifest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := idx.Image(im.Manifests[0].Digest)
-	if err != nil {
-		t.Fatal(err)
-	}
+	img, d := testsupport.LayoutImage(t, dir)
 	r, err := name.ParseReference(ref)
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +46,7 @@ func pushLayout(t *testing.T, dir, ref string) v1.Hash {
 	if err := remote.Write(r, img); err != nil {
 		t.Fatal(err)
 	}
-	return im.Manifests[0].Digest
+	return d
 }
 
 // TestRegistryCommands: every command that takes an IMAGE reads one from a
@@ -258,19 +243,8 @@ func TestPushIndex(t *testing.T) {
 	if _, err := ix.WriteOCILayout(dir); err != nil {
 		t.Fatal(err)
 	}
-	p, err := layout.FromPath(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	top, err := p.ImageIndex()
-	if err != nil {
-		t.Fatal(err)
-	}
-	im, err := top.IndexManifest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	child, err := top.ImageIndex(im.Manifests[0].Digest)
+	top, descs := testsupport.LayoutIndex(t, dir)
+	child, err := top.ImageIndex(descs[0].Digest)
 	if err != nil {
 		t.Fatal(err)
 	}
