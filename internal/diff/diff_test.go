@@ -2,18 +2,16 @@ package diff_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"strings"
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
-	"github.com/layerlint/layerlint/analyze"
-	"github.com/layerlint/layerlint/analyze/source"
 	"github.com/layerlint/layerlint/fixtures"
 	"github.com/layerlint/layerlint/internal/diff"
 	"github.com/layerlint/layerlint/internal/testsupport"
+	"github.com/layerlint/layerlint/internal/testsupport/imagetest"
 	"github.com/layerlint/layerlint/rules"
 	"github.com/layerlint/layerlint/rules/gate"
 )
@@ -38,20 +36,7 @@ func pinnedRules() []rules.Rule {
 
 func side(t *testing.T, img *fixtures.Image, name string) diff.Image {
 	t.Helper()
-	dir := t.TempDir()
-	if _, err := img.WriteOCILayout(dir); err != nil {
-		t.Fatal(err)
-	}
-	src, err := source.Open(dir, source.Options{Verify: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = src.Close() })
-	a, err := analyze.Analyze(context.Background(), src.Images()[0], analyze.Options{Verify: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.Report.Image.Reference = name
+	a := imagetest.AnalyzeFixture(t, img, name)
 	g, err := gate.New(gate.Options{Rules: pinnedRules()})
 	if err != nil {
 		t.Fatal(err)

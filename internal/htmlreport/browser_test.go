@@ -27,6 +27,7 @@ import (
 	"github.com/layerlint/layerlint/fixtures"
 	"github.com/layerlint/layerlint/internal/htmlreport"
 	"github.com/layerlint/layerlint/internal/testenv"
+	"github.com/layerlint/layerlint/internal/testsupport/imagetest"
 	"github.com/layerlint/layerlint/rules/gate"
 )
 
@@ -629,7 +630,7 @@ func TestBrowserEdges(t *testing.T) {
 	b := newBrowser(t)
 	empty, _ := pages(t, fixtures.NewImage().Add(fixtures.NewLayer().Dir("etc")), "empty")
 	sample, linted := pages(t, fixtures.Sample(), "sample")
-	emptyLint := lintOf(t, analyzeImage(t, fixtures.NewImage().Add(fixtures.NewLayer()), "nothing"))
+	emptyLint := lintOf(t, imagetest.AnalyzeFixture(t, fixtures.NewImage().Add(fixtures.NewLayer()), "nothing"))
 	for _, tc := range []struct {
 		name   string
 		kind   htmlreport.Kind

@@ -1,15 +1,14 @@
 package htmlreport_test
 
 import (
-	"context"
 	"testing"
 
 	"github.com/layerlint/layerlint/analyze"
-	"github.com/layerlint/layerlint/analyze/source"
 	"github.com/layerlint/layerlint/fixtures"
 	"github.com/layerlint/layerlint/internal/diff"
 	"github.com/layerlint/layerlint/internal/htmlreport"
 	"github.com/layerlint/layerlint/internal/testsupport"
+	"github.com/layerlint/layerlint/internal/testsupport/imagetest"
 	"github.com/layerlint/layerlint/rules/gate"
 )
 
@@ -17,27 +16,6 @@ var goldens = testsupport.NewGoldenFiles()
 
 // TestUpdateIsOff fails while -update is given.
 func TestUpdateIsOff(t *testing.T) { goldens.UpdateIsOff(t) }
-
-// analyzeImage writes img to a temporary OCI layout and analyzes it, as
-// the CLI does.
-func analyzeImage(t testing.TB, img *fixtures.Image, name string) *analyze.Analysis {
-	t.Helper()
-	dir := t.TempDir()
-	if _, err := img.WriteOCILayout(dir); err != nil {
-		t.Fatal(err)
-	}
-	src, err := source.Open(dir, source.Options{Verify: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = src.Close() })
-	a, err := analyze.Analyze(context.Background(), src.Images()[0], analyze.Options{Verify: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.Report.Image.Reference = name
-	return a
-}
 
 func lintOf(t testing.TB, a *analyze.Analysis) *gate.Result {
 	t.Helper()
@@ -51,7 +29,7 @@ func lintOf(t testing.TB, a *analyze.Analysis) *gate.Result {
 // pages returns the analyze and lint pages' input for img.
 func pages(t testing.TB, img *fixtures.Image, name string) (analyzed, linted []htmlreport.Image) {
 	t.Helper()
-	a := analyzeImage(t, img, name)
+	a := imagetest.AnalyzeFixture(t, img, name)
 	return []htmlreport.Image{{Report: a.Report, Model: a.Model}},
 		[]htmlreport.Image{{Report: a.Report, Model: a.Model, Lint: lintOf(t, a)}}
 }
@@ -84,7 +62,7 @@ func hostile() *fixtures.Image {
 func diffPage(t testing.TB, oldImg, newImg *fixtures.Image, oldName, newName string) (diff.Image, diff.Image, *diff.Result) {
 	t.Helper()
 	side := func(img *fixtures.Image, name string) diff.Image {
-		a := analyzeImage(t, img, name)
+		a := imagetest.AnalyzeFixture(t, img, name)
 		return diff.Image{Analysis: a, Lint: lintOf(t, a)}
 	}
 	o, n := side(oldImg, oldName), side(newImg, newName)

@@ -2,7 +2,6 @@ package format_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
@@ -16,11 +15,10 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
-	"github.com/layerlint/layerlint/analyze"
-	"github.com/layerlint/layerlint/analyze/source"
 	"github.com/layerlint/layerlint/fixtures"
 	"github.com/layerlint/layerlint/internal/testenv"
 	"github.com/layerlint/layerlint/internal/testsupport"
+	"github.com/layerlint/layerlint/internal/testsupport/imagetest"
 	"github.com/layerlint/layerlint/rules"
 	"github.com/layerlint/layerlint/rules/config"
 	"github.com/layerlint/layerlint/rules/format"
@@ -37,21 +35,6 @@ func TestUpdateIsOff(t *testing.T) { goldens.UpdateIsOff(t) }
 func sharedDiveData(t *testing.T, name string) string {
 	t.Helper()
 	return testsupport.NeedDiveData(t, name)
-}
-
-func analyzeRef(t *testing.T, ref, name string) *analyze.Analysis {
-	t.Helper()
-	src, err := source.Open(ref, source.Options{Verify: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = src.Close() })
-	a, err := analyze.Analyze(context.Background(), src.Images()[0], analyze.Options{Verify: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.Report.Image.Reference = name
-	return a
 }
 
 // pinnedRules are the rules golden files show: a fixed list, so that a
@@ -97,11 +80,7 @@ COPY data/ /app/data/
 // suppression, a baseline and a Dockerfile.
 func sampleResult(t *testing.T) *gate.Result {
 	t.Helper()
-	dir := t.TempDir()
-	if _, err := fixtures.Sample().WriteOCILayout(dir); err != nil {
-		t.Fatal(err)
-	}
-	a := analyzeRef(t, dir, "sample")
+	a := imagetest.AnalyzeFixture(t, fixtures.Sample(), "sample")
 	cfg, err := config.Parse([]byte(sampleConfig), ".layerlint.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -127,7 +106,7 @@ func sampleResult(t *testing.T) *gate.Result {
 
 func diveResult(t *testing.T) *gate.Result {
 	t.Helper()
-	a := analyzeRef(t, sharedDiveData(t, "test-docker-image.tar"), "dive-test")
+	a := imagetest.Analyze(t, sharedDiveData(t, "test-docker-image.tar"), "dive-test")
 	d, err := config.LoadDiveCI(sharedDiveData(t, ".dive-ci"))
 	if err != nil {
 		t.Fatal(err)
@@ -144,11 +123,7 @@ func diveResult(t *testing.T) *gate.Result {
 // configuration.
 func debianResult(t *testing.T) *gate.Result {
 	t.Helper()
-	dir := t.TempDir()
-	if _, err := fixtures.DebianPython().WriteOCILayout(dir); err != nil {
-		t.Fatal(err)
-	}
-	a := analyzeRef(t, dir, "debian-python")
+	a := imagetest.AnalyzeFixture(t, fixtures.DebianPython(), "debian-python")
 	g, err := gate.New(gate.Options{Rules: append(pinnedRules(), ruleByID(t, "LL010"))})
 	if err != nil {
 		t.Fatal(err)
