@@ -19,6 +19,7 @@ import (
 	"github.com/layerlint/layerlint/analyze/source"
 	"github.com/layerlint/layerlint/fixtures"
 	"github.com/layerlint/layerlint/internal/testsupport"
+	"github.com/layerlint/layerlint/internal/testsupport/imagetest"
 	"github.com/layerlint/layerlint/overlay"
 )
 
@@ -308,16 +309,8 @@ func TestPlatformAll(t *testing.T) {
 
 func TestDigestMismatch(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	w, err := fixtures.Sample().WriteOCILayout(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := testsupport.CorruptBlob(dir, w.Layers[2].Digest); err != nil {
-		t.Fatal(err)
-	}
-	img := openOne(t, dir, source.Options{Verify: true})
-	_, err = analyze.Analyze(context.Background(), img, analyze.Options{Verify: true})
+	img := openOne(t, imagetest.CorruptSample(t, 2), source.Options{Verify: true})
+	_, err := analyze.Analyze(context.Background(), img, analyze.Options{Verify: true})
 	if !errors.Is(err, source.ErrDigestMismatch) || !strings.Contains(err.Error(), "layer 2") {
 		t.Fatalf("got %v, want a digest mismatch naming layer 2", err)
 	}

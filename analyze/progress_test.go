@@ -9,7 +9,7 @@ import (
 	"github.com/layerlint/layerlint/analyze"
 	"github.com/layerlint/layerlint/analyze/source"
 	"github.com/layerlint/layerlint/fixtures"
-	"github.com/layerlint/layerlint/internal/testsupport"
+	"github.com/layerlint/layerlint/internal/testsupport/imagetest"
 )
 
 // progressLog records the reports of Options.Progress, which arrive from
@@ -79,17 +79,9 @@ func TestProgressReportsEveryLayer(t *testing.T) {
 // its error.
 func TestProgressReportsFailure(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	w, err := fixtures.Sample().WriteOCILayout(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := testsupport.CorruptBlob(dir, w.Layers[1].Digest); err != nil {
-		t.Fatal(err)
-	}
-	img := openOne(t, dir, source.Options{Verify: true})
+	img := openOne(t, imagetest.CorruptSample(t, 1), source.Options{Verify: true})
 	var log progressLog
-	_, err = analyze.Analyze(context.Background(), img, analyze.Options{Verify: true, Progress: log.add, Parallel: 1})
+	_, err := analyze.Analyze(context.Background(), img, analyze.Options{Verify: true, Progress: log.add, Parallel: 1})
 	if !errors.Is(err, source.ErrDigestMismatch) {
 		t.Fatalf("err = %v, want a digest mismatch", err)
 	}

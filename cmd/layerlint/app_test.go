@@ -10,7 +10,7 @@ import (
 
 	"github.com/layerlint/layerlint/fixtures"
 	"github.com/layerlint/layerlint/internal/testenv"
-	"github.com/layerlint/layerlint/internal/testsupport"
+	"github.com/layerlint/layerlint/internal/testsupport/imagetest"
 )
 
 func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -51,22 +51,9 @@ func runCases(t *testing.T, cases []cliCase) {
 
 const sample = "../../fixtures/testdata/sample"
 
-func corruptLayout(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	w, err := fixtures.Sample().WriteOCILayout(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := testsupport.CorruptBlob(dir, w.Layers[1].Digest); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
 func TestExitCodes(t *testing.T) {
 	t.Parallel()
-	bad := corruptLayout(t)
+	bad := imagetest.CorruptSample(t, 1)
 	notTar := filepath.Join(t.TempDir(), "x.tar")
 	if err := os.WriteFile(notTar, []byte("not a tar at all"), 0o644); err != nil {
 		t.Fatal(err)

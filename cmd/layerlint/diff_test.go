@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/layerlint/layerlint/fixtures"
+	"github.com/layerlint/layerlint/internal/testsupport/imagetest"
 )
 
 // diffPair writes the named pair of fixtures.DiffPairs and returns the
@@ -36,7 +37,7 @@ func TestDiffExitCodes(t *testing.T) {
 	t.Parallel()
 	empty := writeTemp(t, ".layerlint.yaml", "")
 	old, nw := diffPair(t, "base-update")
-	bad := corruptLayout(t)
+	bad := imagetest.CorruptSample(t, 1)
 	tests := []cliCase{
 		{"text", []string{"diff", "--config", empty, old, nw}, ExitOK, "Layers (1 shared, 2 added, 3 removed)", ""},
 		{"json", []string{"diff", "--config", empty, "--format", "json", old, nw}, ExitOK, `"schemaVersion": 1`, ""},

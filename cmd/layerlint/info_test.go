@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/layerlint/layerlint/internal/testenv"
+	"github.com/layerlint/layerlint/internal/testsupport/imagetest"
 	"github.com/layerlint/layerlint/rules/gate"
 )
 
@@ -276,7 +277,7 @@ func TestEnvironmentPrecedence(t *testing.T) {
 		{"command variable stays in its command", map[string]string{"LAYERLINT_LINT_FORMAT": "json"}, []string{"analyze", sample}, ExitOK, "Top wasted paths", ""},
 		// Without the check the corrupt blob reads as a bad tar (exit 2), not as a digest mismatch (3);
 		// without --no-cache, the sample's layers cached by other tests would not be read at all.
-		{"boolean", map[string]string{"LAYERLINT_NO_VERIFY": "true"}, []string{"analyze", "--no-cache", corruptLayout(t)}, ExitInput, "", "malformed tar"},
+		{"boolean", map[string]string{"LAYERLINT_NO_VERIFY": "true"}, []string{"analyze", "--no-cache", imagetest.CorruptSample(t, 1)}, ExitInput, "", "malformed tar"},
 		{"bad value names the variable", map[string]string{"LAYERLINT_ANALYZE_TOP": "many"}, []string{"analyze", sample}, ExitInput, "", "LAYERLINT_ANALYZE_TOP"},
 		{"bad boolean names the variable", map[string]string{"LAYERLINT_NO_VERIFY": "perhaps"}, []string{"analyze", sample}, ExitInput, "", "LAYERLINT_NO_VERIFY"},
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/layerlint/layerlint/fixtures"
 	"github.com/layerlint/layerlint/internal/testsupport"
+	"github.com/layerlint/layerlint/internal/testsupport/imagetest"
 )
 
 // sharedDiveData returns a file of the shared dive-data folder beside the
@@ -33,7 +34,7 @@ func TestLintExitCodes(t *testing.T) {
 	// An explicit empty configuration, so that no .layerlint.yaml above the
 	// checkout changes the outcome.
 	empty := writeTemp(t, ".layerlint.yaml", "")
-	bad := corruptLayout(t)
+	bad := imagetest.CorruptSample(t, 1)
 	unknownKey := writeTemp(t, ".layerlint.yaml", "failOn: error\nthreshold:\n  maxLayers: 3\n")
 	strict := writeTemp(t, ".layerlint.yaml", "thresholds:\n  maxLayers: 3\n")
 	emptyDive := writeTemp(t, ".dive-ci", "rules:\n")

@@ -15,6 +15,7 @@ import (
 
 	"github.com/layerlint/layerlint/fixtures"
 	"github.com/layerlint/layerlint/internal/testenv"
+	"github.com/layerlint/layerlint/internal/testsupport/imagetest"
 )
 
 // hostileHistoryImage has a layer whose history would retitle the
@@ -177,7 +178,7 @@ func TestProgressLabel(t *testing.T) {
 // printed after it.
 func TestProgressStopsOnFailure(t *testing.T) {
 	t.Parallel()
-	code, _, term := runOnTerminal(t, "analyze", corruptLayout(t))
+	code, _, term := runOnTerminal(t, "analyze", imagetest.CorruptSample(t, 1))
 	if code != ExitIntegrity {
 		t.Fatalf("exit %d, want %d\n%q", code, ExitIntegrity, term)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/layerlint/layerlint/analyze"
 	"github.com/layerlint/layerlint/analyze/source"
 	"github.com/layerlint/layerlint/fixtures"
+	"github.com/layerlint/layerlint/internal/testsupport"
 )
 
 // Analyze opens the image at ref and analyzes the first image it holds,
@@ -39,4 +40,20 @@ func AnalyzeFixture(tb testing.TB, img *fixtures.Image, name string) *analyze.An
 		tb.Fatal(err)
 	}
 	return Analyze(tb, dir, name)
+}
+
+// CorruptSample writes fixtures.Sample to a temporary OCI layout whose
+// blob of layer layer no longer matches its digest (its size still does),
+// and returns the layout's directory.
+func CorruptSample(tb testing.TB, layer int) string {
+	tb.Helper()
+	dir := tb.TempDir()
+	w, err := fixtures.Sample().WriteOCILayout(dir)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := testsupport.CorruptBlob(dir, w.Layers[layer].Digest); err != nil {
+		tb.Fatal(err)
+	}
+	return dir
 }
