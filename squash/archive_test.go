@@ -1,7 +1,6 @@
 package squash_test
 
 import (
-	"archive/tar"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -30,15 +29,7 @@ func archiveFiles(t *testing.T, p string) (map[string][]byte, []string) {
 	defer f.Close() //nolint:errcheck // read-only
 	files := map[string][]byte{}
 	var order []string
-	tr := tar.NewReader(f)
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for h, tr := range testsupport.TarEntries(t, f) {
 		b, err := io.ReadAll(tr)
 		if err != nil {
 			t.Fatal(err)

@@ -3,8 +3,6 @@ package squash_test
 import (
 	"archive/tar"
 	"context"
-	"errors"
-	"io"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -13,6 +11,7 @@ import (
 	"github.com/layerlint/layerlint/analyze"
 	"github.com/layerlint/layerlint/analyze/source"
 	"github.com/layerlint/layerlint/fixtures"
+	"github.com/layerlint/layerlint/internal/testsupport"
 	"github.com/layerlint/layerlint/squash"
 )
 
@@ -118,16 +117,8 @@ func layerEntries(t *testing.T, ref string, i int) []string {
 		t.Fatal(err)
 	}
 	defer s.Close() //nolint:errcheck // read-only
-	tr := tar.NewReader(s)
 	var names []string
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for h := range testsupport.TarEntries(t, s) {
 		n := strings.TrimSuffix(h.Name, "/")
 		if h.Typeflag == tar.TypeLink {
 			n += " -> " + h.Linkname
