@@ -27,8 +27,9 @@ import (
 const (
 	DefaultMaxLayerBytes int64 = 64 << 30  // uncompressed content per layer
 	DefaultMaxImageBytes int64 = 256 << 30 // uncompressed content per image
-	// About 1.7 GB of peak memory at about 850 bytes a path (see the
-	// cost at the defaults in docs/security.md, .ci/bench-memory).
+	// About 550 MB of peak memory for analyze at about 270 bytes a path,
+	// about 1.8 GB for lint at about 900 (see the cost at the defaults in
+	// docs/security.md, .ci/bench-memory).
 	DefaultMaxLayerEntries = 2_000_000
 	// A path longer than Linux's PATH_MAX, or deeper than any real tree,
 	// only makes every listing of the view cost the square of its depth.

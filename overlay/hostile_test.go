@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/layerlint/layerlint/internal/testsupport"
 )
 
 // TestHostileNames: names a hostile or sloppy tar writer produces.
@@ -177,7 +179,7 @@ func TestManyEntriesMemory(t *testing.T) {
 		t.Fatalf("%d entries, want %d", cs.Len(), n)
 	}
 	check("changeset, live", perEntry(heapAfter()-before), changesetBudget)
-	if !raceEnabled {
+	if !testsupport.RaceEnabled {
 		check("reading, allocated", perEntry(reading-min(writing, reading)), readAllocBudget)
 	}
 

@@ -11,8 +11,8 @@ import (
 // goes through phases (the changeset and dive's tree, then the view) whose
 // live heaps follow one another, so the peak is the garbage of one phase
 // plus the live data of the next, about twice the live heap. At 50 the
-// peak RSS of .ci/bench-memory drops by about a quarter, for a few percent
-// more CPU in the collector (docs/performance.md, "Memory").
+// peak RSS of .ci/bench-memory drops by about a fifth, for more CPU in the
+// collector (docs/performance.md, "Memory").
 const defaultGCPercent = 50
 
 // tuneGC applies defaultGCPercent unless GOGC is set: a user's setting
