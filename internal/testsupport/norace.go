@@ -2,5 +2,5 @@
 
 package testsupport
 
-// RaceEnabled: see race.go.
+// RaceEnabled is false: this build has no race detector (see race.go).
 const RaceEnabled = false
