@@ -44,12 +44,7 @@ func openOne(t *testing.T, ref string, opts source.Options) *source.Image {
 
 func analyzeRef(t *testing.T, ref string, opts analyze.Options) *analyze.Analysis {
 	t.Helper()
-	img := openOne(t, ref, source.Options{Verify: true})
-	opts.Verify = true
-	a, err := analyze.Analyze(context.Background(), img, opts)
-	if err != nil {
-		t.Fatalf("analyzing %s: %v", ref, err)
-	}
+	a := imagetest.AnalyzeWith(t, ref, opts)
 	a.Report.Image.Reference = filepath.Base(ref)
 	return a
 }
@@ -287,12 +282,7 @@ func TestImageForms(t *testing.T) {
 
 func TestPlatformAll(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	arm := fixtures.Sample()
-	arm.Platform.Architecture = "arm64"
-	if _, err := fixtures.NewIndex(fixtures.Sample(), arm).WriteOCILayout(dir); err != nil {
-		t.Fatal(err)
-	}
+	dir := imagetest.SampleIndex(t)
 	src, err := source.Open(dir, source.Options{Platform: "all"})
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/layerlint/layerlint/analyze"
 	"github.com/layerlint/layerlint/fixtures"
+	"github.com/layerlint/layerlint/internal/testsupport/imagetest"
 	"github.com/layerlint/layerlint/rules"
 )
 
@@ -44,7 +45,7 @@ func scanFacts(t *testing.T, img *fixtures.Image, opts rules.Options) *rules.Fac
 		t.Fatalf("writing layout: %v", err)
 	}
 	scan := rules.NewContentScan()
-	a := analyzePath(t, dir, analyze.Options{Inspect: scan.Inspect, Parallel: 4})
+	a := imagetest.AnalyzeWith(t, dir, analyze.Options{Inspect: scan.Inspect, Parallel: 4})
 	f, err := rules.Gather(context.Background(), a, opts, scan)
 	if err != nil {
 		t.Fatalf("gathering facts: %v", err)

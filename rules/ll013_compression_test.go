@@ -11,30 +11,10 @@ import (
 	"testing"
 
 	"github.com/layerlint/layerlint/analyze"
-	"github.com/layerlint/layerlint/analyze/source"
 	"github.com/layerlint/layerlint/fixtures"
+	"github.com/layerlint/layerlint/internal/testsupport/imagetest"
 	"github.com/layerlint/layerlint/rules"
 )
-
-// analyzePath opens and analyzes the one image at ref.
-func analyzePath(t *testing.T, ref string, opts analyze.Options) *analyze.Analysis {
-	t.Helper()
-	src, err := source.Open(ref, source.Options{Verify: true})
-	if err != nil {
-		t.Fatalf("opening %s: %v", ref, err)
-	}
-	t.Cleanup(func() { _ = src.Close() })
-	imgs := src.Images()
-	if len(imgs) != 1 {
-		t.Fatalf("%d images, want 1", len(imgs))
-	}
-	opts.Verify = true
-	a, err := analyze.Analyze(context.Background(), imgs[0], opts)
-	if err != nil {
-		t.Fatalf("analyzing: %v", err)
-	}
-	return a
-}
 
 // text returns n bytes of log-like text, which compresses well.
 func text(n int) []byte {
@@ -78,7 +58,7 @@ func TestUncompressedLayers(t *testing.T) {
 		if err := compressionImage().WriteDockerArchive(p, form, "x:1"); err != nil {
 			t.Fatal(err)
 		}
-		f := rules.NewFacts(analyzePath(t, "docker-archive:"+p, analyze.Options{}), rules.Options{})
+		f := rules.NewFacts(imagetest.AnalyzeWith(t, "docker-archive:"+p, analyze.Options{}), rules.Options{})
 		if got := r.Check(f); len(got) != 0 {
 			t.Errorf("%s: got %+v, want nothing for a docker archive", form, got)
 		}
@@ -95,7 +75,7 @@ func TestZstdEstimate(t *testing.T) {
 	if _, err := img.WriteOCILayout(dir); err != nil {
 		t.Fatal(err)
 	}
-	a := analyzePath(t, dir, analyze.Options{})
+	a := imagetest.AnalyzeWith(t, dir, analyze.Options{})
 	ctx := context.Background()
 
 	g, z, err := rules.EstimateZstd(ctx, a.Image, 0)
@@ -129,7 +109,7 @@ func TestZstdEstimate(t *testing.T) {
 	if _, err := img.WriteOCILayout(dir); err != nil {
 		t.Fatal(err)
 	}
-	f, err = rules.Gather(ctx, analyzePath(t, dir, analyze.Options{}), rules.Options{EstimateCompression: true}, nil)
+	f, err = rules.Gather(ctx, imagetest.AnalyzeWith(t, dir, analyze.Options{}), rules.Options{EstimateCompression: true}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package rules_test
 
 import (
-	"context"
 	"fmt"
 	"maps"
 	"strings"
@@ -10,8 +9,8 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/layerlint/layerlint/analyze"
-	"github.com/layerlint/layerlint/analyze/source"
 	"github.com/layerlint/layerlint/fixtures"
+	"github.com/layerlint/layerlint/internal/testsupport/imagetest"
 	"github.com/layerlint/layerlint/rules"
 )
 
@@ -19,24 +18,7 @@ import (
 // digest checks on and gathers the facts rules read.
 func facts(t *testing.T, img *fixtures.Image, opts rules.Options) *rules.Facts {
 	t.Helper()
-	dir := t.TempDir()
-	if _, err := img.WriteOCILayout(dir); err != nil {
-		t.Fatalf("writing layout: %v", err)
-	}
-	src, err := source.Open(dir, source.Options{Verify: true})
-	if err != nil {
-		t.Fatalf("opening %s: %v", dir, err)
-	}
-	t.Cleanup(func() { _ = src.Close() })
-	imgs := src.Images()
-	if len(imgs) != 1 {
-		t.Fatalf("%d images, want 1", len(imgs))
-	}
-	a, err := analyze.Analyze(context.Background(), imgs[0], analyze.Options{Verify: true})
-	if err != nil {
-		t.Fatalf("analyzing: %v", err)
-	}
-	return rules.NewFacts(a, opts)
+	return rules.NewFacts(imagetest.AnalyzeWith(t, imagetest.Layout(t, img), analyze.Options{}), opts)
 }
 
 // content returns n deterministic bytes; different seeds give different

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/layerlint/layerlint/fixtures"
 	"github.com/layerlint/layerlint/internal/testenv"
 	"github.com/layerlint/layerlint/internal/testsupport/imagetest"
 )
@@ -79,12 +78,7 @@ func TestExitCodes(t *testing.T) {
 
 func TestAnalyzePlatformAllJSON(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	arm := fixtures.Sample()
-	arm.Platform.Architecture = "arm64"
-	if _, err := fixtures.NewIndex(fixtures.Sample(), arm).WriteOCILayout(dir); err != nil {
-		t.Fatal(err)
-	}
+	dir := imagetest.SampleIndex(t)
 	code, out, errs := runCLI(t, "analyze", "--format", "json", "--platform", "all", dir)
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errs)

@@ -156,12 +156,7 @@ func TestLintOutputBaselineDockerfile(t *testing.T) {
 
 func TestLintPlatformAll(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	arm := fixtures.Sample()
-	arm.Platform.Architecture = "arm64"
-	if _, err := fixtures.NewIndex(fixtures.Sample(), arm).WriteOCILayout(dir); err != nil {
-		t.Fatal(err)
-	}
+	dir := imagetest.SampleIndex(t)
 	empty := writeTemp(t, ".layerlint.yaml", "")
 	code, out, errs := runCLI(t, "lint", "--config", empty, "--format", "json", "--platform", "all", "--fail-on", "warning", dir)
 	if code != ExitFailed {

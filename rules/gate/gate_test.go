@@ -2,7 +2,6 @@ package gate_test
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -10,9 +9,9 @@ import (
 	"time"
 
 	"github.com/layerlint/layerlint/analyze"
-	"github.com/layerlint/layerlint/analyze/source"
 	"github.com/layerlint/layerlint/fixtures"
 	"github.com/layerlint/layerlint/internal/testsupport"
+	"github.com/layerlint/layerlint/internal/testsupport/imagetest"
 	"github.com/layerlint/layerlint/rules"
 	"github.com/layerlint/layerlint/rules/config"
 	"github.com/layerlint/layerlint/rules/gate"
@@ -21,29 +20,12 @@ import (
 // analyzeRef opens and analyzes one image with digest checks on.
 func analyzeRef(t *testing.T, ref string) *analyze.Analysis {
 	t.Helper()
-	src, err := source.Open(ref, source.Options{Verify: true})
-	if err != nil {
-		t.Fatalf("opening %s: %v", ref, err)
-	}
-	t.Cleanup(func() { _ = src.Close() })
-	imgs := src.Images()
-	if len(imgs) != 1 {
-		t.Fatalf("%d images, want 1", len(imgs))
-	}
-	a, err := analyze.Analyze(context.Background(), imgs[0], analyze.Options{Verify: true})
-	if err != nil {
-		t.Fatalf("analyzing %s: %v", ref, err)
-	}
-	return a
+	return imagetest.AnalyzeWith(t, ref, analyze.Options{})
 }
 
 func analyzeImage(t *testing.T, img *fixtures.Image) *analyze.Analysis {
 	t.Helper()
-	dir := t.TempDir()
-	if _, err := img.WriteOCILayout(dir); err != nil {
-		t.Fatalf("writing layout: %v", err)
-	}
-	return analyzeRef(t, dir)
+	return analyzeRef(t, imagetest.Layout(t, img))
 }
 
 // sharedDiveData returns a file of the shared dive-data folder beside the
