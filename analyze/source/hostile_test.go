@@ -19,8 +19,11 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
+// sentinels are the errors a reader of a local image returns, wrapped,
+// for what is wrong with it.
 var sentinels = []error{ErrInvalid, ErrNotFound, ErrAmbiguous, ErrNoMatchingPlatform, ErrDigestMismatch}
 
+// hasSentinel says whether err wraps one of sentinels.
 func hasSentinel(err error) bool {
 	for _, s := range sentinels {
 		if errors.Is(err, s) {
