@@ -50,6 +50,7 @@ func comparePair(t *testing.T, p fixtures.DiffPair) *diff.Result {
 }
 
 func TestGolden(t *testing.T) {
+	t.Parallel()
 	growth, err := diff.ParseGrowth("10%")
 	if err != nil {
 		t.Fatal(err)
@@ -96,6 +97,7 @@ func validateSchema(t *testing.T, doc []byte) {
 // TestBaseUpdate checks the figures of the base-update pair against what
 // the fixture was built to hold.
 func TestBaseUpdate(t *testing.T) {
+	t.Parallel()
 	r := comparePair(t, fixtures.DiffPairs()[0])
 	if !r.BaseChanged || r.SharedLayers != 1 {
 		t.Errorf("baseChanged %v, shared %d; want the base changed and the deps layer shared", r.BaseChanged, r.SharedLayers)
@@ -141,6 +143,7 @@ func hasFinding(fs []gate.Finding, rule, path string) bool {
 }
 
 func TestJudge(t *testing.T) {
+	t.Parallel()
 	r := comparePair(t, fixtures.DiffPairs()[0])
 	above := r.Above.Compressed.Delta
 	if above <= 0 {
@@ -174,6 +177,7 @@ func TestJudge(t *testing.T) {
 }
 
 func TestParseGrowth(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in   string
 		want string
@@ -203,6 +207,7 @@ func TestParseGrowth(t *testing.T) {
 // raw: no control character in text, no HTML tag, code-span break or
 // table break in Markdown, valid JSON.
 func TestHostileNames(t *testing.T) {
+	t.Parallel()
 	evil := []string{"a`b<script>x</script>", "c|d\x1b[31mred", "e\u202eexe.txt", "<img src=x onerror=alert(1)>"}
 	oldL := fixtures.NewLayer().Dir("app").File("app/keep", []byte("k"))
 	newL := fixtures.NewLayer().Dir("app").File("app/keep", []byte("k"))
@@ -303,6 +308,7 @@ func stripCodeSpans(s string) string {
 // of the image; the comment's one-line summary names only directories
 // whose size changed.
 func TestLargestChangesSkipsZero(t *testing.T) {
+	t.Parallel()
 	build := func(log string, lists bool) *fixtures.Image {
 		l := fixtures.NewLayer().Dir("var").Dir("var/log").Dir("var/lib").Dir("var/lib/apt").
 			File("var/log/dpkg.log", []byte(log))
@@ -330,6 +336,7 @@ func TestLargestChangesSkipsZero(t *testing.T) {
 // TestLinkTargets: a symlink changes by its target, which diff reports
 // (a retargeted link used to read "0 B → 0 B").
 func TestLinkTargets(t *testing.T) {
+	t.Parallel()
 	var links fixtures.DiffPair
 	for _, p := range fixtures.DiffPairs() {
 		if p.Name == "links" {

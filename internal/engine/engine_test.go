@@ -10,6 +10,7 @@ import (
 )
 
 func TestHosts(t *testing.T) {
+	t.Parallel()
 	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 	if got := DockerHost(env(nil)); got != DefaultDockerHost {
 		t.Errorf("DockerHost default: %q", got)
@@ -39,6 +40,7 @@ func TestHosts(t *testing.T) {
 }
 
 func TestNewBadHost(t *testing.T) {
+	t.Parallel()
 	for _, h := range []string{"unix://", "ssh://host", "tcp://", "%zz"} {
 		if _, err := New(h); err == nil {
 			t.Errorf("%q: no error", h)
@@ -47,6 +49,7 @@ func TestNewBadHost(t *testing.T) {
 }
 
 func TestParseLoad(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		in   string
 		want []string

@@ -8,6 +8,7 @@ import (
 )
 
 func TestText(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ in, want string }{
 		{"usr/bin/tool", "usr/bin/tool"},
 		{"café – ünïcode", "café – ünïcode"},
@@ -34,6 +35,7 @@ func TestText(t *testing.T) {
 }
 
 func TestGitHub(t *testing.T) {
+	t.Parallel()
 	if got, want := GitHubData("50% done\n::error::x\r"), `50%25 done\n::error::x\r`; got != want {
 		t.Errorf("GitHubData = %q, want %q", got, want)
 	}
@@ -46,6 +48,7 @@ func TestGitHub(t *testing.T) {
 }
 
 func TestMarkdown(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ in, want string }{
 		{"plain (text).", "plain (text)."},
 		{"<img src=x onerror=alert(1)>", `\<img src=x onerror=alert(1)\>`},
@@ -88,6 +91,7 @@ type outer struct {
 }
 
 func TestWriteJSON(t *testing.T) {
+	t.Parallel()
 	p := "ok\xff"
 	in := &inner{Name: "n\xfe", Tags: []string{"fine", "bad\xc0"}, Props: map[string]any{"k\xff": "v\x80", "n": 1}, hidden: "\xff"}
 	v := outer{Inner: in, List: [2]string{"\u202e", "x"}, Ptr: &p}

@@ -7,6 +7,7 @@ import (
 )
 
 func TestScriptJSON(t *testing.T) {
+	t.Parallel()
 	for _, s := range []string{
 		"</script><script>alert(1)</script>",
 		"</SCRIPT >", "<!--", "-->", "<img src=x onerror=alert(1)>",

@@ -29,6 +29,7 @@ func dataBlock(t *testing.T, page []byte) []byte {
 // TestGoldenData pins the data block of the sample's pages: the page is
 // the same bytes for the same image.
 func TestGoldenData(t *testing.T) {
+	t.Parallel()
 	analyzed, linted := pages(t, fixtures.Sample(), "sample")
 	opts := htmlreport.Options{Version: "test"}
 	for _, tc := range []struct {
@@ -68,6 +69,7 @@ func TestGoldenData(t *testing.T) {
 // HTML, U+2028 and invalid UTF-8 cannot leave the data block, and arrive
 // in it escaped and whole.
 func TestHostileDataStaysData(t *testing.T) {
+	t.Parallel()
 	_, linted := pages(t, hostile(), "hostile</script>")
 	var page bytes.Buffer
 	if err := htmlreport.Write(&page, htmlreport.KindLint, linted, htmlreport.Options{}); err != nil {
@@ -124,6 +126,7 @@ func TestHostileDataStaysData(t *testing.T) {
 
 // TestGoldenDiffData pins the data block of a diff page.
 func TestGoldenDiffData(t *testing.T) {
+	t.Parallel()
 	pair := basePair(t)
 	o, n, r := diffPage(t, pair.Old, pair.New, "old", "new")
 	data, err := htmlreport.DiffDataJSON(o, n, r, htmlreport.Options{Version: "test"})

@@ -9,6 +9,7 @@ import (
 // every node with createElement and writes strings with textContent, so no
 // API that parses a string as HTML or code may appear in it.
 func TestScriptParsesNoHTML(t *testing.T) {
+	t.Parallel()
 	for _, api := range []string{"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function", "setTimeout('", "setAttribute('on", "srcdoc", "createContextualFragment", "DOMParser"} {
 		if strings.Contains(pageJS, api) {
 			t.Errorf("report.js uses %s", api)

@@ -66,6 +66,7 @@ func TestMillionPaths(t *testing.T) {
 }
 
 func TestTreeSmall(t *testing.T) {
+	t.Parallel()
 	b := newTreeBuilder()
 	b.addFile("etc/app.conf", 26, 1, 0)
 	b.addFile("etc/os-release", 41, 0, 0)
@@ -108,6 +109,7 @@ func TestTreeSmall(t *testing.T) {
 // TestWideDirectoryFolds checks that one directory of many files shows at
 // most maxChildren of them and folds the rest into one node.
 func TestWideDirectoryFolds(t *testing.T) {
+	t.Parallel()
 	b := newTreeBuilder()
 	for i := range 10_000 {
 		b.addFile("var/cache/f"+itoa(i), int64(i+1), 0, 0)

@@ -61,6 +61,7 @@ func checkVictim(t *testing.T, victim string) {
 // symlink, at the last component or on the way, and leaves the victim
 // untouched.
 func TestNoWriteThroughSymlink(t *testing.T) {
+	t.Parallel()
 	d, _, victim := setup(t)
 	ops := map[string]func() error{
 		"open for writing": func() error {
@@ -178,6 +179,7 @@ func TestModesFollowUmask(t *testing.T) {
 }
 
 func TestRel(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		root, target, want string
 		outside            bool

@@ -9,6 +9,7 @@ import (
 )
 
 func TestRead(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	ok := filepath.Join(dir, "ok.yaml")
 	if err := os.WriteFile(ok, []byte("failOn: error\n"), 0o600); err != nil {

@@ -147,6 +147,7 @@ func ruleByID(t *testing.T, id string) rules.Rule {
 // finding is the apt archives, the one thing worth fixing; the base
 // image's own duplicates and set-id programs are inherited, at info.
 func TestDebianFitsAScreen(t *testing.T) {
+	t.Parallel()
 	r := debianResult(t)
 	if n := len(r.Findings); n < 200 {
 		t.Errorf("%d findings, want the hundreds of the real image", n)
@@ -182,6 +183,7 @@ var extensions = map[format.Format]string{
 }
 
 func TestGolden(t *testing.T) {
+	t.Parallel()
 	inputs := []struct {
 		name   string
 		result func(*testing.T) *gate.Result
@@ -277,6 +279,7 @@ func validateSchema(t *testing.T, schema string, doc []byte) {
 // TestSampleFeatures checks the golden sample has what it is meant to
 // show, so that an -update cannot quietly lose a feature.
 func TestSampleFeatures(t *testing.T) {
+	t.Parallel()
 	r := sampleResult(t)
 	var suppressed, baselined, located, expired, threshold bool
 	for _, f := range r.Findings {
@@ -330,6 +333,7 @@ func TestSampleFeatures(t *testing.T) {
 }
 
 func TestMarkdownCap(t *testing.T) {
+	t.Parallel()
 	r := sampleResult(t)
 	var b bytes.Buffer
 	if err := format.Write(&b, format.Markdown, []*gate.Result{r}, format.Options{MaxFindings: 2}); err != nil {
@@ -351,6 +355,7 @@ func TestMarkdownCap(t *testing.T) {
 // is shown escaped (\r, \n), never a line break: the only line breaks in
 // an annotation are layerlint's own.
 func TestGitHubEscaping(t *testing.T) {
+	t.Parallel()
 	r := &gate.Result{
 		Findings: []gate.Finding{{
 			Finding: rules.Finding{Rule: "LL001", Severity: rules.Warning, Message: "100% of a,b: x\r\ny", Layer: 1, Path: "a"},
@@ -371,6 +376,7 @@ func TestGitHubEscaping(t *testing.T) {
 }
 
 func TestParse(t *testing.T) {
+	t.Parallel()
 	for _, f := range format.Formats() {
 		got, err := format.Parse(f.String())
 		if err != nil || got != f {
@@ -385,6 +391,7 @@ func TestParse(t *testing.T) {
 // TestSARIFSchemaBites makes sure the SARIF schema check is real: a result
 // with a level SARIF does not define must be rejected.
 func TestSARIFSchemaBites(t *testing.T) {
+	t.Parallel()
 	p := os.Getenv("LAYERLINT_SARIF_SCHEMA")
 	if p == "" {
 		testenv.Skip(t, "LAYERLINT_SARIF_SCHEMA is unset: the SARIF schema is fetched by .ci/run")

@@ -83,6 +83,7 @@ func hostileResult(path, createdBy, image, dockerfile string) *gate.Result {
 // annotations, and the finding yields exactly the lines a harmless one
 // does.
 func TestHostileStrings(t *testing.T) {
+	t.Parallel()
 	n := 3000
 	if testing.Short() {
 		n = 300
