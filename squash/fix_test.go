@@ -372,14 +372,8 @@ func TestInPlace(t *testing.T) {
 		if err != nil || o.OK() {
 			t.Fatalf("want a failed check: %v", err)
 		}
-		after := testsupport.ReadTree(t, ref)
-		if len(after) != len(before) {
-			t.Errorf("%d files, was %d", len(after), len(before))
-		}
-		for name, b := range before {
-			if !bytes.Equal(after[name], b) {
-				t.Errorf("%s changed", name)
-			}
+		if d := testsupport.TreeDiff(before, testsupport.ReadTree(t, ref)); len(d) > 0 {
+			t.Errorf("the layout changed: %v", d)
 		}
 	})
 }
@@ -395,14 +389,8 @@ func TestDeterministic(t *testing.T) {
 		opts := squash.Options{Mode: squash.SquashAll, BaseLayers: 1, Compression: c, ForceCompression: true}
 		a := fix(t, ref, opts, squash.Target{Kind: squash.OutputLayout})
 		b := fix(t, ref, opts, squash.Target{Kind: squash.OutputLayout})
-		sa, sb := testsupport.ReadTree(t, a.out), testsupport.ReadTree(t, b.out)
-		if len(sa) != len(sb) {
-			t.Fatalf("%s: %d files vs %d", c, len(sa), len(sb))
-		}
-		for name, x := range sa {
-			if !bytes.Equal(x, sb[name]) {
-				t.Errorf("%s: %s differs between runs", c, name)
-			}
+		if d := testsupport.TreeDiff(testsupport.ReadTree(t, a.out), testsupport.ReadTree(t, b.out)); len(d) > 0 {
+			t.Errorf("%s: two runs differ: %v", c, d)
 		}
 	}
 }

@@ -85,14 +85,8 @@ func TestNothingToDo(t *testing.T) {
 			t.Error("Unchanged not set")
 		}
 		// The whole layout: blobs, index.json and oci-layout.
-		before, after := testsupport.ReadTree(t, src), testsupport.ReadTree(t, r.out)
-		if len(before) != len(after) {
-			t.Errorf("%d files, source has %d", len(after), len(before))
-		}
-		for n, b := range before {
-			if !bytes.Equal(after[n], b) {
-				t.Errorf("%s differs:\n%s\nsource:\n%s", n, after[n], b)
-			}
+		if d := testsupport.TreeDiff(testsupport.ReadTree(t, src), testsupport.ReadTree(t, r.out)); len(d) > 0 {
+			t.Errorf("the output is not the source's files: %v", d)
 		}
 		if got, want := indexEntry(t, r.out), indexEntry(t, src); got.Digest != want.Digest || got.Platform == nil {
 			t.Errorf("entry %+v, source %+v", got, want)
@@ -120,14 +114,8 @@ func TestNothingToDo(t *testing.T) {
 		if err != nil || !r.outcome.OK() || !r.outcome.Unchanged {
 			t.Fatalf("fix: %v, outcome %+v", err, r)
 		}
-		before, after := testsupport.ReadTree(t, src), testsupport.ReadTree(t, r.out)
-		if len(before) != len(after) {
-			t.Errorf("%d files, source has %d", len(after), len(before))
-		}
-		for n, b := range before {
-			if !bytes.Equal(after[n], b) {
-				t.Errorf("%s differs:\n%s\nsource:\n%s", n, after[n], b)
-			}
+		if d := testsupport.TreeDiff(testsupport.ReadTree(t, src), testsupport.ReadTree(t, r.out)); len(d) > 0 {
+			t.Errorf("the output is not the source's files: %v", d)
 		}
 	})
 	t.Run("in place", func(t *testing.T) {
@@ -140,13 +128,8 @@ func TestNothingToDo(t *testing.T) {
 		after := testsupport.ReadTree(t, src)
 		delete(after, squash.LockName)
 		delete(before, squash.LockName)
-		if len(before) != len(after) {
-			t.Errorf("%d files, was %d", len(after), len(before))
-		}
-		for n, b := range before {
-			if !bytes.Equal(after[n], b) {
-				t.Errorf("%s changed", n)
-			}
+		if d := testsupport.TreeDiff(before, after); len(d) > 0 {
+			t.Errorf("the layout changed: %v", d)
 		}
 	})
 	t.Run("docker image to an OCI layout is a change", func(t *testing.T) {
