@@ -158,17 +158,9 @@ func TestStreamSizeMismatch(t *testing.T) {
 	}
 	m.Layers[0].Size--
 	o.top(t, o.blob(types.OCIManifestSchema1, mustJSON(t, m)))
-	src, err := Open(o.files.writeDir(t), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	closeT(t, src)
-	s, err := src.Images()[0].Layers[0].Open(true)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openFirstLayer(t, o)
 	closeT(t, s)
-	_, err = io.ReadAll(s)
+	_, err := io.ReadAll(s)
 	wantErr(t, err, ErrDigestMismatch, "size")
 }
 
@@ -227,15 +219,7 @@ func TestStreamStoppedEarly(t *testing.T) {
 			t.Parallel()
 			o := newLayout()
 			o.top(t, o.image(t, nil, tc.layer))
-			src, err := Open(o.files.writeDir(t), Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			closeT(t, src)
-			s, err := src.Images()[0].Layers[0].Open(true)
-			if err != nil {
-				t.Fatal(err)
-			}
+			s := openFirstLayer(t, o)
 			if _, err := io.ReadFull(s, make([]byte, 1000)); err != nil {
 				t.Fatal(err)
 			}
@@ -250,4 +234,20 @@ func TestStreamStoppedEarly(t *testing.T) {
 			}
 		})
 	}
+}
+
+// openFirstLayer writes o, opens it and returns the verifying stream of
+// its first image's first layer; the source is closed with the test.
+func openFirstLayer(t *testing.T, o *ociLayout) *Stream {
+	t.Helper()
+	src, err := Open(o.files.writeDir(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeT(t, src)
+	s, err := src.Images()[0].Layers[0].Open(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
